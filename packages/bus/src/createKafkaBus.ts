@@ -1,0 +1,235 @@
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { deadLetterHeaders, deadLetterTopic, topics, type EventOf, type TopicKey } from '@flywheel/contracts';
+import { backoffMs, FlywheelError, sleep, type Logger } from '@flywheel/runtime';
+import { createBusMetrics } from './busMetrics.js';
+import { decode } from './decode.js';
+import type { Bus, ConsumeOptions, Handlers, MessageContext, Publisher, RunningConsumer } from './types.js';
+
+/** What the consume loop needs to skip redeliveries: the Redis-backed Dedupe satisfies it. */
+export interface ProcessedIds {
+  seen(group: string, ids: readonly string[]): Promise<boolean[]>;
+  mark(group: string, ids: readonly string[]): Promise<void>;
+}
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  metrics: Registry;
+  dedupe: ProcessedIds;
+  /** Prepended to every topic name; lets tests and tenants use their own topics. */
+  topicPrefix?: string;
+  /** Source attribute for the events this process builds. */
+  connectionTimeoutMs?: number;
+}
+
+const toLogLevel = (l: logLevel): 'error' | 'warn' | 'info' | 'debug' =>
+  l === logLevel.ERROR ? 'error' : l === logLevel.WARN ? 'warn' : l === logLevel.INFO ? 'info' : 'debug';
+
+/**
+ * The bus over kafkajs. Publishing validates against the topic's schema before sending. Consuming
+ * is the one loop of STYLE §8: decode, skip processed ids, await the handler, retry retriable
+ * failures without committing, dead-letter the rest with the reason and the original bytes.
+ */
+export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
+  const log = opts.logger.child({ component: 'bus' });
+  const kafka = new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
+    logLevel: logLevel.WARN,
+    logCreator: () => ({ level, log: entry }) => {
+      const { message, ...extra } = entry.log as { message: string };
+      log[toLogLevel(level)]({ kafka: extra, namespace: entry.namespace }, message);
+    },
+  });
+  const m = createBusMetrics(opts.metrics);
+  const prefix = opts.topicPrefix ?? '';
+  const topicName = (k: TopicKey): string => `${prefix}${topics[k].name}`;
+
+  // Not idempotent: the mock broker has no controller for it, and consumers dedupe by event id anyway.
+  let producer: Producer | undefined;
+  let producerReady: Promise<Producer> | undefined;
+  const getProducer = (): Promise<Producer> => {
+    producerReady ??= (async () => {
+      const p = kafka.producer({ allowAutoTopicCreation: true, idempotent: false });
+      await p.connect();
+      producer = p;
+      return p;
+    })().catch((err: unknown) => {
+      producerReady = undefined;
+      throw err;
+    });
+    return producerReady;
+  };
+
+  const send = async (topic: string, messages: { key: string | null; value: Buffer | string; headers?: IHeaders }[]): Promise<void> => {
+    const p = await getProducer();
+    try {
+      await p.send({ topic, acks: -1, messages });
+      m.published.inc({ topic }, messages.length);
+    } catch (err) {
+      m.publishFailures.inc({ topic });
+      throw err;
+    }
+  };
+
+  const publisher: Publisher = {
+    async publish(topic, event, o) {
+      await publisher.publishMany(topic, [event], o?.key ? { key: () => o.key as string } : undefined);
+    },
+    async publishMany<K extends TopicKey>(topic: K, events: readonly EventOf<K>[], o?: { key?: (e: EventOf<K>) => string }) {
+      if (events.length === 0) return;
+      const schema = topics[topic].schema;
+      const messages = events.map((e) => {
+        const valid = schema.parse(e) as EventOf<K>;
+        return {
+          key: o?.key ? o.key(valid) : valid.subject,
+          value: JSON.stringify(valid),
+          headers: { 'ce_id': valid.id, 'ce_type': valid.type, 'content-type': 'application/cloudevents+json' },
+        };
+      });
+      await send(topicName(topic), messages);
+    },
+  };
+
+  const consumers = new Set<RunningConsumer>();
+
+  const consume = async (group: string, handlers: Handlers, co: ConsumeOptions = {}): Promise<RunningConsumer> => {
+    const byName = new Map<string, TopicKey>();
+    for (const k of Object.keys(handlers) as TopicKey[]) byName.set(topicName(k), k);
+    if (byName.size === 0) throw new Error(`consumer group ${group} has no handlers; pass at least one topic handler`);
+    const consumer: Consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: true, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    const stopping = new AbortController();
+    const maxUnknown = co.maxUnknownErrorAttempts ?? 5;
+    const maxBackoff = co.maxBackoffMs ?? 5_000;
+
+    const deadLetter = async (msg: KafkaMessage, ctx: MessageContext, reason: string, errorClass: string): Promise<void> => {
+      await send(deadLetterTopic(ctx.topic), [{
+        key: msg.key ? msg.key.toString() : null,
+        value: msg.value ?? Buffer.alloc(0),
+        headers: {
+          [deadLetterHeaders.reason]: reason.slice(0, 4000),
+          [deadLetterHeaders.sourceTopic]: ctx.topic,
+          [deadLetterHeaders.partition]: String(ctx.partition),
+          [deadLetterHeaders.offset]: ctx.offset,
+          [deadLetterHeaders.group]: group,
+          [deadLetterHeaders.errorClass]: errorClass,
+          [deadLetterHeaders.failedAt]: new Date().toISOString(),
+        },
+      }]);
+      m.deadLettered.inc({ group, topic: ctx.topic, reason: errorClass });
+      log.warn({ group, topic: ctx.topic, partition: ctx.partition, offset: ctx.offset, reason }, 'dead-lettered a message');
+    };
+
+    const eachBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+      const key = byName.get(batch.topic);
+      if (!key) return;
+      const handler = handlers[key] as ((e: unknown, c: MessageContext) => Promise<void>) | undefined;
+      if (!handler) return;
+      const schema = topics[key].schema;
+      const decoded = batch.messages.map((msg) => decode(schema, msg.value));
+      const ids = decoded.map((d) => (d.ok ? d.event.id : ''));
+      const seen = await opts.dedupe.seen(group, ids.filter((x) => x !== ''));
+      const already = new Set(ids.filter((x) => x !== '').filter((_, i) => seen[i]));
+
+      // Processed ids are marked before their offsets are resolved, so a crash between the two
+      // only ever causes a skipped redelivery, never a lost message.
+      let pendingIds: string[] = [];
+      let pendingOffset: string | undefined;
+      const flush = async (): Promise<void> => {
+        if (pendingIds.length > 0) await opts.dedupe.mark(group, pendingIds);
+        if (pendingOffset !== undefined) {
+          resolveOffset(pendingOffset);
+          m.lag.set({ group, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - 1 - Number(pendingOffset)));
+        }
+        pendingIds = [];
+        pendingOffset = undefined;
+        await heartbeat();
+      };
+
+      for (let i = 0; i < batch.messages.length; i++) {
+        if (!isRunning() || isStale() || stopping.signal.aborted) break;
+        const msg = batch.messages[i]!;
+        const d = decoded[i]!;
+        const ctx: MessageContext = { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString() };
+        if (!d.ok) {
+          await deadLetter(msg, ctx, d.reason, 'PoisonMessage');
+        } else if (already.has(d.event.id)) {
+          m.duplicates.inc({ group, topic: batch.topic });
+        } else {
+          let attempt = 0;
+          for (;;) {
+            try {
+              await handler(d.event, ctx);
+              m.processed.inc({ group, topic: batch.topic });
+              pendingIds.push(d.event.id);
+              already.add(d.event.id);
+              break;
+            } catch (err) {
+              const known = err instanceof FlywheelError;
+              const retriable = known ? err.retriable : attempt + 1 < maxUnknown;
+              m.failed.inc({ group, topic: batch.topic, retriable: String(retriable) });
+              if (!retriable) {
+                await deadLetter(msg, ctx, `${(err as Error).message ?? String(err)}`, (err as Error).name ?? 'Error');
+                break;
+              }
+              log.warn({ err, group, topic: batch.topic, offset: msg.offset, attempt }, 'handler failed; retrying without committing');
+              // Commit what already succeeded before waiting, so a restart does not redo it.
+              await flush();
+              await sleep(backoffMs(attempt, 100, maxBackoff), stopping.signal);
+              attempt++;
+              if (!isRunning() || stopping.signal.aborted) {
+                throw new Error(`consumer ${group} stopped while retrying ${batch.topic}@${msg.offset}; it will be redelivered`);
+              }
+            }
+          }
+        }
+        pendingOffset = msg.offset;
+        if (pendingIds.length >= 500) await flush();
+      }
+      await flush();
+      await commitOffsetsIfNecessary();
+    };
+
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...byName.keys()], fromBeginning: co.fromBeginning ?? true });
+    const joined = new Promise<void>((resolve) => {
+      const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+        off();
+        resolve();
+      });
+    });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommit: true,
+      autoCommitInterval: 1_000,
+      partitionsConsumedConcurrently: co.partitionsConsumedConcurrently ?? 4,
+      eachBatch,
+    });
+    await joined;
+    log.info({ group, topics: [...byName.keys()] }, 'consumer joined');
+    const running: RunningConsumer = {
+      group,
+      stop: async () => {
+        stopping.abort();
+        consumers.delete(running);
+        await consumer.disconnect();
+      },
+    };
+    consumers.add(running);
+    return running;
+  };
+
+  return {
+    publisher,
+    consume,
+    topicName,
+    close: async () => {
+      for (const c of [...consumers]) await c.stop();
+      if (producer) await producer.disconnect();
+    },
+  };
+};

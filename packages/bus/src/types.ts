@@ -1,0 +1,44 @@
+import type { EventOf, TopicKey } from '@flywheel/contracts';
+
+/** Where a message came from, for logs and idempotency keys. */
+export interface MessageContext {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | undefined;
+}
+
+export type Handler<K extends TopicKey> = (event: EventOf<K>, ctx: MessageContext) => Promise<void>;
+/** One handler per topic a consumer group reads. */
+export type Handlers = { [K in TopicKey]?: Handler<K> };
+
+/** Publishes envelopes to their topic, keyed by model name unless a key is given. */
+export interface Publisher {
+  publish<K extends TopicKey>(topic: K, event: EventOf<K>, opts?: { key?: string }): Promise<void>;
+  publishMany<K extends TopicKey>(topic: K, events: readonly EventOf<K>[], opts?: { key?: (e: EventOf<K>) => string }): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  /** Start a new group from the oldest retained message (default true: nothing published before the first start is missed). */
+  fromBeginning?: boolean;
+  /** Partitions handled in parallel; order holds within a partition. */
+  partitionsConsumedConcurrently?: number;
+  /** Attempts for errors that are not known to be retriable before they are dead-lettered. */
+  maxUnknownErrorAttempts?: number;
+  /** Cap of the backoff between retries. */
+  maxBackoffMs?: number;
+}
+
+export interface RunningConsumer {
+  readonly group: string;
+  stop(): Promise<void>;
+}
+
+export interface Bus {
+  publisher: Publisher;
+  /** Starts a consumer group over the topics in `handlers`; resolves once it has joined and is running. */
+  consume(group: string, handlers: Handlers, opts?: ConsumeOptions): Promise<RunningConsumer>;
+  /** The Kafka topic name of a topic key (with the bus's prefix). */
+  topicName(topic: TopicKey): string;
+  close(): Promise<void>;
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { ModelVersion } from './ids.js';
+
+export const DriftLevel = z.enum(['none', 'warn', 'significant']);
+export type DriftLevel = z.infer<typeof DriftLevel>;
+
+/** One drift statistic over one window. Decisions use the effect size; the p-value is context. */
+export const DriftMeasurement = z.object({
+  feature: z.string().min(1).max(100),
+  test: z.enum(['psi', 'ks', 'chi_square', 'accuracy_drop']),
+  statistic: z.number(),
+  pValue: z.number().min(0).max(1).optional(),
+  effectSize: z.number(),
+  level: DriftLevel,
+});
+export type DriftMeasurement = z.infer<typeof DriftMeasurement>;
+
+/** The drift-monitor's verdict over one window of one model version. */
+export const DriftReported = z.object({
+  modelVersion: ModelVersion,
+  windowStart: z.string().datetime({ offset: true }),
+  windowEnd: z.string().datetime({ offset: true }),
+  predictions: z.number().int().nonnegative(),
+  labelled: z.number().int().nonnegative(),
+  measurements: z.array(DriftMeasurement),
+  level: DriftLevel,
+  triggeredRetraining: z.boolean(),
+});
+export type DriftReported = z.infer<typeof DriftReported>;

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { FeedbackId, Label, ModelVersion, PredictionId, Variant } from './ids.js';
+
+/** What a person or system tells Flywheel about one prediction. */
+export const FeedbackKind = z.enum(['misclassification', 'confirmation', 'thumbs_up', 'thumbs_down']);
+export type FeedbackKind = z.infer<typeof FeedbackKind>;
+
+/** Free-form, small, JSON-only metadata a caller may attach (bounded so it cannot bloat the log). */
+export const FeedbackMetadata = z
+  .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
+  .refine((m) => Object.keys(m).length <= 32, 'metadata holds at most 32 keys');
+
+/** Text limits shared by feedback and predictions. */
+export const TEXT_MAX_CHARS = 20_000;
+export const Text = z.string().min(1, 'text must not be empty').max(TEXT_MAX_CHARS, `text is at most ${TEXT_MAX_CHARS} characters`);
+
+/**
+ * One feedback item as recorded. A misclassification carries the correct label; a confirmation
+ * confirms the predicted label; thumbs carry only sentiment about the prediction.
+ */
+export const FeedbackReceived = z
+  .object({
+    feedbackId: FeedbackId,
+    predictionId: PredictionId.optional(),
+    modelVersion: ModelVersion.optional(),
+    variant: Variant.optional(),
+    text: Text,
+    predictedLabel: Label.optional(),
+    correctLabel: Label.optional(),
+    kind: FeedbackKind,
+    reporter: z.string().min(1).max(200).optional(),
+    metadata: FeedbackMetadata.optional(),
+    /** Position in the ingest log; absent for events from outside producers. */
+    sequence: z.number().int().nonnegative().optional(),
+  })
+  .superRefine((f, ctx) => {
+    if (f.kind === 'misclassification' && f.correctLabel === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['correctLabel'], message: 'a misclassification needs correctLabel' });
+    }
+    if (f.kind === 'misclassification' && f.predictedLabel !== undefined && f.predictedLabel === f.correctLabel) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['correctLabel'], message: 'a misclassification needs a correctLabel different from predictedLabel' });
+    }
+    if (f.kind === 'confirmation' && f.predictedLabel === undefined && f.correctLabel === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['predictedLabel'], message: 'a confirmation needs predictedLabel (the label being confirmed)' });
+    }
+  });
+export type FeedbackReceived = z.infer<typeof FeedbackReceived>;
+
+/** The label a feedback item teaches, if any: the correction, or the confirmed prediction. */
+export const teachingLabel = (f: FeedbackReceived): string | undefined =>
+  f.kind === 'misclassification' ? f.correctLabel : f.kind === 'confirmation' ? (f.correctLabel ?? f.predictedLabel) : undefined;
+
+/** Whether the feedback says the prediction was right (true), wrong (false) or does not say (undefined). */
+export const outcomeOf = (f: FeedbackReceived): boolean | undefined => {
+  switch (f.kind) {
+    case 'confirmation':
+    case 'thumbs_up':
+      return true;
+    case 'misclassification':
+    case 'thumbs_down':
+      return false;
+  }
+};

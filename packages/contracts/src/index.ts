@@ -1,0 +1,25 @@
+export {
+  ModelName,
+  ModelVersion,
+  ModelVersionId,
+  EventId,
+  PredictionId,
+  FeedbackId,
+  JobId,
+  ExperimentId,
+  Label,
+  Variant,
+  FencingToken,
+  versionId,
+} from './ids.js';
+export { envelope, EnvelopeHeader, SPEC_VERSION } from './envelope.js';
+export { FeedbackKind, FeedbackMetadata, FeedbackReceived, Text, TEXT_MAX_CHARS, teachingLabel, outcomeOf } from './feedback.js';
+export { PredictionMade } from './predictions.js';
+export { TriggerReason, RetrainingRequested } from './triggers.js';
+export { TrainingState, TrainingStatusChanged, Metrics } from './training.js';
+export { ArtifactRef, RoutingTable, ModelUpdated } from './modelUpdates.js';
+export type { ModelUpdateAction } from './modelUpdates.js';
+export { DriftLevel, DriftMeasurement, DriftReported } from './drift.js';
+export { topics, topicKeys, deadLetterTopic, deadLetterHeaders, makeEvent } from './topics.js';
+export type { Topics, TopicKey, EventOf, DataOf } from './topics.js';
+export { jsonSchemas, renderSchema } from './jsonSchemas.js';

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { Label, ModelVersion, PredictionId, Variant } from './ids.js';
+import { Text } from './feedback.js';
+
+/** One answer of serving, logged for drift monitoring, A/B joins and pseudo-labels. */
+export const PredictionMade = z.object({
+  predictionId: PredictionId,
+  modelVersion: ModelVersion,
+  variant: Variant,
+  /** Sticky routing key (user, session, document) when the caller gave one. */
+  subjectId: z.string().min(1).max(200).optional(),
+  experimentId: z.string().uuid().optional(),
+  text: Text,
+  label: Label,
+  confidence: z.number().min(0).max(1),
+  topK: z.array(z.object({ label: Label, probability: z.number().min(0).max(1) })).max(50).optional(),
+  /** Share of the text's hashed features the model never saw in training, 0..1. */
+  oovRate: z.number().min(0).max(1).optional(),
+  latencyMs: z.number().nonnegative(),
+});
+export type PredictionMade = z.infer<typeof PredictionMade>;

@@ -1,0 +1,6 @@
+export { createRedis } from './createRedis.js';
+export type { Redis } from './createRedis.js';
+export { RedisDedupe } from './RedisDedupe.js';
+export type { Dedupe } from './RedisDedupe.js';
+export { RedisLocks } from './RedisLocks.js';
+export type { Locks, Lease } from './RedisLocks.js';
