@@ -40,9 +40,9 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
     connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
     logLevel: logLevel.WARN,
-    logCreator: () => ({ level, log: entry }) => {
-      const { message, ...extra } = entry.log as { message: string };
-      log[toLogLevel(level)]({ kafka: extra, namespace: entry.namespace }, message);
+    logCreator: () => ({ namespace, level, log: entry }) => {
+      const { message, ...extra } = entry;
+      log[toLogLevel(level)]({ kafka: extra, namespace }, message);
     },
   });
   const m = createBusMetrics(opts.metrics);

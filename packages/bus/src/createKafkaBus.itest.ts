@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { deadLetterHeaders, makeEvent, type DataOf, type EventOf, type TopicKey } from '@flywheel/contracts';
+import { createLogger, createMetricsRegistry, DependencyDown } from '@flywheel/runtime';
+import { createRedis, RedisDedupe } from '@flywheel/redis';
+import { createKafkaBus } from './index.js';
+
+const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
+if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: run `bash scripts/platform.sh up` and source .flywheel/platform.env');
+const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const logger = createLogger({ service: 'bus-itest', level: 'silent' });
+const run = randomUUID().slice(0, 8);
+
+const newBus = (prefix: string) =>
+  createKafkaBus({ brokers, clientId: `itest-${run}`, logger, metrics: createMetricsRegistry('itest'), dedupe: new RedisDedupe(redis, { prefix: `itest-${run}`, ttlSeconds: 600 }), topicPrefix: prefix });
+
+const until = async (cond: () => boolean, ms = 20_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting for condition');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+const samples: { [K in TopicKey]: DataOf<K> } = {
+  feedback: { feedbackId: randomUUID() as never, text: 'late parcel', kind: 'misclassification', predictedLabel: 'low', correctLabel: 'high' },
+  predictions: { predictionId: randomUUID() as never, modelVersion: '1.0.0' as never, variant: 'champion', text: 'hi', label: 'low', confidence: 0.9, latencyMs: 1 },
+  retrainingTriggers: { reason: 'threshold', details: { pending: 50 }, requestedBy: 'aggregator', fencingToken: 7 as never },
+  trainingStatus: { jobId: randomUUID() as never, state: 'running', progress: 0.5 },
+  modelUpdates: { action: 'rejected', version: '1.0.1' as never, reason: 'gate: accuracy' },
+  driftReports: { modelVersion: '1.0.0' as never, windowStart: new Date().toISOString(), windowEnd: new Date().toISOString(), predictions: 10, labelled: 0, measurements: [], level: 'none', triggeredRetraining: false },
+};
+
+const buses: { close(): Promise<void> }[] = [];
+afterAll(async () => {
+  for (const b of buses) await b.close();
+  await redis.quit();
+});
+
+describe('the bus against a Kafka-protocol broker', () => {
+  it('publishes and consumes an event of every topic', async () => {
+    const bus = newBus(`t1-${run}-`);
+    buses.push(bus);
+    const got = new Map<string, unknown>();
+    const handlers = Object.fromEntries(
+      (Object.keys(samples) as TopicKey[]).map((k) => [k, async (e: EventOf<TopicKey>) => { got.set(k, e.data); }]),
+    );
+    await bus.consume(`g1-${run}`, handlers);
+    for (const k of Object.keys(samples) as TopicKey[]) {
+      await bus.publisher.publish(k, makeEvent(k, { source: '/itest', subject: 'demo-model', data: samples[k] as never }));
+    }
+    await until(() => got.size === 6);
+    expect(got.get('retrainingTriggers')).toMatchObject({ reason: 'threshold', fencingToken: 7 });
+  });
+
+  it('processes a duplicate delivery once, dead-letters a poison message with its reason, and keeps the partition moving', async () => {
+    const prefix = `t2-${run}-`;
+    const bus = newBus(prefix);
+    buses.push(bus);
+    const seen: string[] = [];
+    await bus.consume(`g2-${run}`, { retrainingTriggers: async (e) => { seen.push(e.id); } });
+    const e1 = makeEvent('retrainingTriggers', { source: '/itest', subject: 'm', data: samples.retrainingTriggers });
+    const e2 = makeEvent('retrainingTriggers', { source: '/itest', subject: 'm', data: samples.retrainingTriggers });
+    await bus.publisher.publish('retrainingTriggers', e1);
+    await bus.publisher.publish('retrainingTriggers', e1);
+    // An outside producer writes garbage to the same partition (same key).
+    const raw = new Kafka({ brokers, clientId: 'raw', logLevel: logLevel.NOTHING });
+    const p = raw.producer();
+    await p.connect();
+    await p.send({ topic: `${prefix}retraining-triggers`, messages: [{ key: 'm', value: '{"specversion":"1.0","data":{}}' }] });
+    await p.disconnect();
+    await bus.publisher.publish('retrainingTriggers', e2);
+    await until(() => seen.includes(e2.id));
+    expect(seen.filter((x) => x === e1.id)).toHaveLength(1);
+
+    const dlq: { value: string; reason: string }[] = [];
+    const c = raw.consumer({ groupId: `dlq-${run}` });
+    await c.connect();
+    await c.subscribe({ topic: `${prefix}retraining-triggers.dlq`, fromBeginning: true });
+    await c.run({ eachMessage: async ({ message }) => { dlq.push({ value: message.value?.toString() ?? '', reason: message.headers?.[deadLetterHeaders.reason]?.toString() ?? '' }); } });
+    await until(() => dlq.length === 1);
+    await c.disconnect();
+    expect(dlq[0]?.value).toBe('{"specversion":"1.0","data":{}}');
+    expect(dlq[0]?.reason).toMatch(/schema validation failed: id: Required/);
+  });
+
+  it('retries a retriable failure without committing, then succeeds', async () => {
+    const bus = newBus(`t3-${run}-`);
+    buses.push(bus);
+    let calls = 0;
+    let done = false;
+    await bus.consume(`g3-${run}`, {
+      trainingStatus: async () => {
+        calls++;
+        if (calls < 3) throw new DependencyDown('postgres is down');
+        done = true;
+      },
+    }, { maxBackoffMs: 100 });
+    await bus.publisher.publish('trainingStatus', makeEvent('trainingStatus', { source: '/itest', subject: 'm', data: samples.trainingStatus }));
+    await until(() => done);
+    expect(calls).toBe(3);
+  });
+
+  it('loses nothing when a consumer dies mid-batch and another takes over', async () => {
+    const prefix = `t4-${run}-`;
+    const bus = newBus(prefix);
+    buses.push(bus);
+    const events = Array.from({ length: 200 }, (_, i) => makeEvent('feedback', { source: '/itest', subject: `m${i % 8}`, data: { ...samples.feedback, feedbackId: randomUUID() as never } }));
+    await bus.publisher.publishMany('feedback', events);
+    const handled = new Set<string>();
+    let first = 0;
+    const c1 = await bus.consume(`g4-${run}`, {
+      feedback: async (e) => {
+        first++;
+        if (first === 50) { void c1Stop(); throw new DependencyDown('killed mid-batch'); }
+        handled.add(e.id);
+      },
+    }, { maxBackoffMs: 50 });
+    const c1Stop = () => c1.stop();
+    await until(() => first >= 50);
+    await c1.stop().catch(() => {});
+    const bus2 = newBus(prefix);
+    buses.push(bus2);
+    await bus2.consume(`g4-${run}`, { feedback: async (e) => { handled.add(e.id); } });
+    await until(() => handled.size === 200, 30_000);
+    expect([...handled].sort()).toEqual(events.map((e) => e.id).sort());
+  });
+});
