@@ -27,6 +27,8 @@ export interface ConsumeOptions {
   maxUnknownErrorAttempts?: number;
   /** Cap of the backoff between retries. */
   maxBackoffMs?: number;
+  /** Longest a fetch waits for new data; bounds end-to-end latency on a quiet topic (default 100 ms). */
+  maxWaitTimeInMs?: number;
 }
 
 export interface RunningConsumer {

@@ -3,7 +3,7 @@ import { parseAdapterManifest, sha256Hex, type AdapterManifest } from './adapter
 import { LearningError } from './errors.js';
 import { createFeaturizer, type FeatureBatch, type FeatureConfig } from './features.js';
 import { mergeLora, toPrediction, type Prediction } from './model.js';
-import { BaseMetadata } from './onnx/exportBase.js';
+import { BaseMetadata, DEFAULT_PREFIX } from './onnx/exportBase.js';
 import { decodeOnnxModel } from './onnx/onnxModel.js';
 import { decodeTensorFile } from './tensorFile.js';
 
@@ -57,8 +57,8 @@ export async function createOnnxBase(onnxBytes: Uint8Array, options: OnnxBaseOpt
   if (!meta.success) throw new LearningError('invalid_model', `flywheel metadata is invalid: ${meta.error.message}`);
   const { model, baseVersion } = meta.data;
   const dense = model.hiddenUnits.map((units, i) => {
-    const kernel = initializers.get(`dense${i}.kernel`);
-    const bias = initializers.get(`dense${i}.bias`);
+    const kernel = initializers.get(`${DEFAULT_PREFIX}dense${i}.kernel`);
+    const bias = initializers.get(`${DEFAULT_PREFIX}dense${i}.bias`);
     const inputs = i === 0 ? model.embeddingDim : (model.hiddenUnits[i - 1] as number);
     if (kernel === undefined || bias === undefined || kernel.data.length !== inputs * units) {
       throw new LearningError('invalid_model', `dense${i} weights missing from the base ONNX file; re-export the base`);
@@ -70,6 +70,8 @@ export async function createOnnxBase(onnxBytes: Uint8Array, options: OnnxBaseOpt
     interOpNumThreads: options.interOpThreads ?? 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // warnings only: the unused "default/" initializers are expected
+    logSeverityLevel: 3,
   });
   const featurizer = createFeaturizer(model.features);
   const L = model.features.maxFeatures;

@@ -52,7 +52,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   mode: 'lora',
   lora: { rank: 16, alpha: 32, dropout: 0.05, targets: ['dense0'] },
   strategy: {},
-  learningRate: { fresh: 3e-3, continued: 1e-3 },
+  learningRate: { fresh: 5e-3, continued: 2e-3 },
   embeddingLearningRate: 0.05,
   epochs: 12,
   batchSize: 128,
@@ -65,7 +65,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   strategyDefaults: {
     replay: { capacity: 2000, ratio: 0.5 },
     distillation: { temperature: 2, weight: 1 },
-    ewc: { lambda: 1000, fisherSamples: 200, decay: 0.9 },
+    ewc: { lambda: 100, fisherSamples: 200, decay: 0.9 },
   },
 };
 
@@ -279,7 +279,8 @@ function splitValidation(weighted: WeightedExample[], opts: TrainOptions): { tra
   if (opts.validation !== undefined) return { train: weighted, validation: opts.validation };
   if (opts.validationFraction <= 0 || weighted.length < 20) return { train: weighted, validation: [] };
   const rows = weighted.map((w) => ({ ...w.example, w }));
-  const { train, held } = splitByGroup(rows, { fraction: opts.validationFraction, seed: opts.seed });
+  // Own seed: callers often split train/test with opts.seed, and the same seed would hold out nothing here.
+  const { train, held } = splitByGroup(rows, { fraction: opts.validationFraction, seed: (opts.seed ^ 0x5f3759df) >>> 0 });
   if (held.length === 0 || train.length === 0) return { train: weighted, validation: [] };
   return { train: train.map((r) => r.w), validation: held.map((r) => r.w.example) };
 }
@@ -363,7 +364,8 @@ function padFisher(fisher: FisherState, labels: readonly string[], H: number, la
 
 /**
  * Empirical diagonal Fisher of the trainable parameters (mode of the adapter): mean over
- * `samples` rows of the squared per-row gradient of the log-likelihood of the true label.
+ * `samples` rows of the squared per-row gradient of the log-likelihood of the true label,
+ * scaled so that its mean over all parameters is 1.
  */
 export function estimateFisher(state: TrainingState, examples: readonly Example[], samples: number, rng: Rng): FisherState {
   const labelIndex = new Map(state.labels.map((l, i) => [l, i]));
@@ -395,9 +397,18 @@ export function estimateFisher(state: TrainingState, examples: readonly Example[
   const values: Record<string, Float32Array> = {};
   const anchors: Record<string, Float32Array> = {};
   const snap = net.snapshot();
+  // Normalized to mean 1 over all parameters: raw values shrink as the model grows confident,
+  // which would make a fixed lambda mean different things from one version to the next.
+  let total = 0;
+  let count = 0;
+  for (const s of sums) {
+    for (let k = 0; k < s.length; k++) total += s[k] as number;
+    count += s.length;
+  }
+  const norm = total > 0 ? count / total : 0;
   names.forEach((name, i) => {
     const s = sums[i] as Float32Array;
-    for (let k = 0; k < s.length; k++) s[k] = (s[k] as number) / chosen.length;
+    for (let k = 0; k < s.length; k++) s[k] = (s[k] as number) * norm;
     values[name] = s;
     anchors[name] = snap.get(name) as Float32Array;
   });
@@ -503,6 +514,7 @@ function fit(input: FitInput): FitOutput {
         })
       : [];
   const adagrad = mode === 'full' ? new Float32Array(model.features.buckets) : undefined;
+  const scratch = mode === 'full' ? createSparseScratch(model.features.buckets, Math.max(1, opts.batchSize) * model.features.maxFeatures, D) : undefined;
   const loraDropout = mode === 'lora' ? input.adapter.lora.dropout : 0;
   const loraLayers = new Set(Object.keys(input.adapter.layers));
 
@@ -532,18 +544,25 @@ function fit(input: FitInput): FitOutput {
       embeddingBag(embedding, D, feats, rows, out);
     }
   }
-  const validate = (): number => {
-    if (valRows.length === 0) return NaN;
+  /** validation accuracy and mean cross-entropy */
+  const validate = (): { acc: number; loss: number } => {
+    if (valRows.length === 0) return { acc: NaN, loss: NaN };
     const logits = logitsFor(valRows);
     let correct = 0;
+    let loss = 0;
     valRows.forEach((r, k) => {
       if (argmaxRow(logits, k, C) === y[r]) correct++;
+      let max = -Infinity;
+      for (let c = 0; c < C; c++) max = Math.max(max, logits[k * C + c] as number);
+      let z = 0;
+      for (let c = 0; c < C; c++) z += Math.exp((logits[k * C + c] as number) - max);
+      loss += max + Math.log(z) - (logits[k * C + (y[r] as number)] as number);
     });
-    return correct / valRows.length;
+    return { acc: correct / valRows.length, loss: loss / valRows.length };
   };
 
   const history: TrainResult['history'] = [];
-  let best = { acc: -Infinity, epoch: 0, snap: net.snapshot(), embedding: mode === 'full' ? embedding.slice() : undefined };
+  let best = { acc: -Infinity, loss: Infinity, epoch: 0, snap: net.snapshot(), embedding: mode === 'full' ? embedding.slice() : undefined };
   let sinceBest = 0;
   let samples = 0;
   const order = Array.from({ length: nTrain }, (_, i) => i);
@@ -588,14 +607,16 @@ function fit(input: FitInput): FitOutput {
         optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
         return mode === 'full' ? (grads[vars.length] as tf.Tensor).dataSync() as Float32Array : undefined;
       });
-      if (h0Grad !== undefined && adagrad !== undefined) sparseAdagrad(embedding, adagrad, D, feats, rows, h0Grad, opts.embeddingLearningRate);
+      if (h0Grad !== undefined && adagrad !== undefined && scratch !== undefined) sparseAdagrad(embedding, adagrad, D, feats, rows, h0Grad, opts.embeddingLearningRate, scratch);
       steps++;
       samples += n;
     }
-    const valAccuracy = validate();
-    history.push({ epoch, loss: lossSum / Math.max(1, steps), valAccuracy });
-    if (Number.isNaN(valAccuracy) || valAccuracy > best.acc) {
-      best = { acc: Number.isNaN(valAccuracy) ? best.acc : valAccuracy, epoch, snap: net.snapshot(), embedding: mode === 'full' ? embedding.slice() : undefined };
+    const val = validate();
+    history.push({ epoch, loss: lossSum / Math.max(1, steps), valAccuracy: val.acc });
+    // Better = higher accuracy, or equal accuracy with lower loss (accuracy alone plateaus on small sets).
+    const improved = Number.isNaN(val.acc) || val.acc > best.acc + 1e-9 || (Math.abs(val.acc - best.acc) <= 1e-9 && val.loss < best.loss);
+    if (improved) {
+      best = { acc: val.acc, loss: val.loss, epoch, snap: net.snapshot(), embedding: mode === 'full' ? embedding.slice() : undefined };
       sinceBest = 0;
     } else if (++sinceBest >= opts.patience) {
       break;
@@ -661,33 +682,52 @@ function computeTeacher(teacher: TrainingState, feats: FeatureBatch, n: number):
   return out;
 }
 
+/** Scratch buffers of the sparse embedding update, reused across steps. */
+interface SparseScratch {
+  slotOf: Int32Array;
+  touched: Int32Array;
+  grads: Float32Array;
+}
+
+function createSparseScratch(buckets: number, maxRows: number, D: number): SparseScratch {
+  return { slotOf: new Int32Array(buckets).fill(-1), touched: new Int32Array(maxRows), grads: new Float32Array(maxRows * D) };
+}
+
 /**
  * Row-wise sparse Adagrad on the embedding rows a batch touched: the gradient of a bag row is
  * weight · dL/dh0, so only those rows change (a dense tfjs update would touch every bucket).
  */
-function sparseAdagrad(embedding: Float32Array, accum: Float32Array, D: number, feats: FeatureBatch, rows: readonly number[], grad: Float32Array, lr: number): void {
+function sparseAdagrad(embedding: Float32Array, accum: Float32Array, D: number, feats: FeatureBatch, rows: readonly number[], grad: Float32Array, lr: number, scratch: SparseScratch): void {
   const L = feats.maxFeatures;
-  const touched = new Map<number, Float32Array>();
+  const { slotOf, touched, grads } = scratch;
+  let n = 0;
   rows.forEach((r, k) => {
     const count = feats.counts[r] as number;
     for (let j = 0; j < count; j++) {
       const bucket = feats.indices[r * L + j] as number;
       const w = feats.weights[r * L + j] as number;
-      let g = touched.get(bucket);
-      if (g === undefined) {
-        g = new Float32Array(D);
-        touched.set(bucket, g);
+      let slot = slotOf[bucket] as number;
+      if (slot < 0) {
+        slot = n++;
+        slotOf[bucket] = slot;
+        touched[slot] = bucket;
+        grads.fill(0, slot * D, slot * D + D);
       }
-      for (let d = 0; d < D; d++) g[d] = (g[d] as number) + w * (grad[k * D + d] as number);
+      const o = slot * D;
+      const go = k * D;
+      for (let d = 0; d < D; d++) grads[o + d] = (grads[o + d] as number) + w * (grad[go + d] as number);
     }
   });
-  for (const [bucket, g] of touched) {
+  for (let slot = 0; slot < n; slot++) {
+    const bucket = touched[slot] as number;
+    slotOf[bucket] = -1;
+    const o = slot * D;
     let sq = 0;
-    for (let d = 0; d < D; d++) sq += (g[d] as number) * (g[d] as number);
+    for (let d = 0; d < D; d++) sq += (grads[o + d] as number) * (grads[o + d] as number);
     const acc = (accum[bucket] as number) + sq / D;
     accum[bucket] = acc;
     const step = lr / (Math.sqrt(acc) + 1e-10);
-    const o = bucket * D;
-    for (let d = 0; d < D; d++) embedding[o + d] = (embedding[o + d] as number) - step * (g[d] as number);
+    const e = bucket * D;
+    for (let d = 0; d < D; d++) embedding[e + d] = (embedding[e + d] as number) - step * (grads[o + d] as number);
   }
 }

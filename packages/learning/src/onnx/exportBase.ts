@@ -24,13 +24,20 @@ export const BaseMetadata = z.object({
 });
 export type BaseMetadata = z.infer<typeof BaseMetadata>;
 
+/**
+ * Prefix of the initializers holding the base's own dense and head weights. No node reads them
+ * (onnxruntime-node only feeds inputs without an initializer), serving reads them back in JS.
+ */
+export const DEFAULT_PREFIX = 'default/';
+
 /** Graph input names: what serving feeds per adapter. */
 export const denseInputNames = (model: ModelConfig): string[] => model.hiddenUnits.flatMap((_, i) => [`dense${i}.kernel`, `dense${i}.bias`]);
 
 /**
  * The base as ONNX (opset 13): Gather → Mul → ReduceSum (embedding bag) → [MatMul → Add → Relu]* →
- * MatMul → Add → Softmax. Dense and head weights are graph inputs whose initializers hold the
- * base's own values (overridable defaults); the embedding is a constant.
+ * MatMul → Add → Softmax. Dense and head weights are required graph inputs (serving feeds the
+ * adapter-merged values); the base's own values ride along as unused "default/" initializers.
+ * The embedding is a constant.
  * Inputs: indices int32 [batch, features], weights float [batch, features]. Output: probabilities [batch, labels].
  */
 export function exportBaseOnnx(state: TrainingState, options: { opset?: number } = {}): Uint8Array {
@@ -59,8 +66,8 @@ export function exportBaseOnnx(state: TrainingState, options: { opset?: number }
     const b = `dense${i}.bias`;
     inputs.push({ name: k, elemType: OnnxType.FLOAT, shape: [layer.inputs, layer.units] }, { name: b, elemType: OnnxType.FLOAT, shape: [layer.units] });
     initializers.push(
-      { name: k, dims: [layer.inputs, layer.units], dataType: OnnxType.FLOAT, raw: floatRaw(layer.kernel) },
-      { name: b, dims: [layer.units], dataType: OnnxType.FLOAT, raw: floatRaw(layer.bias) },
+      { name: `${DEFAULT_PREFIX}${k}`, dims: [layer.inputs, layer.units], dataType: OnnxType.FLOAT, raw: floatRaw(layer.kernel) },
+      { name: `${DEFAULT_PREFIX}${b}`, dims: [layer.units], dataType: OnnxType.FLOAT, raw: floatRaw(layer.bias) },
     );
     nodes.push(
       { op: 'MatMul', name: `dense${i}_matmul`, inputs: [h, k], outputs: [`dense${i}_mm`] },
@@ -71,8 +78,8 @@ export function exportBaseOnnx(state: TrainingState, options: { opset?: number }
   });
   inputs.push({ name: 'head.kernel', elemType: OnnxType.FLOAT, shape: [H, 'labels'] }, { name: 'head.bias', elemType: OnnxType.FLOAT, shape: ['labels'] });
   initializers.push(
-    { name: 'head.kernel', dims: [H, C], dataType: OnnxType.FLOAT, raw: floatRaw(state.adapter.head.kernel) },
-    { name: 'head.bias', dims: [C], dataType: OnnxType.FLOAT, raw: floatRaw(state.adapter.head.bias) },
+    { name: `${DEFAULT_PREFIX}head.kernel`, dims: [H, C], dataType: OnnxType.FLOAT, raw: floatRaw(state.adapter.head.kernel) },
+    { name: `${DEFAULT_PREFIX}head.bias`, dims: [C], dataType: OnnxType.FLOAT, raw: floatRaw(state.adapter.head.bias) },
   );
   nodes.push(
     { op: 'MatMul', name: 'head_matmul', inputs: [h, 'head.kernel'], outputs: ['head_mm'] },

@@ -1,0 +1,74 @@
+import { makeEvent, ModelName, ModelVersion } from '@flywheel/contracts';
+import type { Publisher } from '@flywheel/bus';
+import { readExamples, type TableFormat } from '@flywheel/learning';
+import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
+import { bootstrapModel, CLI_SOURCE } from './bootstrapModel.js';
+import { formatTable } from './formatTable.js';
+
+/** What the commands need; main.ts builds them from the environment. */
+export interface CliDeps {
+  registry: PgRegistry;
+  artifacts: MinioArtifactStore;
+  /** absent with --no-publish: promote/rollback then change only the registry */
+  publisher: Publisher | undefined;
+  print: (line: string) => void;
+  actor: string;
+}
+
+const fmtMetric = (m: Record<string, number>, k: string): string => (m[k] === undefined ? '' : (m[k] as number).toFixed(4));
+
+export const commands = {
+  async bootstrap(d: CliDeps, o: { model: string; data: string; format: TableFormat; reason?: string; epochs?: number }): Promise<void> {
+    const examples = await readExamples(o.data, o.format);
+    d.print(`training a new base for ${o.model} on ${examples.length} rows from ${o.data} …`);
+    const r = await bootstrapModel(
+      { registry: d.registry, artifacts: d.artifacts, ...(d.publisher ? { publisher: d.publisher } : {}) },
+      { model: o.model, examples, actor: d.actor, ...(o.reason ? { reason: o.reason } : {}), ...(o.epochs ? { trainOptions: { epochs: o.epochs } } : {}) },
+    );
+    d.print(`${o.model}@${r.version.version} is champion (accuracy ${fmtMetric(r.version.metrics, 'accuracy')}, ${r.version.labels.length} labels, ${r.seconds.toFixed(1)} s)${r.previous ? `; ${r.previous} archived` : ''}`);
+  },
+
+  async models(d: CliDeps): Promise<void> {
+    const rows = await d.registry.listModels();
+    d.print(formatTable(['model', 'champion', 'challenger', 'versions', 'created'], rows.map((m) => [m.model, m.champion ?? '-', m.challenger ?? '-', String(m.versions), m.createdAt.toISOString()])));
+  },
+
+  async versions(d: CliDeps, model: string): Promise<void> {
+    const rows = await d.registry.versions(ModelName.parse(model));
+    d.print(formatTable(['version', 'status', 'accuracy', 'forgetting', 'labels', 'base', 'parent', 'created'], rows.map((v) => [
+      v.version, v.status, fmtMetric(v.metrics, 'accuracy'), fmtMetric(v.metrics, 'forgetting'), String(v.labels.length), v.baseVersion, v.parentVersion ?? '-', v.createdAt.toISOString(),
+    ])));
+  },
+
+  async history(d: CliDeps, model: string): Promise<void> {
+    const rows = await d.registry.history(ModelName.parse(model));
+    d.print(formatTable(['at', 'version', 'from', 'to', 'actor', 'reason', 'accuracy'], rows.map((h) => [
+      h.at.toISOString(), h.version, h.fromStatus ?? '-', h.toStatus, h.actor, h.reason.slice(0, 80), fmtMetric(h.metrics, 'accuracy'),
+    ])));
+  },
+
+  async promote(d: CliDeps, model: string, version: string, reason: string): Promise<void> {
+    const m = ModelName.parse(model);
+    const r = await d.registry.promote(m, ModelVersion.parse(version), d.actor, reason);
+    if (!r.changed) {
+      d.print(`${model}@${version} is already champion; nothing changed`);
+      return;
+    }
+    await d.publisher?.publish('modelUpdates', makeEvent('modelUpdates', { source: CLI_SOURCE, subject: m, data: { action: 'promoted', version: r.champion.version, ...(r.previous ? { previous: r.previous } : {}), reason, metrics: r.champion.metrics } }));
+    d.print(`${model}@${version} is champion${r.previous ? `; ${r.previous} archived` : ''}`);
+  },
+
+  async rollback(d: CliDeps, model: string, reason: string): Promise<void> {
+    const m = ModelName.parse(model);
+    const r = await d.registry.rollback(m, d.actor, reason);
+    await d.publisher?.publish('modelUpdates', makeEvent('modelUpdates', { source: CLI_SOURCE, subject: m, data: { action: 'rolled_back', version: r.champion.version, from: r.from, reason, automatic: false } }));
+    d.print(`${model} rolled back: ${r.champion.version} is champion again; ${r.from} deprecated`);
+  },
+
+  async export(d: CliDeps, model: string, version: string, out: string): Promise<void> {
+    const v = await d.registry.version(ModelName.parse(model), ModelVersion.parse(version));
+    if (!v) throw new Error(`${model}@${version} is not registered; list versions with: flywheel versions ${model}`);
+    const files = await d.artifacts.exportVersion(v.artifact, out);
+    d.print(`exported ${model}@${version} (${v.status}) to ${out}: ${files.length} files, hashes verified`);
+  },
+};

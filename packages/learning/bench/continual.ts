@@ -1,0 +1,319 @@
+/**
+ * Continual-learning benchmark: replays a stream of experiences (class-incremental and drift),
+ * compares strategies against joint retraining, and measures training / serving speed.
+ * Prints tables, then ONE JSON object as the last line.
+ *
+ *   pnpm bench:learn [--data FILE] [--format csv|jsonl] [--header] [--text-col N|name]
+ *                    [--label-col N|name] [--group-col N|name] [--min-class-rows 50] [--quick]
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import {
+  argmaxRowForBench,
+  continueTraining,
+  createOnnxBase,
+  createTfClassifier,
+  exportAdapter,
+  exportBaseOnnx,
+  groupKey,
+  initBackend,
+  readExamples,
+  splitByGroup,
+  tokenize,
+  trainBase,
+  type DeepPartial,
+  type Example,
+  type TrainingState,
+  type TrainOptions,
+} from './lib.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '../../..');
+const { values: args } = parseArgs({
+  options: {
+    data: { type: 'string', default: resolve(repoRoot, '../shared/data/flipkart-products/flipkart_com-ecommerce_sample.csv') },
+    format: { type: 'string', default: 'csv' },
+    header: { type: 'boolean', default: false },
+    'text-col': { type: 'string', default: '1' },
+    'label-col': { type: 'string', default: '2' },
+    'group-col': { type: 'string' },
+    'min-class-rows': { type: 'string', default: '50' },
+    experiences: { type: 'string', default: '5' },
+    quick: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '42' },
+  },
+});
+const col = (v: string): string | number => (/^\d+$/.test(v) ? Number(v) : v);
+const seed = Number(args.seed);
+const nExp = Number(args.experiences);
+const log = (s = ''): void => console.log(s);
+const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const pct = (x: number): string => fmt(100 * x, 1);
+
+const backend = await initBackend();
+log(`backend: ${backend}`);
+
+async function load(depth: number): Promise<Example[]> {
+  const rows = await readExamples(args.data, {
+    format: args.format === 'jsonl' ? 'jsonl' : 'csv',
+    header: args.header,
+    textColumn: col(args['text-col']),
+    labelColumn: col(args['label-col']),
+    ...(args['group-col'] !== undefined ? { groupColumn: col(args['group-col']) } : {}),
+    labelDepth: depth,
+  });
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
+  const min = Number(args['min-class-rows']);
+  return rows.filter((r) => (counts.get(r.label) ?? 0) >= min);
+}
+
+interface Experience {
+  train: Example[];
+  test: Example[];
+}
+
+/** Classes sorted by size, dealt round-robin into groups; each group is one experience. */
+function classIncremental(rows: Example[]): Experience[] {
+  const { train, held } = splitByGroup(rows, { fraction: 0.2, seed });
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
+  const classes = [...counts.keys()].sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0) || a.localeCompare(b));
+  const groupOf = new Map(classes.map((c, i) => [c, i % nExp]));
+  return Array.from({ length: nExp }, (_, k) => ({
+    train: train.filter((r) => groupOf.get(r.label) === k),
+    test: held.filter((r) => groupOf.get(r.label) === k),
+  }));
+}
+
+/** Same classes, vocabulary shifting: rows go to an experience by the hash of their first word (mostly the brand). */
+function drift(rows: Example[]): Experience[] {
+  const { train, held } = splitByGroup(rows, { fraction: 0.2, seed });
+  const expOf = (e: Example): number => {
+    const first = tokenize(e.text)[0] ?? '';
+    let h = 2166136261;
+    for (let i = 0; i < first.length; i++) h = Math.imul(h ^ first.charCodeAt(i), 16777619);
+    return (h >>> 0) % nExp;
+  };
+  return Array.from({ length: nExp }, (_, k) => ({ train: train.filter((r) => expOf(r) === k), test: held.filter((r) => expOf(r) === k) }));
+}
+
+function accuracy(state: TrainingState, rows: readonly Example[]): number {
+  if (rows.length === 0) return NaN;
+  const clf = createTfClassifier(state);
+  const p = clf.probabilities(rows.map((r) => r.text));
+  clf.dispose();
+  const C = state.labels.length;
+  let ok = 0;
+  rows.forEach((r, i) => {
+    if (state.labels[argmaxRowForBench(p, i, C)] === r.label) ok++;
+  });
+  return ok / rows.length;
+}
+
+interface StrategyRow {
+  strategy: string;
+  finalAccuracy: number;
+  averageForgetting: number;
+  backwardTransfer: number;
+  secondsPerUpdate: number;
+  adapterBytes: number;
+  accuracyMatrix: number[][];
+}
+
+function summarize(strategy: string, R: number[][], seconds: number[], adapterBytes: number): StrategyRow {
+  const T = R.length - 1;
+  const last = R[T] as number[];
+  const valid = (j: number): boolean => Number.isFinite(last[j] as number);
+  const js = last.map((_, j) => j).filter(valid);
+  const finalAccuracy = js.reduce((a, j) => a + (last[j] as number), 0) / js.length;
+  const old = js.filter((j) => j < T);
+  const averageForgetting = old.reduce((a, j) => a + Math.max(...R.slice(j, T).map((row) => row[j] as number)) - (last[j] as number), 0) / Math.max(1, old.length);
+  const backwardTransfer = old.reduce((a, j) => a + (last[j] as number) - ((R[j] as number[])[j] as number), 0) / Math.max(1, old.length);
+  return { strategy, finalAccuracy, averageForgetting, backwardTransfer, secondsPerUpdate: seconds.reduce((a, b) => a + b, 0) / Math.max(1, seconds.length), adapterBytes, accuracyMatrix: R };
+}
+
+const baseOpts = (quick: boolean): DeepPartial<TrainOptions> => ({ seed, epochs: quick ? 4 : 8, patience: 2, batchSize: 128 });
+const strategies: Record<string, NonNullable<DeepPartial<TrainOptions>['strategy']>> = {
+  naive: {},
+  replay: { replay: { capacity: 2000, ratio: 0.5 } },
+  distillation: { distillation: { temperature: 2, weight: 1 } },
+  ewc: { ewc: { lambda: 100, fisherSamples: 200 } },
+  combined: { replay: { capacity: 2000, ratio: 0.5 }, distillation: { temperature: 2, weight: 1 }, ewc: { lambda: 100, fisherSamples: 200 } },
+};
+
+async function runScenario(name: string, exps: Experience[]): Promise<{ name: string; rows: StrategyRow[]; baseSeconds: number; jointSeconds: number[] }> {
+  log(`\n## ${name}: ${exps.map((e) => `${e.train.length}/${e.test.length}`).join(', ')} train/test rows per experience`);
+  const opts = baseOpts(args.quick);
+  const first = exps[0] as Experience;
+  // One base for every strategy; its state already carries the replay buffer and Fisher.
+  const base = await trainBase(first.train, { ...opts, strategy: strategies.combined ?? {} });
+  const R0 = exps.map((e) => accuracy(base.state, e.test));
+  const rows: StrategyRow[] = [];
+  for (const [sname, strategy] of Object.entries(strategies)) {
+    let state = base.state;
+    const R = [R0];
+    const seconds: number[] = [];
+    for (let k = 1; k < exps.length; k++) {
+      const t0 = performance.now();
+      const r = await continueTraining({ base: base.state, current: state }, (exps[k] as Experience).train, { ...opts, strategy });
+      seconds.push((performance.now() - t0) / 1000);
+      state = r.state;
+      R.push(exps.map((e) => accuracy(state, e.test)));
+    }
+    rows.push(summarize(sname, R, seconds, exportAdapter(state, { version: 'bench@0.0.0' }).bytes.byteLength));
+  }
+  // Upper bound: retrain everything from scratch on all data seen so far.
+  const R = [R0];
+  const jointSeconds: number[] = [];
+  let jointState = base.state;
+  for (let k = 1; k < exps.length; k++) {
+    const seen = exps.slice(0, k + 1).flatMap((e) => e.train);
+    const t0 = performance.now();
+    const r = await trainBase(seen, opts);
+    jointSeconds.push((performance.now() - t0) / 1000);
+    jointState = r.state;
+    R.push(exps.map((e) => accuracy(jointState, e.test)));
+  }
+  rows.push(summarize('joint', R, jointSeconds, exportAdapter(jointState, { version: 'bench@0.0.0' }).bytes.byteLength));
+  // Same frozen base, fresh adapter on all data seen so far: the ceiling of adapter-only updates.
+  const RA = [R0];
+  const jointAdapterSeconds: number[] = [];
+  let jaState = base.state;
+  for (let k = 1; k < exps.length; k++) {
+    const seen = exps.slice(0, k + 1).flatMap((e) => e.train);
+    const t0 = performance.now();
+    const r = await continueTraining({ base: base.state }, seen, opts);
+    jointAdapterSeconds.push((performance.now() - t0) / 1000);
+    jaState = r.state;
+    RA.push(exps.map((e) => accuracy(jaState, e.test)));
+  }
+  rows.push(summarize('joint-adapter', RA, jointAdapterSeconds, exportAdapter(jaState, { version: 'bench@0.0.0' }).bytes.byteLength));
+  const joint = rows[rows.length - 1] as StrategyRow;
+  log('joint = full retrain from scratch on all data seen; joint-adapter = fresh adapter on the same frozen base, all data seen');
+  log('| strategy | final avg acc % | of joint % | avg forgetting pts | BWT pts | s/update | adapter bytes |');
+  log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    log(`| ${r.strategy} | ${pct(r.finalAccuracy)} | ${pct(r.finalAccuracy / joint.finalAccuracy)} | ${pct(r.averageForgetting)} | ${pct(r.backwardTransfer)} | ${fmt(r.secondsPerUpdate, 2)} | ${r.adapterBytes} |`);
+  }
+  return { name, rows, baseSeconds: base.seconds, jointSeconds };
+}
+
+/** The reference MLP (128 → 256 → 30, Adam) on this backend, in samples/s. */
+function mlpSpeed(batch: number, steps: number): number {
+  const W0 = tf.variable(tf.randomNormal([128, 256], 0, 0.05, 'float32', 1));
+  const b0 = tf.variable(tf.zeros([256]));
+  const W1 = tf.variable(tf.randomNormal([256, 30], 0, 0.05, 'float32', 2));
+  const b1 = tf.variable(tf.zeros([30]));
+  const opt = tf.train.adam(1e-3);
+  const x = tf.randomNormal([batch, 128], 0, 1, 'float32', 3);
+  const y = tf.oneHot(tf.randomUniform([batch], 0, 30, 'int32', 4), 30);
+  const step = (): void => {
+    opt.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, W0), b0)), W1), b1)) as tf.Scalar, false);
+  };
+  for (let i = 0; i < 10; i++) step();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  const dt = (performance.now() - t0) / 1000;
+  tf.dispose([W0, b0, W1, b1, x, y]);
+  opt.dispose();
+  return (steps * batch) / dt;
+}
+
+async function servingSpeed(state: TrainingState, texts: string[]): Promise<{ batch1RowsPerSecond: number; batch32RowsPerSecond: number; batch1Microseconds: number; adapterSwapMilliseconds: number }> {
+  const onnxBase = await createOnnxBase(exportBaseOnnx(state), { intraOpThreads: 1 });
+  const adapter = exportAdapter(state, { version: 'bench@1.0.0' });
+  onnxBase.createClassifier(adapter.bytes, adapter.manifest); // warm-up (JIT)
+  const t0 = performance.now();
+  const clf = onnxBase.createClassifier(adapter.bytes, adapter.manifest);
+  const swap = performance.now() - t0;
+  for (let i = 0; i < 200; i++) await clf.predictRaw([texts[i % texts.length] as string]);
+  const n1 = 3000;
+  let t = performance.now();
+  for (let i = 0; i < n1; i++) await clf.predictRaw([texts[i % texts.length] as string]);
+  const dt1 = (performance.now() - t) / 1000;
+  const batches = 300;
+  t = performance.now();
+  for (let i = 0; i < batches; i++) {
+    const s = (i * 32) % Math.max(1, texts.length - 32);
+    await clf.predictRaw(texts.slice(s, s + 32));
+  }
+  const dt32 = (performance.now() - t) / 1000;
+  await onnxBase.release();
+  return { batch1RowsPerSecond: n1 / dt1, batch32RowsPerSecond: (batches * 32) / dt32, batch1Microseconds: (dt1 / n1) * 1e6, adapterSwapMilliseconds: swap };
+}
+
+const started = performance.now();
+const depth1 = await load(1);
+const depth2 = await load(2);
+const scenarios = [];
+scenarios.push(await runScenario(`class-incremental, depth 1 (${new Set(depth1.map((r) => r.label)).size} classes)`, classIncremental(depth1)));
+scenarios.push(await runScenario(`drift, depth 1`, drift(depth1)));
+if (!args.quick) scenarios.push(await runScenario(`class-incremental, depth 2 (${new Set(depth2.map((r) => r.label)).size} classes)`, classIncremental(depth2)));
+
+// Full base training on the whole file (target: 20,000 rows < 30 s).
+const allRows = depth1;
+const full = await trainBase(allRows, baseOpts(args.quick));
+log(`\n## full base training: ${allRows.length} rows, ${full.epochs} epochs (best ${full.bestEpoch}), ${fmt(full.seconds, 1)} s, ${Math.round(full.samplesPerSecond)} samples/s, val acc ${pct(full.validation.accuracy)}%, macro-F1 ${pct(full.validation.macroF1)}%`);
+
+// Training speed vs the PyTorch reference.
+const mlp64 = mlpSpeed(64, 300);
+const mlp256 = mlpSpeed(256, 150);
+log(`\n## training speed (${backend}, 1 thread): MLP 128→256→30 Adam: batch 64 ${Math.round(mlp64)} samples/s, batch 256 ${Math.round(mlp256)} samples/s; PyTorch 2 threads reference 27000 → ${pct(mlp64 / 27000)}% / ${pct(mlp256 / 27000)}%`);
+
+const serving = await servingSpeed(full.state, allRows.slice(0, 2000).map((r) => r.text));
+log(`## serving (onnxruntime-node, 1 intra-op thread): batch 1 ${Math.round(serving.batch1RowsPerSecond)} rows/s (${fmt(serving.batch1Microseconds, 0)} µs/call), batch 32 ${Math.round(serving.batch32RowsPerSecond)} rows/s; adapter swap ${fmt(serving.adapterSwapMilliseconds, 2)} ms`);
+
+const summary = scenarios.map((s) => {
+  const joint = s.rows.find((r) => r.strategy === 'joint') as StrategyRow;
+  const continual = s.rows.filter((r) => !r.strategy.startsWith('joint'));
+  const jointAdapter = s.rows.find((r) => r.strategy === 'joint-adapter') as StrategyRow;
+  const best = continual.reduce((a, b) => (b.finalAccuracy > a.finalAccuracy ? b : a));
+  const jointSecondsLast = s.jointSeconds[s.jointSeconds.length - 1] ?? NaN;
+  return {
+    scenario: s.name,
+    best: best.strategy,
+    bestOfJoint: best.finalAccuracy / joint.finalAccuracy,
+    bestOfJointAdapter: best.finalAccuracy / jointAdapter.finalAccuracy,
+    bestForgettingPoints: 100 * best.averageForgetting,
+    updateOverJointTime: best.secondsPerUpdate / jointSecondsLast,
+    targets: {
+      accuracy97: best.finalAccuracy / joint.finalAccuracy >= 0.97,
+      forgettingUnder2: 100 * best.averageForgetting < 2,
+      updateUnderFifth: best.secondsPerUpdate < jointSecondsLast / 5,
+    },
+  };
+});
+log('\n## targets');
+for (const s of summary) {
+  log(`${s.scenario}: best=${s.best} ${pct(s.bestOfJoint)}% of joint (≥97: ${s.targets.accuracy97}; ${pct(s.bestOfJointAdapter)}% of joint-adapter), forgetting ${fmt(s.bestForgettingPoints, 2)} pts (<2: ${s.targets.forgettingUnder2}), update/joint time ${fmt(s.updateOverJointTime, 3)} (<0.2: ${s.targets.updateUnderFifth})`);
+}
+log(`full base training < 30 s: ${full.seconds < 30} (${fmt(full.seconds, 1)} s); total bench ${fmt((performance.now() - started) / 1000, 0)} s`);
+
+const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
+console.log(
+  JSON.stringify({
+    backend,
+    data: args.data,
+    scenarios: scenarios.map((s) => ({
+      name: s.name,
+      baseSeconds: round(s.baseSeconds, 2),
+      jointSeconds: s.jointSeconds.map((x) => round(x, 2)),
+      strategies: s.rows.map((r) => ({
+        strategy: r.strategy,
+        finalAccuracy: round(r.finalAccuracy),
+        averageForgetting: round(r.averageForgetting),
+        backwardTransfer: round(r.backwardTransfer),
+        secondsPerUpdate: round(r.secondsPerUpdate, 2),
+        adapterBytes: r.adapterBytes,
+      })),
+    })),
+    summary,
+    fullBaseTraining: { rows: allRows.length, seconds: round(full.seconds, 2), samplesPerSecond: Math.round(full.samplesPerSecond), valAccuracy: round(full.validation.accuracy) },
+    trainingSpeed: { mlpBatch64: Math.round(mlp64), mlpBatch256: Math.round(mlp256), pytorchReference: 27000, ratioBatch64: round(mlp64 / 27000), ratioBatch256: round(mlp256 / 27000) },
+    serving: { batch1RowsPerSecond: Math.round(serving.batch1RowsPerSecond), batch32RowsPerSecond: Math.round(serving.batch32RowsPerSecond), batch1Microseconds: round(serving.batch1Microseconds, 1), adapterSwapMilliseconds: round(serving.adapterSwapMilliseconds, 3) },
+    totalSeconds: round((performance.now() - started) / 1000, 1),
+  }),
+);

@@ -1,0 +1,19 @@
+// The bench uses the package's public surface (plus one helper), straight from the sources.
+export {
+  continueTraining,
+  createOnnxBase,
+  createTfClassifier,
+  exportAdapter,
+  exportBaseOnnx,
+  groupKey,
+  initBackend,
+  readExamples,
+  splitByGroup,
+  tokenize,
+  trainBase,
+  type DeepPartial,
+  type Example,
+  type TrainingState,
+  type TrainOptions,
+} from '../src/index.js';
+export { argmaxRow as argmaxRowForBench } from '../src/model.js';

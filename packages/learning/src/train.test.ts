@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateState } from './evaluateState.js';
+import { createRng } from './random.js';
+import { deserializeTrainingState, serializeTrainingState } from './serialize.js';
+import { syntheticExamples, tinyOptions } from './testing/synthetic.js';
+import { continueTraining, ewcPenalty, prepareExamples, trainBase, updateReservoir } from './train.js';
+
+const oldLabels = ['alpha', 'beta', 'gamma'];
+const newLabels = ['delta', 'epsilon'];
+
+describe('training', async () => {
+  const base = await trainBase(syntheticExamples(oldLabels, 40, 1), tinyOptions);
+
+  it('trains a base from scratch that classifies held-out data and reports its backend', () => {
+    expect(['wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu']).toContain(base.backend);
+    expect(base.startedFrom).toBe('scratch');
+    const evalOld = evaluateState(base.state, syntheticExamples(oldLabels, 20, 99));
+    expect(evalOld.accuracy).toBeGreaterThan(0.9);
+    expect(base.state.baseVersion).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('is reproducible with a fixed seed', async () => {
+    const again = await trainBase(syntheticExamples(oldLabels, 40, 1), tinyOptions);
+    expect(again.state.baseVersion).toBe(base.state.baseVersion);
+    expect([...again.state.adapter.head.kernel.slice(0, 20)]).toEqual([...base.state.adapter.head.kernel.slice(0, 20)]);
+  });
+
+  it('grows the head for new labels and keeps old columns, continuing at the lower rate', async () => {
+    const next = await continueTraining({ base: base.state, current: base.state }, syntheticExamples(newLabels, 40, 2), { ...tinyOptions, epochs: 15 });
+    expect(next.startedFrom).toBe('current');
+    expect(next.learningRate).toBe(5e-3);
+    expect(next.state.labels).toEqual([...oldLabels, ...newLabels]);
+    expect(next.state.baseVersion).toBe(base.state.baseVersion);
+    expect([...next.state.base.dense[0]!.kernel.slice(0, 10)]).toEqual([...base.state.base.dense[0]!.kernel.slice(0, 10)]); // base frozen
+    const evalNew = evaluateState(next.state, syntheticExamples(newLabels, 20, 98));
+    expect(evalNew.accuracy).toBeGreaterThan(0.9);
+  });
+
+  it('falls back to the base with the fresh rate when the current version is missing or incomplete', async () => {
+    const missing = await continueTraining({ base: base.state }, syntheticExamples(oldLabels, 10, 3), { ...tinyOptions, epochs: 1 });
+    expect(missing.startedFrom).toBe('base');
+    expect(missing.learningRate).toBe(1e-2);
+    const broken = { ...base.state, adapter: { ...base.state.adapter, head: { kernel: new Float32Array(3), bias: new Float32Array(1) } } };
+    const incomplete = await continueTraining({ base: base.state, current: broken }, syntheticExamples(oldLabels, 10, 3), { ...tinyOptions, epochs: 1 });
+    expect(incomplete.startedFrom).toBe('base');
+    expect(incomplete.fallbackReason).toMatch(/incomplete/);
+  });
+
+  it('EWC: the Fisher is not all zeros, the penalty is non-zero after drifting, and EWC pulls weights back', async () => {
+    const withFisher = await continueTraining({ base: base.state, current: base.state }, syntheticExamples(oldLabels, 30, 4), {
+      ...tinyOptions,
+      epochs: 2,
+      strategy: { ewc: { lambda: 1, fisherSamples: 40 } },
+    });
+    const fisher = withFisher.state.fisher;
+    expect(fisher).toBeDefined();
+    const total = Object.values(fisher!.values).reduce((acc, v) => acc + v.reduce((a, b) => a + b, 0), 0);
+    expect(total).toBeGreaterThan(0);
+    expect(Object.values(fisher!.values).every((v) => v.every((x) => x >= 0))).toBe(true);
+
+    const newData = syntheticExamples(newLabels, 40, 5);
+    const plainOpts = { ...tinyOptions, epochs: 4, validationFraction: 0 };
+    const naive = await continueTraining({ base: base.state, current: withFisher.state }, newData, plainOpts);
+    const ewc = await continueTraining({ base: base.state, current: withFisher.state }, newData, {
+      ...plainOpts,
+      strategy: { ewc: { lambda: 1000, fisherSamples: 40 } },
+    });
+    const naivePenalty = ewcPenalty(naive.state, fisher!);
+    const ewcPenaltyValue = ewcPenalty(ewc.state, fisher!);
+    expect(naivePenalty).toBeGreaterThan(0);
+    expect(ewcPenaltyValue).toBeLessThan(naivePenalty * 0.5);
+  });
+
+  it('weights sources and drops pseudo-labels under the confidence floor', () => {
+    const rows = prepareExamples([
+      { text: 'a', label: 'x', source: 'human_correction' },
+      { text: 'b', label: 'x', source: 'pseudo_label', confidence: 0.95 },
+      { text: 'c', label: 'x', source: 'pseudo_label', confidence: 0.5 },
+      { text: 'd', label: 'x' },
+    ]);
+    expect(rows.map((r) => [r.example.text, r.weight])).toEqual([
+      ['a', 2],
+      ['b', 0.5],
+      ['d', 1],
+    ]);
+  });
+
+  it('keeps a class-balanced reservoir', () => {
+    const rng = createRng(1);
+    const first = updateReservoir([], {}, syntheticExamples(['a'], 100, 1), 20, rng);
+    expect(first.buffer).toHaveLength(20);
+    const second = updateReservoir(first.buffer, first.seen, syntheticExamples(['b'], 100, 2), 20, rng);
+    expect(second.buffer.filter((e) => e.label === 'a')).toHaveLength(10);
+    expect(second.buffer.filter((e) => e.label === 'b')).toHaveLength(10);
+    expect(second.seen).toEqual({ a: 100, b: 100 });
+  });
+
+  it('serializes the full training state (weights, Fisher, replay) and restores it exactly', async () => {
+    const trained = await continueTraining({ base: base.state, current: base.state }, syntheticExamples(oldLabels, 20, 6), {
+      ...tinyOptions,
+      epochs: 1,
+      strategy: { replay: { capacity: 30 }, ewc: { fisherSamples: 10 } },
+    });
+    const files = serializeTrainingState(trained.state);
+    const restored = deserializeTrainingState(files);
+    expect(restored.labels).toEqual(trained.state.labels);
+    expect(restored.replay).toEqual(trained.state.replay);
+    expect(restored.fisher?.values['head.kernel']).toEqual(trained.state.fisher?.values['head.kernel']);
+    expect(restored.base.embedding).toEqual(trained.state.base.embedding);
+    expect(restored.adapter.layers.dense0?.b).toEqual(trained.state.adapter.layers.dense0?.b);
+    const { 'adapter.bin': _dropped, ...partial } = files;
+    expect(() => deserializeTrainingState(partial)).toThrow(/adapter.bin/);
+  });
+});

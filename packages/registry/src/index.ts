@@ -1,0 +1,10 @@
+export { migrateRegistry, registryMigrationsDir } from './migrateRegistry.js';
+export { PgRegistry } from './PgRegistry.js';
+export { VersionStatus } from './records.js';
+export type { HistoryRecord, ModelRecord, NewVersion, VersionRecord } from './records.js';
+export { bumpVersion, compareSemver, parseSemver } from './semver.js';
+export type { VersionChange } from './semver.js';
+export { MinioArtifactStore } from './MinioArtifactStore.js';
+export type { ServingArtifacts, VersionArtifacts } from './MinioArtifactStore.js';
+export { VersionManifest, FileEntry, BaseIndex } from './VersionManifest.js';
+export { CorruptArtifact } from './CorruptArtifact.js';

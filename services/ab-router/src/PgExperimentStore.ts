@@ -1,0 +1,219 @@
+import type { Pool } from '@flywheel/postgres';
+import { z } from 'zod';
+import { Conflict } from '@flywheel/runtime';
+import { ExperimentSettings } from './experimentSettings.js';
+
+/** Lifecycle of an experiment. `halted`: stopped by the SRM check; `stopped`: by an operator or a newer challenger. */
+export const ExperimentState = z.enum(['running', 'promoted', 'rejected', 'halted', 'stopped']);
+export type ExperimentState = z.infer<typeof ExperimentState>;
+
+const ExperimentRow = z.object({
+  id: z.string().uuid(),
+  model: z.string(),
+  champion_version: z.string(),
+  challenger_version: z.string(),
+  split_bps: z.number().int(),
+  salt: z.string(),
+  method: z.enum(['sequential', 'fixed']),
+  config: ExperimentSettings,
+  state: ExperimentState,
+  started_at: z.date(),
+  decided_at: z.date().nullable(),
+  decision: z.unknown().nullable(),
+});
+
+/** One experiment as stored. */
+export interface Experiment {
+  id: string;
+  model: string;
+  championVersion: string;
+  challengerVersion: string;
+  splitBps: number;
+  salt: string;
+  settings: ExperimentSettings;
+  state: ExperimentState;
+  startedAt: Date;
+  decidedAt: Date | null;
+  decision: unknown;
+}
+
+const toExperiment = (raw: unknown): Experiment => {
+  const r = ExperimentRow.parse(raw);
+  return {
+    id: r.id, model: r.model, championVersion: r.champion_version, challengerVersion: r.challenger_version,
+    splitBps: r.split_bps, salt: r.salt, settings: r.config, state: r.state, startedAt: r.started_at,
+    decidedAt: r.decided_at, decision: r.decision,
+  };
+};
+
+/** Outcome counters of both arms plus assignment counts (distinct subjects) for the SRM check. */
+export interface ArmTotals {
+  champion: { n: number; successes: number };
+  challenger: { n: number; successes: number };
+  assigned: { champion: number; challenger: number };
+}
+
+/** A prediction as the router records it. */
+export interface RecordedPrediction {
+  predictionId: string;
+  model: string;
+  modelVersion: string;
+  variant: 'champion' | 'challenger';
+  subjectId?: string | undefined;
+  experimentId?: string | undefined;
+  predictedAt: Date;
+}
+
+const COLUMNS = 'id, model, champion_version, challenger_version, split_bps, salt, method, config, state, started_at, decided_at, decision';
+
+// Applies a pending outcome once both rows exist. Run after either side writes, so whichever of
+// prediction and feedback commits second resolves the pair (READ COMMITTED sees the other's row).
+const RESOLVE_PENDING = `
+WITH p AS (
+  DELETE FROM ab_pending_outcomes
+  WHERE prediction_id = $1 AND EXISTS (SELECT 1 FROM ab_outcomes WHERE prediction_id = $1)
+  RETURNING correct, received_at)
+UPDATE ab_outcomes o SET correct = p.correct, labelled_at = p.received_at FROM p WHERE o.prediction_id = $1`;
+
+/**
+ * Experiments and their outcomes in PostgreSQL. Arm statistics are SQL aggregates over one row per
+ * prediction, so redelivered predictions (ON CONFLICT DO NOTHING) and feedback never double-count.
+ */
+export class PgExperimentStore {
+  constructor(private readonly pool: Pool) {}
+
+  /** Starts an experiment; Conflict when one is already running for the model. */
+  async create(e: { id: string; model: string; championVersion: string; challengerVersion: string; salt: string; settings: ExperimentSettings }): Promise<Experiment> {
+    try {
+      const r = await this.pool.query(
+        `INSERT INTO ab_experiments (id, model, champion_version, challenger_version, split_bps, salt, method, config, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running') RETURNING ${COLUMNS}`,
+        [e.id, e.model, e.championVersion, e.challengerVersion, e.settings.splitBps, e.salt, e.settings.method, JSON.stringify(e.settings)],
+      );
+      return toExperiment(r.rows[0]);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new Conflict(`an experiment is already running for ${e.model}; stop it first`, { cause: err });
+      throw err;
+    }
+  }
+
+  async byId(id: string): Promise<Experiment | undefined> {
+    const r = await this.pool.query(`SELECT ${COLUMNS} FROM ab_experiments WHERE id = $1`, [id]);
+    return r.rows[0] ? toExperiment(r.rows[0]) : undefined;
+  }
+
+  async running(model: string): Promise<Experiment | undefined> {
+    const r = await this.pool.query(`SELECT ${COLUMNS} FROM ab_experiments WHERE model = $1 AND state = 'running'`, [model]);
+    return r.rows[0] ? toExperiment(r.rows[0]) : undefined;
+  }
+
+  async list(filter: { model?: string | undefined; state?: ExperimentState | undefined; limit?: number } = {}): Promise<Experiment[]> {
+    const r = await this.pool.query(
+      `SELECT ${COLUMNS} FROM ab_experiments WHERE ($1::text IS NULL OR model = $1) AND ($2::text IS NULL OR state = $2)
+       ORDER BY started_at DESC LIMIT $3`,
+      [filter.model ?? null, filter.state ?? null, filter.limit ?? 100],
+    );
+    return r.rows.map(toExperiment);
+  }
+
+  /** Ends a running experiment; false when it was no longer running (another replica decided first). */
+  async finish(id: string, state: Exclude<ExperimentState, 'running'>, decision: unknown): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE ab_experiments SET state = $2, decided_at = now(), decision = $3 WHERE id = $1 AND state = 'running'`,
+      [id, state, JSON.stringify(decision)],
+    );
+    return r.rowCount === 1;
+  }
+
+  /** Records a prediction once (at-least-once delivery) and applies feedback that arrived earlier. */
+  async recordPrediction(p: RecordedPrediction): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ab_outcomes (prediction_id, model, model_version, experiment_id, variant, subject_id, predicted_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (prediction_id) DO NOTHING`,
+      [p.predictionId, p.model, p.modelVersion, p.experimentId ?? null, p.variant, p.subjectId ?? null, p.predictedAt],
+    );
+    await this.pool.query(RESOLVE_PENDING, [p.predictionId]);
+  }
+
+  /** Records whether a prediction was right; the latest feedback for a prediction wins. */
+  async recordOutcome(predictionId: string, correct: boolean): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ab_pending_outcomes (prediction_id, correct) VALUES ($1, $2)
+       ON CONFLICT (prediction_id) DO UPDATE SET correct = EXCLUDED.correct, received_at = now()`,
+      [predictionId, correct],
+    );
+    await this.pool.query(RESOLVE_PENDING, [predictionId]);
+  }
+
+  async armTotals(experimentId: string): Promise<ArmTotals> {
+    const r = await this.pool.query<{ variant: string; n: string; successes: string; assigned: string }>(
+      `SELECT variant,
+              count(correct) AS n,
+              count(*) FILTER (WHERE correct) AS successes,
+              count(DISTINCT coalesce(subject_id, prediction_id::text)) AS assigned
+       FROM ab_outcomes WHERE experiment_id = $1 GROUP BY variant`,
+      [experimentId],
+    );
+    const totals: ArmTotals = { champion: { n: 0, successes: 0 }, challenger: { n: 0, successes: 0 }, assigned: { champion: 0, challenger: 0 } };
+    for (const row of r.rows) {
+      if (row.variant !== 'champion' && row.variant !== 'challenger') continue;
+      totals[row.variant] = { n: Number(row.n), successes: Number(row.successes) };
+      totals.assigned[row.variant] = Number(row.assigned);
+    }
+    return totals;
+  }
+
+  /** Accuracy over the last `size` labelled predictions of a version made at or after `since`. */
+  async recentAccuracy(model: string, version: string, since: Date, size: number): Promise<{ n: number; successes: number }> {
+    const r = await this.pool.query<{ n: string; successes: string }>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE correct) AS successes FROM (
+         SELECT correct FROM ab_outcomes
+         WHERE model = $1 AND model_version = $2 AND correct IS NOT NULL AND predicted_at >= $3
+         ORDER BY labelled_at DESC LIMIT $4) w`,
+      [model, version, since, size],
+    );
+    return { n: Number(r.rows[0]?.n ?? 0), successes: Number(r.rows[0]?.successes ?? 0) };
+  }
+
+  /** The champion the health watch guards. */
+  async champion(model: string): Promise<{ version: string; since: Date; baselineAccuracy: number | null } | undefined> {
+    const r = await this.pool.query<{ version: string; since: Date; baseline_accuracy: number | null }>(
+      'SELECT version, since, baseline_accuracy FROM ab_champions WHERE model = $1', [model]);
+    const row = r.rows[0];
+    return row ? { version: row.version, since: row.since, baselineAccuracy: row.baseline_accuracy } : undefined;
+  }
+
+  async watchedModels(): Promise<string[]> {
+    return (await this.pool.query<{ model: string }>('SELECT model FROM ab_champions ORDER BY model')).rows.map((r) => r.model);
+  }
+
+  /** Sets the guarded champion; a version change resets the window start and the baseline. */
+  async setChampion(model: string, version: string, baseline?: { accuracy: number; n: number }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ab_champions (model, version, since, baseline_accuracy, baseline_n) VALUES ($1, $2, now(), $3, $4)
+       ON CONFLICT (model) DO UPDATE SET version = EXCLUDED.version,
+         since = CASE WHEN ab_champions.version = EXCLUDED.version THEN ab_champions.since ELSE now() END,
+         baseline_accuracy = CASE WHEN ab_champions.version = EXCLUDED.version AND EXCLUDED.baseline_accuracy IS NULL
+                                  THEN ab_champions.baseline_accuracy ELSE EXCLUDED.baseline_accuracy END,
+         baseline_n = CASE WHEN ab_champions.version = EXCLUDED.version AND EXCLUDED.baseline_n IS NULL
+                           THEN ab_champions.baseline_n ELSE EXCLUDED.baseline_n END`,
+      [model, version, baseline?.accuracy ?? null, baseline?.n ?? null],
+    );
+  }
+
+  async setBaseline(model: string, version: string, accuracy: number, n: number): Promise<void> {
+    await this.pool.query('UPDATE ab_champions SET baseline_accuracy = $3, baseline_n = $4 WHERE model = $1 AND version = $2', [model, version, accuracy, n]);
+  }
+
+  /** Next routing revision for a model, stored with the table it belongs to (monotonic per model). */
+  async nextRouting(model: string, build: (revision: number) => unknown): Promise<number> {
+    const r = await this.pool.query<{ revision: number }>(
+      `INSERT INTO ab_routing (model, revision, routing) VALUES ($1, 1, '{}'::jsonb)
+       ON CONFLICT (model) DO UPDATE SET revision = ab_routing.revision + 1, updated_at = now() RETURNING revision`,
+      [model],
+    );
+    const revision = r.rows[0]?.revision ?? 1;
+    await this.pool.query('UPDATE ab_routing SET routing = $2 WHERE model = $1 AND revision = $3', [model, JSON.stringify(build(revision)), revision]);
+    return revision;
+  }
+}

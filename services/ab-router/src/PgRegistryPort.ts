@@ -1,0 +1,26 @@
+import type { ModelName, ModelVersion } from '@flywheel/contracts';
+import type { PgRegistry } from '@flywheel/registry';
+import type { Registry } from './ports.js';
+
+/** Adapts the registry package's PgRegistry to the ab-router's narrow {@link Registry} port. */
+export class PgRegistryPort implements Registry {
+  constructor(private readonly registry: PgRegistry, private readonly actor = 'ab-router') {}
+
+  async champion(model: ModelName): Promise<ModelVersion | undefined> {
+    return (await this.registry.champion(model))?.version;
+  }
+
+  async promote(model: ModelName, version: ModelVersion, reason: string): Promise<{ previous?: ModelVersion | undefined }> {
+    const r = await this.registry.promote(model, version, this.actor, reason);
+    return { previous: r.previous };
+  }
+
+  async reject(model: ModelName, version: ModelVersion, reason: string): Promise<void> {
+    await this.registry.reject(model, version, this.actor, reason);
+  }
+
+  async rollback(model: ModelName, reason: string, automatic: boolean): Promise<{ version: ModelVersion; from: ModelVersion }> {
+    const r = await this.registry.rollback(model, automatic ? `${this.actor} (automatic)` : this.actor, reason);
+    return { version: r.champion.version, from: r.from };
+  }
+}

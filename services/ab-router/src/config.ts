@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { parseOrExplain, PlatformConfig } from '@flywheel/runtime';
+import { ExperimentSettingsInput } from './experimentSettings.js';
+
+const json = <S extends z.ZodTypeAny>(schema: S, example: string) =>
+  z.string().transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be JSON, e.g. ${example}` });
+      return z.NEVER;
+    }
+  }).pipe(schema);
+
+const Config = PlatformConfig.extend({
+  PORT: z.coerce.number().int().default(8085),
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters'),
+  REDIS_PREFIX: z.string().min(1).default('flywheel'),
+  /** Evaluation and health-check period (default 6 h; seconds in the demo). */
+  EVAL_INTERVAL_MS: z.coerce.number().int().min(0).default(6 * 3600 * 1000),
+  SPLIT_BPS: z.coerce.number().int().min(1).max(9_999).optional(),
+  TEST_METHOD: z.enum(['sequential', 'fixed']).optional(),
+  MIN_SAMPLE_PER_ARM: z.coerce.number().int().positive().optional(),
+  MIN_IMPROVEMENT: z.coerce.number().min(0).lt(1).optional(),
+  MAX_DEGRADATION: z.coerce.number().min(0).lt(1).optional(),
+  /** Per-model overrides, e.g. {"support-tickets":{"splitBps":2000,"minSamplePerArm":200}}. */
+  EXPERIMENT_OVERRIDES: json(z.record(z.string(), ExperimentSettingsInput), '{"my-model":{"splitBps":2000}}').default('{}'),
+  HEALTH_WINDOW: z.coerce.number().int().positive().default(200),
+  HEALTH_MIN_SAMPLES: z.coerce.number().int().positive().default(100),
+  HEALTH_MAX_ACCURACY_DROP: z.coerce.number().gt(0).lt(1).default(0.1),
+});
+export type AbRouterConfig = z.infer<typeof Config>;
+
+/** Parses the ab-router's environment; the error names every variable to fix. */
+export const loadConfig = (env: NodeJS.ProcessEnv): AbRouterConfig => parseOrExplain(Config, env, 'ab-router environment');
+
+/** The env's experiment defaults as settings input (unset variables fall back to the stats defaults). */
+export const defaultSettings = (c: AbRouterConfig): ExperimentSettingsInput => ({
+  ...(c.SPLIT_BPS !== undefined ? { splitBps: c.SPLIT_BPS } : {}),
+  ...(c.TEST_METHOD !== undefined ? { method: c.TEST_METHOD } : {}),
+  ...(c.MIN_SAMPLE_PER_ARM !== undefined ? { minSamplePerArm: c.MIN_SAMPLE_PER_ARM } : {}),
+  ...(c.MIN_IMPROVEMENT !== undefined ? { minImprovement: c.MIN_IMPROVEMENT } : {}),
+  ...(c.MAX_DEGRADATION !== undefined ? { maxDegradation: c.MAX_DEGRADATION } : {}),
+});

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { DEFAULT_EXPERIMENT_CONFIG } from '@flywheel/stats';
+
+/**
+ * An experiment's configuration: the split and the decision rule. Defaults: 10 % to the
+ * challenger, sequential (always-valid) test, 1,000 outcomes per arm, +2 points to promote,
+ * −1 point degradation guard, SRM at p < 0.001.
+ */
+export const ExperimentSettings = z.object({
+  splitBps: z.number().int().min(1).max(9_999).default(1_000),
+  method: z.enum(['sequential', 'fixed']).default(DEFAULT_EXPERIMENT_CONFIG.method),
+  alpha: z.number().gt(0).lt(1).default(DEFAULT_EXPERIMENT_CONFIG.alpha),
+  minSamplePerArm: z.number().int().positive().default(DEFAULT_EXPERIMENT_CONFIG.minSamplePerArm),
+  minImprovement: z.number().min(0).lt(1).default(DEFAULT_EXPERIMENT_CONFIG.minImprovement),
+  maxDegradation: z.number().min(0).lt(1).default(DEFAULT_EXPERIMENT_CONFIG.maxDegradation),
+  tau: z.number().positive().default(DEFAULT_EXPERIMENT_CONFIG.tau),
+  srmThreshold: z.number().gt(0).lt(1).default(DEFAULT_EXPERIMENT_CONFIG.srmThreshold),
+});
+export type ExperimentSettings = z.infer<typeof ExperimentSettings>;
+/** Partial settings as given by an operator (env defaults, per-model overrides, admin body). */
+export const ExperimentSettingsInput = ExperimentSettings.partial();
+export type ExperimentSettingsInput = z.infer<typeof ExperimentSettingsInput>;
+
+/** Resolves settings for a model: defaults < global overrides < per-model overrides < explicit. */
+export const settingsFor = (
+  model: string,
+  defaults: ExperimentSettingsInput,
+  perModel: Readonly<Record<string, ExperimentSettingsInput>>,
+  explicit: ExperimentSettingsInput = {},
+): ExperimentSettings => ExperimentSettings.parse({ ...defaults, ...(perModel[model] ?? {}), ...explicit });

@@ -1,0 +1,15 @@
+export { createAbRouter } from './createAbRouter.js';
+export type { AbRouter, AbRouterDeps, HealthSettings, ExperimentView, EvaluationOutcome } from './createAbRouter.js';
+export { startAbRouter, migrationsDir } from './startAbRouter.js';
+export type { AbRouterOptions, RunningAbRouter } from './startAbRouter.js';
+export { PgExperimentStore, ExperimentState } from './PgExperimentStore.js';
+export type { Experiment, ArmTotals, RecordedPrediction } from './PgExperimentStore.js';
+export { RoutingPublisher, routingKey } from './RoutingPublisher.js';
+export type { RoutingChange } from './RoutingPublisher.js';
+export { PgRegistryPort } from './PgRegistryPort.js';
+export type { Registry } from './ports.js';
+export { ExperimentSettings, ExperimentSettingsInput, settingsFor } from './experimentSettings.js';
+export { createAbRouterMetrics } from './abRouterMetrics.js';
+export type { AbRouterMetrics } from './abRouterMetrics.js';
+export { loadConfig, defaultSettings } from './config.js';
+export type { AbRouterConfig } from './config.js';

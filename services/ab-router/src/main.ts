@@ -1,0 +1,33 @@
+import { createKafkaBus } from '@flywheel/bus';
+import { createPool } from '@flywheel/postgres';
+import { createRedis, RedisDedupe } from '@flywheel/redis';
+import { migrateRegistry, PgRegistry } from '@flywheel/registry';
+import { createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
+import { defaultSettings, loadConfig } from './config.js';
+import { PgRegistryPort } from './PgRegistryPort.js';
+import { startAbRouter } from './startAbRouter.js';
+
+const config = loadConfig(process.env);
+const logger = createLogger({ service: 'ab-router', level: config.LOG_LEVEL });
+const metrics = createMetricsRegistry('ab-router');
+const shutdown = createShutdown(logger);
+const pool = createPool(config.POSTGRES_URL, { applicationName: 'ab-router' });
+shutdown.onShutdown(() => pool.end());
+await migrateRegistry(pool);
+const redis = createRedis(config.REDIS_URL);
+shutdown.onShutdown(() => redis.quit());
+const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'ab-router', logger, metrics, dedupe: new RedisDedupe(redis) });
+shutdown.onShutdown(() => bus.close());
+const running = await startAbRouter({
+  pool, redis, bus, logger, metrics,
+  registry: new PgRegistryPort(new PgRegistry(pool)),
+  adminToken: config.ADMIN_TOKEN,
+  port: config.PORT,
+  redisPrefix: config.REDIS_PREFIX,
+  evalIntervalMs: config.EVAL_INTERVAL_MS,
+  settings: { defaults: defaultSettings(config), perModel: config.EXPERIMENT_OVERRIDES },
+  health: { windowSize: config.HEALTH_WINDOW, minSamples: config.HEALTH_MIN_SAMPLES, maxAccuracyDrop: config.HEALTH_MAX_ACCURACY_DROP },
+});
+shutdown.onShutdown(() => running.close());
+shutdown.installSignalHandlers();
+logger.info({ port: running.port, evalIntervalMs: config.EVAL_INTERVAL_MS }, 'ab-router started');

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deadLetterHeaders, makeEvent, type EventOf } from '@flywheel/contracts';
+import { RedisLocks } from '@flywheel/redis';
+import { createMetricsRegistry } from '@flywheel/runtime';
+import { createAggregator, type Aggregator } from './createAggregator.js';
+import { RedisCounters } from './redisCounters.js';
+import { createRuleBook, RuleEnv } from './retrainRules.js';
+import { isolatedPlatform, until } from './testPlatform.js';
+
+let p: Awaited<ReturnType<typeof isolatedPlatform>>;
+const instances: { agg: Aggregator; close: () => Promise<void> }[] = [];
+const triggers: EventOf<'retrainingTriggers'>[] = [];
+const dlq: { value: string; reason: string }[] = [];
+let kafka: Kafka;
+const cleanups: (() => Promise<unknown>)[] = [];
+let sequence = 0;
+
+const correction = (model: string) =>
+  makeEvent('feedback', { source: '/t', subject: model, data: { feedbackId: randomUUID() as never, text: 'late again', kind: 'misclassification', predictedLabel: 'low', correctLabel: 'high', sequence: ++sequence } });
+const triggersFor = (model: string) => triggers.filter((t) => t.subject === model);
+const count = async (sql: string, args: unknown[]): Promise<number> => Number((await p.pool.query(sql, args)).rows[0].n);
+
+beforeAll(async () => {
+  p = await isolatedPlatform('aggregator');
+  // Three instances join one group together (joining one by one would rebalance three times).
+  await Promise.all([0, 1, 2].map(async () => {
+    const bus = p.newBus();
+    const agg = createAggregator({
+      pool: p.pool, schema: p.schema, bus, locks: new RedisLocks(p.redis, p.redisPrefix), counters: new RedisCounters(p.redis, p.redisPrefix),
+      logger: p.logger, metrics: createMetricsRegistry('aggregator'), rulesFor: createRuleBook(RuleEnv.parse({})), lockTtlMs: 120_000,
+      sweepIntervalMs: 300, group: `agg-${p.run}`,
+    });
+    await agg.start();
+    instances.push({ agg, close: async () => { await agg.stop(); await bus.close(); } });
+  }));
+  kafka = new Kafka({ brokers: p.brokers, clientId: `agg-test-${p.run}`, logLevel: logLevel.NOTHING });
+  const c = kafka.consumer({ groupId: `agg-test-${p.run}` });
+  await c.connect();
+  await c.subscribe({ topics: [`${p.topicPrefix}retraining-triggers`, `${p.topicPrefix}feedback-events.dlq`], fromBeginning: true });
+  await c.run({ eachMessage: async ({ topic, message }) => {
+    const value = message.value?.toString() ?? '';
+    if (topic.endsWith('.dlq')) dlq.push({ value, reason: message.headers?.[deadLetterHeaders.reason]?.toString() ?? '' });
+    else triggers.push(JSON.parse(value) as EventOf<'retrainingTriggers'>);
+  } });
+  cleanups.push(() => c.disconnect());
+}, 120_000);
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await Promise.all(instances.map((i) => i.close().catch(() => {})));
+  await p?.drop();
+}, 120_000);
+
+describe('aggregator', () => {
+  it('publishes exactly one trigger for 50 corrections with three instances and every event delivered twice', async () => {
+    const model = `a-${p.run}`;
+    const events = Array.from({ length: 50 }, () => correction(model));
+    const bus = p.newBus();
+    cleanups.push(() => bus.close());
+    await bus.publisher.publishMany('feedback', events.slice(0, 25));
+    await bus.publisher.publishMany('feedback', events);
+    await bus.publisher.publishMany('feedback', events.slice(25));
+    await until('the trigger', () => triggersFor(model).length >= 1, 40_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(triggersFor(model)).toHaveLength(1);
+    const t = triggersFor(model)[0]!;
+    expect(t.data).toMatchObject({ reason: 'threshold', details: { pendingCorrections: 50, threshold: 50 }, requestedBy: 'aggregator', feedbackWatermark: Math.max(...events.map((e) => e.data.sequence!)) });
+    expect(t.id).toBe((await p.pool.query(`SELECT id FROM aggregator_triggers WHERE model = $1 AND status = 'fired'`, [model])).rows[0].id);
+    expect(await count('SELECT count(*) AS n FROM aggregator_feedback WHERE model = $1 AND trigger_token = $2', [model, t.data.fencingToken])).toBe(50);
+    expect(await new RedisLocks(p.redis, p.redisPrefix).holder(`retrain:${model}`)).toBe(t.data.fencingToken);
+  });
+
+  it('decides once when three instances handle the same events at the same moment, records a firing during training, and fires again after the lock is released', async () => {
+    const model = `b-${p.run}`;
+    for (const e of Array.from({ length: 55 }, () => correction(model))) {
+      await Promise.all(instances.map((i) => i.agg.handlers.feedback!(e, { topic: 't', partition: 0, offset: '0', key: model })));
+    }
+    expect(await count(`SELECT count(*) AS n FROM aggregator_triggers WHERE model = $1 AND status = 'fired'`, [model])).toBe(1);
+    const fired = (await p.pool.query(`SELECT fencing_token, details FROM aggregator_triggers WHERE model = $1 AND status = 'fired'`, [model])).rows[0];
+    expect(fired.details).toEqual({ pendingCorrections: 50, threshold: 50 });
+    // 50 more while the trainer holds the lock: recorded as suppressed, once, not published.
+    for (const e of Array.from({ length: 50 }, () => correction(model))) await instances[0]!.agg.handlers.feedback!(e, { topic: 't', partition: 0, offset: '0', key: model });
+    expect(await count(`SELECT count(*) AS n FROM aggregator_triggers WHERE model = $1 AND status = 'suppressed'`, [model])).toBe(1);
+    await until('the first trigger on Kafka', () => triggersFor(model).length === 1);
+    // The trainer finishes and releases the lock; the next correction fires with a higher token.
+    const locks = new RedisLocks(p.redis, p.redisPrefix);
+    expect(await locks.release({ key: `retrain:${model}`, token: Number(fired.fencing_token) })).toBe(true);
+    await instances[1]!.agg.handlers.feedback!(correction(model), { topic: 't', partition: 0, offset: '0', key: model });
+    await until('the second trigger', () => triggersFor(model).length === 2);
+    const second = triggersFor(model)[1]!;
+    expect(second.data.details).toEqual({ pendingCorrections: 56, threshold: 50 });
+    expect(second.data.fencingToken).toBeGreaterThan(Number(fired.fencing_token));
+  });
+
+  it('still fires exactly once at the 50th correction when Redis is flushed mid-stream, and rebuilds its counters', async () => {
+    const model = `c-${p.run}`;
+    const events = Array.from({ length: 50 }, () => correction(model));
+    const bus = p.newBus();
+    cleanups.push(() => bus.close());
+    await bus.publisher.publishMany('feedback', events.slice(0, 30));
+    await until('30 counted', async () => (await count('SELECT count(*) AS n FROM aggregator_feedback WHERE model = $1', [model])) === 30);
+    const counters = new RedisCounters(p.redis, p.redisPrefix);
+    expect((await counters.read(model))?.pendingCorrections).toBe(30);
+    // "FLUSHALL" of this test's keyspace: counters, processed ids, locks and fences.
+    const keys = await p.redis.keys(`${p.redisPrefix}:*`);
+    await p.redis.del(...keys);
+    await until('counters rebuilt', async () => (await counters.read(model))?.pendingCorrections === 30, 10_000);
+    // The first 30 arrive again (dedupe in Redis is gone) with the last 20.
+    await bus.publisher.publishMany('feedback', events);
+    await until('the trigger', () => triggersFor(model).length >= 1, 40_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(triggersFor(model)).toHaveLength(1);
+    expect(triggersFor(model)[0]!.data.details).toEqual({ pendingCorrections: 50, threshold: 50 });
+    expect((await counters.read(model))?.pendingCorrections).toBe(0);
+  });
+
+  it('treats another service\'s trigger as training the pending feedback', async () => {
+    const model = `d-${p.run}`;
+    const events = Array.from({ length: 10 }, () => correction(model));
+    for (const e of events) await instances[0]!.agg.handlers.feedback!(e, { topic: 't', partition: 0, offset: '0', key: model });
+    const manual = makeEvent('retrainingTriggers', { source: '/flywheel/feedback-ingest', subject: model, data: { reason: 'manual', details: {}, requestedBy: 'op', fencingToken: 42 as never, feedbackWatermark: events[9]!.data.sequence! } });
+    await instances[2]!.agg.handlers.retrainingTriggers!(manual, { topic: 't', partition: 0, offset: '0', key: model });
+    await instances[2]!.agg.handlers.retrainingTriggers!(manual, { topic: 't', partition: 0, offset: '0', key: model });
+    expect(await count('SELECT count(*) AS n FROM aggregator_feedback WHERE model = $1 AND trigger_token = 42', [model])).toBe(10);
+    expect((await new RedisCounters(p.redis, p.redisPrefix).read(model))?.pendingCorrections).toBe(0);
+  });
+
+  it('dead-letters a malformed event from an outside producer with the reason', async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: `${p.topicPrefix}feedback-events`, messages: [{ key: 'x', value: JSON.stringify({ specversion: '1.0', id: randomUUID(), data: { kind: 'misclassification' } }) }] });
+    await producer.disconnect();
+    await until('the dead letter', () => dlq.length >= 1, 30_000);
+    expect(dlq[0]!.reason).toMatch(/schema validation failed/);
+  });
+});

@@ -1,0 +1,10 @@
+export { createAggregator, migrationsDir } from './createAggregator.js';
+export type { Aggregator, AggregatorDeps } from './createAggregator.js';
+export { PgLedger, AGGREGATOR_SOURCE, retrainLockKey } from './ledger.js';
+export type { Assessment } from './ledger.js';
+export { RedisCounters } from './redisCounters.js';
+export type { Counters, CounterSnapshot } from './redisCounters.js';
+export { evaluateRules, windowAccuracy } from './evaluateRules.js';
+export type { ModelStats, Firing } from './evaluateRules.js';
+export { RetrainRules, RuleEnv, createRuleBook } from './retrainRules.js';
+export { AggregatorConfig, loadConfig, withSearchPath } from './config.js';

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { parseOrExplain, PlatformConfig } from '@flywheel/runtime';
+
+const Config = PlatformConfig.extend({
+  PORT: z.coerce.number().int().default(8083),
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters'),
+  REDIS_PREFIX: z.string().min(1).default('flywheel'),
+  REFERENCE_SIZE: z.coerce.number().int().min(50).default(1_000),
+  WINDOW_SIZE: z.coerce.number().int().min(50).default(1_000),
+  /** A window also closes after this long if it has MIN_WINDOW predictions (0: by count only). */
+  WINDOW_MAX_MS: z.coerce.number().int().min(0).default(3_600_000),
+  MIN_WINDOW: z.coerce.number().int().min(20).default(200),
+  HASH_BUCKETS: z.coerce.number().int().min(4).max(4096).default(32),
+  MIN_LABELLED: z.coerce.number().int().min(10).default(100),
+  /** Concept drift: accuracy drop (absolute) that is significant; default 5 points. */
+  ACCURACY_DROP: z.coerce.number().gt(0).lt(1).default(0.05),
+  PSI_WARN: z.coerce.number().positive().default(0.1),
+  PSI_SIGNIFICANT: z.coerce.number().positive().default(0.25),
+  DRIFT_COOLDOWN_MS: z.coerce.number().int().min(0).default(6 * 3_600_000),
+  /** Same TTL as the aggregator's and the manual trigger's retraining lock. */
+  RETRAIN_LOCK_TTL_MS: z.coerce.number().int().positive().default(2 * 3_600_000),
+});
+export type DriftMonitorConfig = z.infer<typeof Config>;
+
+/** Parses the drift-monitor's environment; the error names every variable to fix. */
+export const loadConfig = (env: NodeJS.ProcessEnv): DriftMonitorConfig => parseOrExplain(Config, env, 'drift-monitor environment');

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '@flywheel/stats';
+import { analyseWindow, CurrentWindow, ReferenceBuilder, type Observation } from './driftAnalysis.js';
+
+const words = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i.toString(36)}`);
+const VOCAB_A = words('alpha', 400);
+const VOCAB_B = words('zulu', 400);
+const LABELS = ['billing', 'shipping', 'refund'];
+
+/** A synthetic stream: Zipf-like word choice from a vocabulary, 4–14 words per text. */
+const stream = (seed: number, vocab: readonly string[]) => {
+  const rng = mulberry32(seed);
+  return (): Observation => {
+    const n = 4 + Math.floor(rng() * 11);
+    const text = Array.from({ length: n }, () => vocab[Math.floor(vocab.length * rng() ** 2)]!).join(' ');
+    return { text, label: LABELS[Math.floor(rng() * LABELS.length)]!, confidence: 0.5 + 0.5 * rng() };
+  };
+};
+
+const referenceOf = (seed: number, size = 1000) => {
+  const builder = new ReferenceBuilder(size, 32);
+  const next = stream(seed, VOCAB_A);
+  while (!builder.full) builder.add(next());
+  return builder.build();
+};
+
+describe('analyseWindow', () => {
+  it('detects a vocabulary shift as significant within 200 events', () => {
+    const ref = referenceOf(1);
+    const win = new CurrentWindow(ref);
+    const next = stream(2, VOCAB_B);
+    for (let i = 0; i < 200; i++) win.add(next());
+    const a = analyseWindow(ref, win, { minLabelled: 50 });
+    expect(a.level).toBe('significant');
+    const oov = a.measurements.find((m) => m.feature === 'oov_rate' && m.test === 'ks');
+    expect(oov?.level).toBe('significant');
+    expect(oov?.effectSize).toBeGreaterThan(0.9);
+    expect(a.measurements.find((m) => m.feature === 'hashed_tokens')?.level).toBe('significant');
+  });
+
+  it('raises no significant drift on a stationary stream in at least 95% of 40 runs', () => {
+    let significant = 0;
+    for (let run = 0; run < 40; run++) {
+      const ref = referenceOf(100 + run);
+      const win = new CurrentWindow(ref);
+      const next = stream(10_000 + run, VOCAB_A);
+      for (let i = 0; i < 1000; i++) win.add(next());
+      if (analyseWindow(ref, win, { minLabelled: 50 }).level === 'significant') significant++;
+    }
+    expect(significant / 40).toBeLessThanOrEqual(0.05);
+  });
+
+  it('reports concept drift as an accuracy drop once both sides have labels, with the effect size next to the p-value', () => {
+    const ref = referenceOf(3);
+    Object.assign(ref.outcomes, { n: 400, successes: 360 });
+    const win = new CurrentWindow(ref);
+    const next = stream(4, VOCAB_A);
+    for (let i = 0; i < 400; i++) win.add(next());
+    Object.assign(win.outcomes, { n: 400, successes: 300 });
+    const a = analyseWindow(ref, win, { minLabelled: 50 });
+    const acc = a.measurements.find((m) => m.test === 'accuracy_drop');
+    expect(acc).toMatchObject({ feature: 'accuracy', level: 'significant' });
+    expect(acc?.effectSize).toBeCloseTo(0.15, 5);
+    expect(acc?.pValue).toBeLessThan(0.01);
+    expect(a.level).toBe('significant');
+  });
+
+  it('does not call a small accuracy dip on a huge sample drift: the effect size decides, not the p-value', () => {
+    const ref = referenceOf(5);
+    Object.assign(ref.outcomes, { n: 200_000, successes: 180_000 });
+    const win = new CurrentWindow(ref);
+    const next = stream(6, VOCAB_A);
+    for (let i = 0; i < 500; i++) win.add(next());
+    Object.assign(win.outcomes, { n: 200_000, successes: 178_000 }); // 1 point lower, p ≪ 0.01
+    const acc = analyseWindow(ref, win, { minLabelled: 50 }).measurements.find((m) => m.test === 'accuracy_drop');
+    expect(acc?.pValue).toBeLessThan(1e-6);
+    expect(acc?.level).toBe('none');
+  });
+});

@@ -1,0 +1,10 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** The drift-monitor's metrics (names fixed: dashboards and alert rules use them). */
+export const createDriftMetrics = (registry: Registry) => ({
+  score: new Gauge({ name: 'flywheel_drift_score', help: "Drift effect size of the last window (PSI, KS D, Cramér's V, accuracy drop)", labelNames: ['model', 'feature', 'test'], registers: [registry] }),
+  level: new Gauge({ name: 'flywheel_drift_level', help: 'Drift level of the last window: 0 none, 1 warn, 2 significant', labelNames: ['model'], registers: [registry] }),
+  reports: new Counter({ name: 'flywheel_drift_reports_total', help: 'Drift reports published', labelNames: ['model', 'level'], registers: [registry] }),
+  triggers: new Counter({ name: 'flywheel_drift_triggers_total', help: 'Retraining triggers published on drift', labelNames: ['model'], registers: [registry] }),
+});
+export type DriftMetrics = ReturnType<typeof createDriftMetrics>;

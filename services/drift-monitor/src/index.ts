@@ -1,0 +1,12 @@
+export { createDriftMonitor } from './createDriftMonitor.js';
+export type { DriftMonitor, DriftMonitorDeps, DriftMonitorSettings } from './createDriftMonitor.js';
+export { startDriftMonitor } from './startDriftMonitor.js';
+export type { DriftMonitorOptions, RunningDriftMonitor } from './startDriftMonitor.js';
+export { analyseWindow, CurrentWindow, ReferenceBuilder } from './driftAnalysis.js';
+export type { DriftAnalysis, Observation, Outcomes, Reference } from './driftAnalysis.js';
+export { RetrainTrigger, retrainLockKey } from './RetrainTrigger.js';
+export type { TriggerOutcome } from './RetrainTrigger.js';
+export { createDriftMetrics } from './driftMetrics.js';
+export type { DriftMetrics } from './driftMetrics.js';
+export { loadConfig } from './config.js';
+export type { DriftMonitorConfig } from './config.js';

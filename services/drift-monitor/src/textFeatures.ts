@@ -1,0 +1,21 @@
+import { fnv1a32 } from '@flywheel/stats';
+
+const MARKS = /\p{M}/gu;
+const TOKENS = /[\p{L}\p{N}]+/gu;
+
+/**
+ * Word tokens as the learning featurizer sees them (NFKD, accents folded, lower-cased). Kept here
+ * rather than imported from @flywheel/learning so the drift-monitor does not load tfjs/onnxruntime.
+ */
+export const tokenize = (text: string): string[] => text.normalize('NFKD').replace(MARKS, '').toLowerCase().match(TOKENS) ?? [];
+
+/** Hash bucket of a token in a fixed, small feature space (comparable across windows). */
+export const tokenBucket = (token: string, buckets: number): number => fnv1a32(token) % buckets;
+
+/** Share of tokens not in `vocabulary`, 0..1 (0 for a text without tokens). */
+export const oovRate = (tokens: readonly string[], vocabulary: ReadonlySet<string>): number => {
+  if (tokens.length === 0) return 0;
+  let unseen = 0;
+  for (const t of tokens) if (!vocabulary.has(t)) unseen++;
+  return unseen / tokens.length;
+};

@@ -1,0 +1,182 @@
+// Bench of the feedback path: starts feedback-ingest and the aggregator (built dist/, own schema,
+// topic and Redis prefixes), drives the REST API from this separate process over loopback with
+// keep-alive, and prints a table and one JSON line. Run from the repo root: pnpm bench:ingest
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+
+const root = process.cwd();
+const platform = Object.fromEntries(
+  readFileSync(join(root, '.flywheel/platform.env'), 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+) as Record<string, string>;
+const need = (k: string): string => platform[k] ?? (() => { throw new Error(`${k} missing from .flywheel/platform.env; run bash scripts/platform.sh up`); })();
+
+const run = randomUUID().slice(0, 8);
+const schema = `bench_${run}`;
+const topicPrefix = `bench-${run}-`;
+const redisPrefix = `bench-${run}`;
+const ADMIN = 'bench-admin-token-0123456789';
+const SINGLE_SECONDS = Number(process.env.BENCH_SINGLE_SECONDS ?? 8);
+const BATCH_SECONDS = Number(process.env.BENCH_BATCH_SECONDS ?? 6);
+const HALF_SECONDS = Number(process.env.BENCH_HALF_SECONDS ?? 5);
+
+const freePort = (): Promise<number> => new Promise((res, rej) => {
+  const s = createServer();
+  s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port')))); });
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (sorted: number[], q: number): number => sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+const children: ChildProcess[] = [];
+const childLogs: string[] = [];
+const startService = (svc: string, env: Record<string, string>): ChildProcess => {
+  const c = spawn(process.execPath, [join(root, 'services', svc, 'dist/main.js')], { env: { ...process.env, ...platform, ...env, PG_SCHEMA: schema, TOPIC_PREFIX: topicPrefix, REDIS_PREFIX: redisPrefix, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Kept quiet so the JSON stays the last line; shown when the bench fails.
+  c.stderr?.on('data', (b: Buffer) => { childLogs.push(`[${svc}] ${b.toString()}`); if (childLogs.length > 200) childLogs.shift(); });
+  children.push(c);
+  return c;
+};
+const waitHttp = async (url: string, ms = 60_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try { if ((await fetch(url)).ok) return; } catch { /* not up yet */ }
+    await sleep(200);
+  }
+  throw new Error(`${url} did not answer in ${ms} ms`);
+};
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+let port = 0;
+const post = (path: string, body: string): Promise<{ status: number; ms: number }> => new Promise((resolve, reject) => {
+  const t = process.hrtime.bigint();
+  const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    res.resume();
+    res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Number(process.hrtime.bigint() - t) / 1e6 }));
+  });
+  req.on('error', reject);
+  req.end(body);
+});
+
+const item = (model: string, i: number) => ({ model, text: `bench text number ${i} about a late parcel and a refund`, kind: i % 3 === 0 ? 'confirmation' : 'misclassification', predictedLabel: 'low', correctLabel: i % 3 === 0 ? 'low' : 'high', metadata: { bench: run } });
+
+/** Closed loop: `conns` workers send back to back until `seconds` pass. */
+const closedLoop = async (conns: number, seconds: number, path: string, body: (i: number) => string, itemsPer: number) => {
+  const lat: number[] = [];
+  let errors = 0;
+  let n = 0;
+  const end = Date.now() + seconds * 1000;
+  const start = Date.now();
+  await Promise.all(Array.from({ length: conns }, async () => {
+    while (Date.now() < end) {
+      const r = await post(path, body(n++));
+      if (r.status === 202) lat.push(r.ms); else errors++;
+    }
+  }));
+  const elapsed = (Date.now() - start) / 1000;
+  lat.sort((a, b) => a - b);
+  return { requestsPerSec: lat.length / elapsed, itemsPerSec: (lat.length * itemsPer) / elapsed, p50: pct(lat, 0.5), p99: pct(lat, 0.99), errors, requests: lat.length };
+};
+
+/** Open loop at a fixed rate: latency as a caller sees it when the service is not saturated. */
+const openLoop = async (rate: number, seconds: number, path: string, body: (i: number) => string) => {
+  const lat: number[] = [];
+  let errors = 0;
+  const total = Math.round(rate * seconds);
+  const start = Date.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - Date.now();
+    if (wait > 1) await sleep(wait);
+    inflight.push(post(path, body(i)).then((r) => { if (r.status === 202) lat.push(r.ms); else errors++; }, () => { errors++; }));
+  }
+  await Promise.all(inflight);
+  lat.sort((a, b) => a - b);
+  return { rate, p50: pct(lat, 0.5), p99: pct(lat, 0.99), errors, requests: lat.length };
+};
+
+const main = async () => {
+  const pool = new pg.Pool({ connectionString: need('POSTGRES_URL'), max: 2 });
+  const redis = new Redis(need('REDIS_URL'));
+  const kafka = new Kafka({ brokers: need('KAFKA_BROKERS').split(','), clientId: `bench-${run}`, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `bench-${run}` });
+  try {
+    port = await freePort();
+    const aggPort = await freePort();
+    startService('feedback-ingest', { PORT: String(port), ADMIN_TOKEN: ADMIN, RELAY_IDLE_POLL_MS: '50' });
+    await waitHttp(`http://127.0.0.1:${port}/readyz`);
+    startService('aggregator', { PORT: String(aggPort), SWEEP_INTERVAL_MS: '1000' });
+    await waitHttp(`http://127.0.0.1:${aggPort}/readyz`);
+
+    // Trigger latency: 49 corrections, then time the 50th from send to the trigger on Kafka.
+    const seen = new Map<string, number>();
+    await consumer.connect();
+    await consumer.subscribe({ topic: `${topicPrefix}retraining-triggers`, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => { const e = JSON.parse(message.value?.toString() ?? '{}') as { subject?: string }; if (e.subject) seen.set(e.subject, Date.now()); } });
+    await sleep(4_000); // aggregator and this consumer join their groups
+    const triggerMs: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const model = `latency-${k}-${run}`;
+      for (let i = 1; i < 50; i++) await post('/v1/feedback', JSON.stringify({ ...item(model, 1), text: `correction ${i}` }));
+      await sleep(1_500);
+      const t0 = Date.now();
+      await post('/v1/feedback', JSON.stringify({ ...item(model, 1), text: 'correction 50' }));
+      const end = Date.now() + 30_000;
+      while (!seen.has(model) && Date.now() < end) await sleep(2);
+      triggerMs.push(seen.has(model) ? seen.get(model)! - t0 : NaN);
+    }
+
+    // Warm up, then single items, batches of 100, and single items at half the measured rate.
+    await closedLoop(16, 1, '/v1/feedback', (i) => JSON.stringify(item(`bench-warm-${run}`, i)), 1);
+    const models = Array.from({ length: 8 }, (_, i) => `bench-${i}-${run}`);
+    const single = await closedLoop(32, SINGLE_SECONDS, '/v1/feedback', (i) => JSON.stringify(item(models[i % 8]!, i)), 1);
+    const batchBody = (i: number) => JSON.stringify({ items: Array.from({ length: 100 }, (_, j) => item(models[(i + j) % 8]!, i * 100 + j)) });
+    const batch = await closedLoop(8, BATCH_SECONDS, '/v1/feedback/batch', batchBody, 100);
+    const half = await openLoop(Math.max(100, Math.round(single.requestsPerSec / 2)), HALF_SECONDS, '/v1/feedback', (i) => JSON.stringify(item(models[i % 8]!, i)));
+    const rows = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".feedback`)).rows[0].n);
+
+    const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+    const sortedTrig = [...triggerMs].sort((a, b) => a - b);
+    console.log('\nfeedback-ingest bench (loopback, keep-alive, separate process)');
+    console.log('phase                         | req/s    | items/s   | p50 ms | p99 ms | errors');
+    console.log('------------------------------|----------|-----------|--------|--------|-------');
+    console.log(`single items, 32 conns, ${SINGLE_SECONDS}s    | ${f(single.requestsPerSec).padStart(8)} | ${f(single.itemsPerSec).padStart(9)} | ${f(single.p50, 2).padStart(6)} | ${f(single.p99, 2).padStart(6)} | ${single.errors}`);
+    console.log(`batches of 100, 8 conns, ${BATCH_SECONDS}s   | ${f(batch.requestsPerSec).padStart(8)} | ${f(batch.itemsPerSec).padStart(9)} | ${f(batch.p50, 2).padStart(6)} | ${f(batch.p99, 2).padStart(6)} | ${batch.errors}`);
+    console.log(`single at ${String(half.rate).padEnd(5)} req/s (open), ${HALF_SECONDS}s | ${f(half.rate).padStart(8)} | ${f(half.rate).padStart(9)} | ${f(half.p50, 2).padStart(6)} | ${f(half.p99, 2).padStart(6)} | ${half.errors}`);
+    console.log(`50th correction -> trigger on retraining-triggers: ${triggerMs.map((x) => `${f(x, 0)} ms`).join(', ')} (median ${f(pct(sortedTrig, 0.5), 0)} ms)`);
+    console.log(`rows written: ${rows}`);
+    return JSON.stringify({
+      bench: 'ingest',
+      single: { requestsPerSec: Math.round(single.requestsPerSec), p50Ms: +f(single.p50, 2), p99Ms: +f(single.p99, 2), errors: single.errors },
+      batch100: { itemsPerSec: Math.round(batch.itemsPerSec), requestsPerSec: +f(batch.requestsPerSec), p50Ms: +f(batch.p50, 2), p99Ms: +f(batch.p99, 2), errors: batch.errors },
+      halfRate: { rate: half.rate, p50Ms: +f(half.p50, 2), p99Ms: +f(half.p99, 2), errors: half.errors },
+      triggerLatencyMs: { runs: triggerMs.map((x) => Math.round(x)), median: Math.round(pct(sortedTrig, 0.5)) },
+      rowsWritten: rows,
+    });
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => { if (c.exitCode !== null) r(null); else { c.once('exit', r); setTimeout(() => { c.kill('SIGKILL'); r(null); }, 12_000); } })));
+    await consumer.disconnect().catch(() => {});
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+    const keys = await redis.keys(`${redisPrefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+    await pool.end();
+    agent.destroy();
+  }
+};
+
+try {
+  const json = await main();
+  console.log(json);
+} catch (err) {
+  console.error(childLogs.join('').slice(-8000));
+  console.error(err);
+  process.exit(1);
+}

@@ -1,0 +1,134 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { z, ZodError, type ZodIssue } from 'zod';
+import { makeEvent, type DataOf } from '@flywheel/contracts';
+import { withTransaction, type Pool, type PoolClient } from '@flywheel/postgres';
+import { Conflict } from '@flywheel/runtime';
+import { AcceptedItem, type FeedbackItem } from './httpSchemas.js';
+
+/** `source` of the events feedback-ingest writes. */
+export const INGEST_SOURCE = '/flywheel/feedback-ingest';
+
+/** A retry guard: the caller's key (scoped by route) and a hash of the body it came with. */
+export interface Idempotency {
+  key: string;
+  bodyHash: string;
+}
+
+/** Writes accepted feedback; handlers depend on this, not on PostgreSQL. */
+export interface FeedbackStore {
+  /**
+   * Stores the items and their outbox events in one transaction and returns their ids in input
+   * order. With an idempotency key already used for the same body, returns the first answer and
+   * writes nothing; used for another body, throws Conflict. Invalid items (after filling fields
+   * from the logged prediction) throw a ZodError whose paths start with `pathOf(index)`.
+   */
+  submit(items: readonly FeedbackItem[], opts: { idempotency?: Idempotency | undefined; pathOf: (i: number) => (string | number)[] }): Promise<Submitted>;
+}
+
+/** The ids of the accepted items; `replayed` when they come from an earlier request with the same key. */
+export interface Submitted {
+  items: AcceptedItem[];
+  replayed: boolean;
+}
+
+/** A stable hash of a parsed body, for idempotency. */
+export const hashBody = (body: unknown): string => createHash('sha256').update(JSON.stringify(body) ?? '').digest('hex');
+
+const PredictionRow = z.object({ prediction_id: z.string(), model_version: z.string(), variant: z.string(), label: z.string() });
+const AcceptedRows = z.array(AcceptedItem);
+const StoredIdempotency = z.object({ body_hash: z.string(), response: z.unknown() });
+const InsertedRow = z.object({ id: z.string(), sequence: z.coerce.number() });
+
+/** Drops undefined properties, so optional fields stay absent (exactOptionalPropertyTypes, and smaller JSON). */
+const compact = <T extends Record<string, unknown>>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+// One statement writes the feedback rows and their outbox rows (atomic on its own; inside the
+// idempotency transaction when there is a key). The outbox event gets the row's sequence.
+const INSERT = `
+WITH f AS (
+  INSERT INTO feedback (id, model, prediction_id, model_version, variant, text, predicted_label, correct_label, kind, reporter, metadata)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[])
+  RETURNING id, sequence
+), o AS (
+  INSERT INTO feedback_ingest_outbox (event_id, topic, key, event)
+  SELECT f.id, 'feedback', e.key, jsonb_set(e.event, '{data,sequence}', to_jsonb(f.sequence))
+  FROM f JOIN unnest($1::uuid[], $2::text[], $12::jsonb[]) AS e(id, key, event) ON e.id = f.id
+  ORDER BY f.sequence
+)
+SELECT id, sequence FROM f`;
+
+/** FeedbackStore over PostgreSQL: feedback + outbox in one statement, idempotency keys in the same transaction. */
+export class PgFeedbackStore implements FeedbackStore {
+  constructor(private readonly pool: Pool) {}
+
+  async submit(items: readonly FeedbackItem[], opts: { idempotency?: Idempotency | undefined; pathOf: (i: number) => (string | number)[] }): Promise<Submitted> {
+    const filled = await this.fillFromPredictions(items);
+    const events = this.buildEvents(filled, opts.pathOf);
+    const idem = opts.idempotency;
+    if (!idem) return { items: await this.insert(this.pool, events), replayed: false };
+    return withTransaction(this.pool, async (c) => {
+      // A concurrent request with the same key waits here until the first commits or rolls back.
+      const claimed = await c.query('INSERT INTO feedback_ingest_idempotency (key, body_hash, status, response) VALUES ($1, $2, 202, $3) ON CONFLICT DO NOTHING RETURNING key', [idem.key, idem.bodyHash, '[]']);
+      if (claimed.rowCount === 0) {
+        const prior = StoredIdempotency.parse((await c.query('SELECT body_hash, response FROM feedback_ingest_idempotency WHERE key = $1', [idem.key])).rows[0]);
+        if (prior.body_hash !== idem.bodyHash) throw new Conflict('this Idempotency-Key was already used with a different body; use a new key for a new request');
+        return { items: AcceptedRows.parse(prior.response), replayed: true };
+      }
+      const out = await this.insert(c, events);
+      await c.query('UPDATE feedback_ingest_idempotency SET response = $2 WHERE key = $1', [idem.key, JSON.stringify(out)]);
+      return { items: out, replayed: false };
+    });
+  }
+
+  /** Fills predictedLabel, modelVersion and variant from the logged prediction when the caller left them out. */
+  private async fillFromPredictions(items: readonly FeedbackItem[]): Promise<FeedbackItem[]> {
+    const ids = [...new Set(items.filter((i) => i.predictionId && (i.predictedLabel === undefined || i.modelVersion === undefined || i.variant === undefined)).map((i) => i.predictionId as string))];
+    if (ids.length === 0) return [...items];
+    const rows = (await this.pool.query('SELECT prediction_id, model_version, variant, label FROM predictions WHERE prediction_id = ANY($1::uuid[])', [ids])).rows.map((r) => PredictionRow.parse(r));
+    const byId = new Map(rows.map((r) => [r.prediction_id, r]));
+    return items.map((i) => {
+      const p = i.predictionId ? byId.get(i.predictionId) : undefined;
+      if (!p) return i;
+      return { ...i, predictedLabel: i.predictedLabel ?? p.label, modelVersion: i.modelVersion ?? (p.model_version as never), variant: i.variant ?? (p.variant as never) };
+    });
+  }
+
+  private buildEvents(items: readonly FeedbackItem[], pathOf: (i: number) => (string | number)[]) {
+    const issues: ZodIssue[] = [];
+    const built = items.map((item, i) => {
+      const { model, ...rest } = item;
+      const feedbackId = randomUUID();
+      try {
+        const data = compact({ feedbackId, ...rest }) as DataOf<'feedback'>;
+        return { item, event: makeEvent('feedback', { id: feedbackId, source: INGEST_SOURCE, subject: model, data }) };
+      } catch (err) {
+        if (!(err instanceof ZodError)) throw err;
+        // Report against the caller's field names: drop the envelope's `data.` prefix.
+        for (const issue of err.issues) issues.push({ ...issue, path: [...pathOf(i), ...(issue.path[0] === 'data' ? issue.path.slice(1) : issue.path)] });
+        return undefined;
+      }
+    });
+    if (issues.length > 0) throw new ZodError(issues);
+    return built as { item: FeedbackItem; event: ReturnType<typeof makeEvent<'feedback'>> }[];
+  }
+
+  private async insert(db: Pool | PoolClient, built: { item: FeedbackItem; event: ReturnType<typeof makeEvent<'feedback'>> }[]): Promise<AcceptedItem[]> {
+    const col = <T>(f: (b: (typeof built)[number]) => T | undefined): (T | null)[] => built.map((b) => f(b) ?? null);
+    const res = await db.query(INSERT, [
+      col((b) => b.event.id),
+      col((b) => b.item.model),
+      col((b) => b.item.predictionId),
+      col((b) => b.event.data.modelVersion),
+      col((b) => b.event.data.variant),
+      col((b) => b.item.text),
+      col((b) => b.event.data.predictedLabel),
+      col((b) => b.event.data.correctLabel),
+      col((b) => b.item.kind),
+      col((b) => b.item.reporter),
+      col((b) => (b.item.metadata ? JSON.stringify(b.item.metadata) : undefined)),
+      col((b) => JSON.stringify(b.event)),
+    ]);
+    const seq = new Map(res.rows.map((r) => InsertedRow.parse(r)).map((r) => [r.id, r.sequence]));
+    return built.map((b) => ({ feedbackId: b.event.id, sequence: seq.get(b.event.id) ?? -1 }));
+  }
+}

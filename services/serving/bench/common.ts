@@ -1,0 +1,182 @@
+/**
+ * Shared bench plumbing: real stores (platform.env), a model of the reference shape in the registry,
+ * serving in this process, and HTTP load from a separate process (autocannon) over loopback.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createKafkaBus, type Bus } from '@flywheel/bus';
+import { existsSync } from 'node:fs';
+import { readExamples, type Example, type TrainingState } from '@flywheel/learning';
+import { MinioObjectStore } from '@flywheel/objectstore';
+import { createPool, type Pool } from '@flywheel/postgres';
+import { createRedis, RedisDedupe, type Redis } from '@flywheel/redis';
+import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
+import { createLogger, createMetricsRegistry, type Logger } from '@flywheel/runtime';
+import { onnxInferenceEngine } from '../src/onnxInferenceEngine.js';
+import { RedisRoutingStore } from '../src/RedisRoutingStore.js';
+import { RegistryModelSource } from '../src/RegistryModelSource.js';
+import { startServing, type RunningServing } from '../src/startServing.js';
+import { publishVersion, REFERENCE_OPTIONS, trainState } from '../src/testing/modelFixtures.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const autocannonBin = join(here, '..', 'node_modules', '.bin', 'autocannon');
+
+export const need = (name: string): string => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set; run through scripts/bench.sh (it sources .flywheel/platform.env)`);
+  return v;
+};
+
+export interface Platform {
+  logger: Logger;
+  pool: Pool;
+  redis: Redis;
+  bus: Bus;
+  registry: PgRegistry;
+  artifacts: MinioArtifactStore;
+  run: string;
+  redisPrefix: string;
+  close(): Promise<void>;
+}
+
+/** Clients on the local platform, isolated by a run id (topic prefix, Redis prefix, model names). */
+export const connectPlatform = async (name: string): Promise<Platform> => {
+  const run = randomUUID().slice(0, 8);
+  const logger = createLogger({ service: name, level: 'warn' });
+  const pool = createPool(need('POSTGRES_URL'), { max: 4 });
+  await migrateRegistry(pool);
+  const store = await MinioObjectStore.fromSettings({ endpoint: need('S3_ENDPOINT'), accessKey: need('S3_ACCESS_KEY'), secretKey: need('S3_SECRET_KEY'), bucket: process.env.S3_BUCKET ?? 'flywheel' });
+  const redis = createRedis(need('REDIS_URL'));
+  const redisPrefix = `${name}-${run}:`;
+  const bus = createKafkaBus({
+    brokers: need('KAFKA_BROKERS').split(','), clientId: `${name}-${run}`, logger, metrics: createMetricsRegistry(`${name}-bus`),
+    dedupe: new RedisDedupe(redis, { prefix: redisPrefix }), topicPrefix: `${name}-${run}.`,
+  });
+  return {
+    logger, pool, redis, bus, run, redisPrefix,
+    registry: new PgRegistry(pool),
+    artifacts: new MinioArtifactStore(store),
+    close: async () => {
+      await bus.close();
+      await redis.quit();
+      await pool.end();
+    },
+  };
+};
+
+/** Product-like texts over 30 labels: each row has 4 label words among 8 shared words (~12 tokens, like a product title). */
+export const benchExamples = (rows: number, seed = 1, labelCount = 30): Example[] => {
+  let s = seed >>> 0;
+  const rnd = (n: number) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % n;
+  };
+  const out: Example[] = [];
+  for (let i = 0; i < rows; i++) {
+    const label = `category-${i % labelCount}`;
+    const words: string[] = [];
+    for (let k = 0; k < 4; k++) words.push(`c${i % labelCount}w${rnd(40)}`);
+    for (let k = 0; k < 8; k++) words.push(`shared${rnd(2000)}`);
+    out.push({ text: words.join(' '), label, group: `g${i}` });
+  }
+  return out;
+};
+
+const FLIPKART = process.env.FLIPKART_CSV ?? '/work/shared/data/flipkart-products/flipkart_com-ecommerce_sample.csv';
+
+/**
+ * Product titles labelled with their top-level category (19,672 rows, 32 labels) when the shared
+ * Flipkart sample is present; otherwise synthetic product-like rows over 30 labels.
+ */
+export const productExamples = async (): Promise<{ examples: Example[]; source: string }> => {
+  if (existsSync(FLIPKART)) {
+    const examples = await readExamples(FLIPKART, { format: 'csv', header: false, textColumn: 1, labelColumn: 2, labelDepth: 1 });
+    return { examples, source: 'flipkart-products' };
+  }
+  return { examples: benchExamples(20_000), source: 'synthetic' };
+};
+
+/** Trains the reference shape (embedding bag 128 → 256 → ~30 labels) quickly: a slice of the data, one epoch. */
+export const referenceModel = async (examples: readonly Example[], rows = 3_000): Promise<{ state: TrainingState; seconds: number }> => {
+  // Every label must be present in the slice: take rows round-robin over labels.
+  const byLabel = new Map<string, Example[]>();
+  for (const e of examples) byLabel.set(e.label, [...(byLabel.get(e.label) ?? []), e]);
+  const slice: Example[] = [];
+  for (let i = 0; slice.length < rows && i < examples.length; i++) {
+    for (const list of byLabel.values()) if (list[i] !== undefined && slice.length < rows) slice.push(list[i] as Example);
+  }
+  return trainState(slice, { ...REFERENCE_OPTIONS, epochs: 1 });
+};
+
+/** Registers versions (first = champion, others registered) of one state under a fresh model name. */
+export const publishModel = async (p: Platform, model: string, state: TrainingState, versions: readonly string[]) => {
+  for (const [i, version] of versions.entries()) {
+    await publishVersion({ registry: p.registry, artifacts: p.artifacts }, { model, version, state, role: i === 0 ? 'champion' : 'registered' });
+  }
+};
+
+/** Serving in this process on loopback, on the platform's stores. */
+export const serveModel = (p: Platform, model: string, opts: { intraOpThreads?: number; fastPath?: boolean } = {}): Promise<RunningServing> =>
+  startServing({
+    bus: p.bus, logger: p.logger, registry: createMetricsRegistry('serving-bench'),
+    source: new RegistryModelSource(p.registry, p.artifacts),
+    routing: new RedisRoutingStore(p.redis, p.logger, p.redisPrefix),
+    engine: onnxInferenceEngine({ intraOpThreads: opts.intraOpThreads ?? 1 }),
+    models: [model], followAll: false, groupId: `serving-bench-${p.run}-${randomUUID().slice(0, 4)}`,
+    port: 0, host: '127.0.0.1', releaseGraceMs: 1_000, fastPath: opts.fastPath ?? true,
+  });
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  total: number;
+  ok: number;
+  failed: number;
+  seconds: number;
+}
+
+/**
+ * Runs autocannon in a child process (so the load generator does not share the server's event
+ * loop). `rate` caps the total requests per second.
+ */
+export const load = (url: string, body: unknown, opts: { connections: number; seconds: number; rate?: number; method?: 'POST' | 'GET' }): Promise<LoadResult> =>
+  new Promise((resolve, reject) => {
+    const args = ['-j', '-c', String(opts.connections), '-d', String(opts.seconds), '-m', opts.method ?? 'POST', '-H', 'content-type=application/json'];
+    if (body !== undefined) args.push('-b', JSON.stringify(body));
+    if (opts.rate !== undefined) args.push('-R', String(opts.rate));
+    args.push(url);
+    execFile(autocannonBin, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
+      if (err) return reject(err);
+      const r = JSON.parse(stdout) as {
+        requests: { average: number; total: number }; latency: { p50: number; p99: number; p99_9?: number; p999?: number };
+        errors: number; timeouts: number; non2xx: number; '2xx': number; duration: number;
+      };
+      resolve({
+        requestsPerSecond: r.requests.average,
+        p50Ms: r.latency.p50,
+        p99Ms: r.latency.p99,
+        p999Ms: r.latency.p99_9 ?? r.latency.p999 ?? Number.NaN,
+        total: r.requests.total,
+        ok: r['2xx'],
+        failed: r.errors + r.timeouts + r.non2xx,
+        seconds: r.duration,
+      });
+    });
+  });
+
+export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+
+/** Prints rows as an aligned table. */
+export const table = (rows: Record<string, string | number>[]): void => {
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0]!);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(width[i]!)).join('  ');
+  console.log(line(cols));
+  console.log(line(width.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(cols.map((c) => String(r[c] ?? ''))));
+};

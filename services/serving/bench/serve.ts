@@ -1,0 +1,124 @@
+/**
+ * bench:serve — serving throughput and latency over HTTP (batch 1 and 32) with everything on
+ * (validation, routing, prediction events to Kafka), next to onnxruntime's in-process throughput
+ * for the same model (the ceiling), and to bare express / raw node:http endpoints (the HTTP cost).
+ * Last line: one JSON object.
+ */
+import { createServer } from 'node:http';
+import { createOnnxBase, exportAdapter, exportBaseOnnx } from '@flywheel/learning';
+import { createHttpApp, listen } from '@flywheel/http';
+import { createMetricsRegistry } from '@flywheel/runtime';
+import { connectPlatform, load, productExamples, publishModel, referenceModel, round, serveModel, table, type LoadResult } from './common.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const data = await productExamples();
+// Texts the load sends: a spread of real rows (not only the training slice).
+const texts = data.examples.filter((_, i) => i % 37 === 0).slice(0, 512).map((e) => e.text);
+
+const p = await connectPlatform('bench-serve');
+const model = `bench-serve-${p.run}`;
+console.log(`training the reference shape (embedding bag 128 → 256 → labels) on ${data.source}…`);
+const { state, seconds: trainSeconds } = await referenceModel(data.examples);
+await publishModel(p, model, state, ['1.0.0']);
+
+// --- the ceiling: onnxruntime in process, same model, same thread setting as serving --------------
+const inProcess = async (batch: number, threads: number): Promise<{ rowsPerSecond: number; microsPerCall: number }> => {
+  const base = await createOnnxBase(exportBaseOnnx(state), { intraOpThreads: threads });
+  const a = exportAdapter(state, { version: '1.0.0' });
+  const clf = base.createClassifier(a.bytes, a.manifest);
+  const rows = Array.from({ length: batch }, (_, i) => texts[i % texts.length] as string);
+  for (let i = 0; i < 200; i++) await clf.predictRaw(rows);
+  let calls = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < 3_000) {
+    await clf.predictRaw(rows);
+    calls++;
+  }
+  const s = (performance.now() - t0) / 1000;
+  await base.release();
+  return { rowsPerSecond: (calls * batch) / s, microsPerCall: (s / calls) * 1e6 };
+};
+const ceiling1 = await inProcess(1, 1);
+const ceiling32 = await inProcess(32, 1);
+const ceiling32t2 = await inProcess(32, 2);
+
+// --- the HTTP cost alone: constant answers through the same express app, and through node:http ---------
+const constant = { predictionId: '00000000-0000-4000-8000-000000000000', label: 'category-1', confidence: 0.9, modelVersion: '1.0.0', variant: 'champion' };
+const bareApp = createHttpApp({
+  service: 'bare', logger: p.logger, metrics: createMetricsRegistry('bare'),
+  routes: (app) => app.post('/predict', (req, res) => void res.json({ ...constant, echo: typeof req.body?.text })),
+});
+const bare = await listen(bareApp, 0, '127.0.0.1');
+const raw = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c: Buffer) => (body += c));
+  req.on('end', () => {
+    const parsed = JSON.parse(body) as { text?: string };
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ...constant, echo: typeof parsed.text }));
+  });
+});
+await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+const rawPort = (raw.address() as { port: number }).port;
+const one = { text: texts[0], subjectId: 'user-42' };
+const bareExpress = await load(`http://127.0.0.1:${bare.port}/predict`, one, { connections: 50, seconds: 5 });
+const rawHttp = await load(`http://127.0.0.1:${rawPort}/predict`, one, { connections: 50, seconds: 5 });
+await bare.close();
+raw.close();
+
+// --- serving, everything on ---------------------------------------------------------------------------
+const serving = await serveModel(p, model);
+const url = `http://127.0.0.1:${serving.port}/v1/models/${model}`;
+const batch32 = { items: texts.slice(0, 32).map((text, i) => ({ text, subjectId: `user-${i}` })) };
+const b1 = await load(`${url}/predict`, one, { connections: 50, seconds: SECONDS });
+const b1at2k = await load(`${url}/predict`, one, { connections: 20, seconds: SECONDS, rate: 2_000 });
+const b32 = await load(`${url}/predict:batch`, batch32, { connections: 16, seconds: SECONDS });
+await serving.predictions.drain(10_000);
+const droppedMetric = await serving.metrics.predictionsDropped.get();
+const dropped = droppedMetric.values.reduce((s, v) => s + v.value, 0);
+await serving.close();
+// The same service with the predict routes on express (no fast path), to show what express costs.
+const viaExpress = await serveModel(p, model, { fastPath: false });
+const b1Express = await load(`http://127.0.0.1:${viaExpress.port}/v1/models/${model}/predict`, one, { connections: 50, seconds: SECONDS });
+await viaExpress.close();
+await p.close();
+
+const row = (name: string, r: LoadResult, rowsPerRequest = 1) => ({
+  phase: name, 'req/s': round(r.requestsPerSecond, 0), 'rows/s': round(r.requestsPerSecond * rowsPerRequest, 0),
+  'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, failed: r.failed,
+});
+console.log(`\nserving bench (${SECONDS} s per HTTP phase, autocannon in a separate process, loopback; 2-core machine shared by load and server)`);
+table([
+  { phase: 'in-process onnxruntime batch 1 (1 thread)', 'req/s': round(ceiling1.rowsPerSecond, 0), 'rows/s': round(ceiling1.rowsPerSecond, 0), 'p50 ms': round(ceiling1.microsPerCall / 1000, 3), 'p99 ms': '', failed: '' },
+  { phase: 'in-process onnxruntime batch 32 (1 thread)', 'req/s': round(ceiling32.rowsPerSecond / 32, 0), 'rows/s': round(ceiling32.rowsPerSecond, 0), 'p50 ms': round(ceiling32.microsPerCall / 1000, 3), 'p99 ms': '', failed: '' },
+  { phase: 'in-process onnxruntime batch 32 (2 threads)', 'req/s': round(ceiling32t2.rowsPerSecond / 32, 0), 'rows/s': round(ceiling32t2.rowsPerSecond, 0), 'p50 ms': round(ceiling32t2.microsPerCall / 1000, 3), 'p99 ms': '', failed: '' },
+  row('bare express (createHttpApp, constant answer)', bareExpress),
+  row('raw node:http (constant answer)', rawHttp),
+  row('serving batch 1, 50 connections', b1),
+  row('serving batch 1, 50 connections, express routes', b1Express),
+  row('serving batch 1, capped at 2,000 req/s', b1at2k),
+  row('serving batch 32, 16 connections', b32, 32),
+]);
+const result = {
+  bench: 'serve',
+  model: { shape: `embedding bag 128 -> 256 -> ${state.labels.length}`, data: data.source, trainSeconds: round(trainSeconds, 1) },
+  seconds: SECONDS,
+  inProcess: {
+    batch1RowsPerSecond: round(ceiling1.rowsPerSecond, 0), batch1Micros: round(ceiling1.microsPerCall, 1),
+    batch32RowsPerSecond: round(ceiling32.rowsPerSecond, 0), batch32RowsPerSecond2Threads: round(ceiling32t2.rowsPerSecond, 0),
+  },
+  http: {
+    batch1: { requestsPerSecond: round(b1.requestsPerSecond, 0), p50Ms: b1.p50Ms, p99Ms: b1.p99Ms, failed: b1.failed },
+    batch1Express: { requestsPerSecond: round(b1Express.requestsPerSecond, 0), p50Ms: b1Express.p50Ms, p99Ms: b1Express.p99Ms, failed: b1Express.failed },
+    batch1At2000: { requestsPerSecond: round(b1at2k.requestsPerSecond, 0), p50Ms: b1at2k.p50Ms, p99Ms: b1at2k.p99Ms, failed: b1at2k.failed },
+    batch32: { requestsPerSecond: round(b32.requestsPerSecond, 0), rowsPerSecond: round(b32.requestsPerSecond * 32, 0), p50Ms: b32.p50Ms, p99Ms: b32.p99Ms, failed: b32.failed },
+    batch32VsCeiling: round(ceiling32.rowsPerSecond / Math.max(1, b32.requestsPerSecond * 32), 2),
+  },
+  httpBaseline: {
+    bareExpressRequestsPerSecond: round(bareExpress.requestsPerSecond, 0), bareExpressP99Ms: bareExpress.p99Ms,
+    rawHttpRequestsPerSecond: round(rawHttp.requestsPerSecond, 0), rawHttpP99Ms: rawHttp.p99Ms,
+  },
+  predictionEventsDropped: dropped,
+};
+console.log(JSON.stringify(result));
+process.exit(0);

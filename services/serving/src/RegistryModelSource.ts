@@ -1,0 +1,30 @@
+import type { ModelName, ModelVersion } from '@flywheel/contracts';
+import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
+import type { ModelSource, VersionArtifact } from './ports.js';
+
+/** The registry reads serving needs (a narrow slice of PgRegistry). */
+export type RegistryReads = Pick<PgRegistry, 'champion' | 'version'>;
+/** The artifact reads serving needs (a narrow slice of MinioArtifactStore). */
+export type ArtifactReads = Pick<MinioArtifactStore, 'readServing' | 'readBaseOnnx'>;
+
+/** ModelSource over the PostgreSQL registry and the S3 artifact store; every byte is sha256-verified by the store. */
+export class RegistryModelSource implements ModelSource {
+  constructor(private readonly registry: RegistryReads, private readonly artifacts: ArtifactReads) {}
+
+  async champion(model: string): Promise<string | undefined> {
+    return (await this.registry.champion(model as ModelName))?.version;
+  }
+
+  async version(model: string, version: string): Promise<VersionArtifact> {
+    const record = await this.registry.version(model as ModelName, version as ModelVersion);
+    // A plain Error (not retriable forever): the bus retries a few times, then dead-letters the update.
+    if (record === undefined) throw new Error(`version ${model}@${version} is not in the registry; register it before announcing it on model-updates`);
+    const served = await this.artifacts.readServing(record.artifact, { skipBase: true });
+    return {
+      adapterBytes: served.adapterBytes,
+      adapterManifest: served.adapterManifest,
+      baseVersion: served.manifest.baseVersion,
+      baseOnnx: () => this.artifacts.readBaseOnnx(served.manifest),
+    };
+  }
+}

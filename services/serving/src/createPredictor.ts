@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import type { Variant } from '@flywheel/contracts';
+import { HttpError } from '@flywheel/http';
+import { NotFound } from '@flywheel/runtime';
+import { routeVariant, type LoadedVersion, type ModelSnapshot } from './modelSnapshot.js';
+import type { PredictionRecord } from './PredictionLog.js';
+import type { ServingMetrics } from './servingMetrics.js';
+
+/** One input row. `subjectId` makes the variant sticky (user, session, document). */
+export interface PredictItem {
+  text: string;
+  subjectId?: string | undefined;
+}
+
+export interface LabelProbability {
+  label: string;
+  probability: number;
+}
+
+/** One answer, as the API returns it. */
+export interface PredictionAnswer {
+  predictionId: string;
+  label: string;
+  confidence: number;
+  modelVersion: string;
+  variant: Variant;
+  topK?: LabelProbability[];
+}
+
+/** What the predictor needs from the model host. */
+export interface SnapshotSource {
+  snapshot(model: string): ModelSnapshot | undefined;
+  knows(model: string): boolean;
+  models(): string[];
+}
+
+/** Where answers go for the `predictions` topic; must not block (PredictionLog buffers). */
+export interface PredictionRecorder {
+  record(p: PredictionRecord): void;
+}
+
+export interface PredictorDeps {
+  host: SnapshotSource;
+  recorder: PredictionRecorder;
+  metrics: ServingMetrics;
+  /** top-k carried by the prediction event when the caller asked for fewer (drift and pseudo-labels use it). */
+  eventTopK?: number;
+}
+
+/** Predicts a batch for a named model: routes each row, runs each variant's rows as one batch, logs every answer. */
+export type Predictor = (model: string, items: readonly PredictItem[], topK?: number) => Promise<PredictionAnswer[]>;
+
+const topKOf = (probabilities: Float32Array, row: number, labels: readonly string[], k: number): LabelProbability[] => {
+  const C = labels.length;
+  const take = Math.min(k, C);
+  const out: LabelProbability[] = [];
+  // k is small (≤ 50): insertion into a sorted short list beats sorting all C columns.
+  for (let c = 0; c < C; c++) {
+    const p = probabilities[row * C + c] as number;
+    if (out.length === take && p <= (out[take - 1] as LabelProbability).probability) continue;
+    let i = out.length < take ? out.length : take - 1;
+    while (i > 0 && (out[i - 1] as LabelProbability).probability < p) i--;
+    out.splice(i, 0, { label: labels[c] as string, probability: p });
+    if (out.length > take) out.pop();
+  }
+  return out;
+};
+
+/** Builds the predictor: the request path of serving, with no network call. */
+export const createPredictor = (deps: PredictorDeps): Predictor => {
+  const eventTopK = deps.eventTopK ?? 3;
+  const m = deps.metrics;
+
+  const runGroup = async (
+    model: string,
+    snapshot: ModelSnapshot,
+    variant: Variant,
+    loaded: LoadedVersion,
+    items: readonly PredictItem[],
+    rows: readonly number[],
+    ids: readonly string[],
+    out: PredictionAnswer[],
+    topK: number | undefined,
+    started: number,
+  ): Promise<void> => {
+    const texts = rows.map((r) => (items[r] as PredictItem).text);
+    loaded.inFlight++;
+    let scores;
+    try {
+      scores = await loaded.classifier.predictRaw(texts);
+    } finally {
+      loaded.inFlight--;
+    }
+    const latencyMs = performance.now() - started;
+    const labels = loaded.labels;
+    const keep = Math.max(topK ?? 0, eventTopK);
+    const experimentId = variant === 'challenger' || snapshot.routing.challengerShareBps > 0 ? snapshot.routing.experimentId : undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as number;
+      const item = items[row] as PredictItem;
+      const label = labels[scores.labelIndex[i] as number] as string;
+      const confidence = scores.confidence[i] as number;
+      const top = keep > 0 ? topKOf(scores.probabilities, i, labels, keep) : undefined;
+      const answer: PredictionAnswer = { predictionId: ids[row] as string, label, confidence, modelVersion: loaded.version, variant };
+      if (topK !== undefined && top !== undefined) answer.topK = top.slice(0, topK);
+      out[row] = answer;
+      m.predictions.inc({ model, variant, label });
+      deps.recorder.record({
+        model,
+        predictionId: answer.predictionId,
+        modelVersion: loaded.version,
+        variant,
+        subjectId: item.subjectId,
+        experimentId,
+        text: item.text,
+        label,
+        confidence,
+        topK: top?.slice(0, eventTopK),
+        latencyMs,
+        time: Date.now(),
+      });
+    }
+    const seconds = latencyMs / 1000;
+    m.requestDuration.observe({ model, variant }, seconds);
+    m.requests.inc({ model, variant });
+  };
+
+  return async (model, items, topK) => {
+    const started = performance.now();
+    // Captured once: every row of this request runs on the versions present now, whatever swaps follow.
+    const snapshot = deps.host.snapshot(model);
+    if (snapshot === undefined) {
+      if (deps.host.knows(model)) throw new HttpError(503, 'model_not_ready', `model "${model}" has no champion loaded yet; retry after one is promoted`);
+      const known = deps.host.models();
+      throw new NotFound(`model "${model}" is not served here; served models: ${known.length ? known.join(', ') : '(none)'}`);
+    }
+    const out = new Array<PredictionAnswer>(items.length);
+    const ids = items.map(() => randomUUID());
+    if (items.length === 1) {
+      const routed = routeVariant(snapshot, (items[0] as PredictItem).subjectId ?? (ids[0] as string));
+      await runGroup(model, snapshot, routed.variant, routed.loaded, items, [0], ids, out, topK, started);
+      return out;
+    }
+    const champion: number[] = [];
+    const challenger: number[] = [];
+    let challengerLoaded: LoadedVersion | undefined;
+    items.forEach((item, row) => {
+      const routed = routeVariant(snapshot, item.subjectId ?? (ids[row] as string));
+      if (routed.variant === 'challenger') {
+        challenger.push(row);
+        challengerLoaded = routed.loaded;
+      } else {
+        champion.push(row);
+      }
+    });
+    const groups: Promise<void>[] = [];
+    if (champion.length > 0) groups.push(runGroup(model, snapshot, 'champion', snapshot.champion, items, champion, ids, out, topK, started));
+    if (challengerLoaded !== undefined) groups.push(runGroup(model, snapshot, 'challenger', challengerLoaded, items, challenger, ids, out, topK, started));
+    await Promise.all(groups);
+    return out;
+  };
+};

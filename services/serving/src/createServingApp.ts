@@ -1,0 +1,54 @@
+import type { Express, Request, Response } from 'express';
+import type { Registry } from 'prom-client';
+import { createHttpApp, type ReadinessCheck } from '@flywheel/http';
+import { NotFound, type Logger } from '@flywheel/runtime';
+import type { Predictor } from './createPredictor.js';
+import { createPredictHandlers, type ModelDirectory } from './predictHandlers.js';
+import type { ServingMetrics } from './servingMetrics.js';
+
+export interface ServingAppDeps {
+  predict: Predictor;
+  directory: ModelDirectory;
+  logger: Logger;
+  registry: Registry;
+  metrics: ServingMetrics;
+  readiness?: ReadinessCheck[];
+}
+
+/**
+ * The serving REST API over express (via @flywheel/http): predict one text or a batch for a named
+ * model, model info, health, readiness (every known model has a champion) and metrics.
+ */
+export const createServingApp = (deps: ServingAppDeps): Express => {
+  const { predict, directory, metrics } = deps;
+  const handle = createPredictHandlers({ predict, directory, metrics });
+
+  const single = async (req: Request, res: Response): Promise<void> => {
+    res.json(await handle.single(String(req.params.model), req.body));
+  };
+  const batch = async (req: Request, res: Response): Promise<void> => {
+    res.json(await handle.batch(String(req.params.model), req.body));
+  };
+
+  return createHttpApp({
+    service: 'serving',
+    logger: deps.logger,
+    metrics: deps.registry,
+    // 256 rows of up to 20,000 characters each, JSON-escaped.
+    bodyLimit: '12mb',
+    readiness: [{ name: 'models', check: () => directory.ready() }, ...(deps.readiness ?? [])],
+    routes: (app) => {
+      app.post('/v1/models/:model/predict', single);
+      app.post('/v1/models/:model/predict/batch', batch);
+      app.post('/v1/models/:model/predict\\:batch', batch);
+      app.get('/v1/models', (_req, res) => {
+        res.json({ models: directory.models().map((m) => directory.describe(m)) });
+      });
+      app.get('/v1/models/:model', (req, res) => {
+        const info = directory.describe(String(req.params.model));
+        if (info === undefined) throw new NotFound(`model "${req.params.model}" is not served here; served models: ${directory.models().join(', ') || '(none)'}`);
+        res.json(info);
+      });
+    },
+  });
+};

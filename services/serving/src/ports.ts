@@ -1,0 +1,53 @@
+import type { RoutingTable } from '@flywheel/contracts';
+
+/** Output of one inference call over a batch: `labelIndex [rows]`, `confidence [rows]`, `probabilities [rows * labels]`. */
+export interface RawScores {
+  rows: number;
+  labelIndex: Int32Array;
+  confidence: Float32Array;
+  probabilities: Float32Array;
+}
+
+/** One adapter applied to a loaded base: what a request runs. */
+export interface Classifier {
+  readonly labels: readonly string[];
+  readonly version: string;
+  predictRaw(texts: readonly string[]): Promise<RawScores>;
+}
+
+/** A loaded base model (one inference session); adapters attach to it cheaply. */
+export interface BaseModel {
+  readonly baseVersion: string;
+  /** Verifies and merges the adapter; fast, shares the base's session. */
+  createClassifier(adapterBytes: Uint8Array, manifest: unknown): Classifier;
+  release(): Promise<void>;
+}
+
+/** Loads base models; main.ts backs it with @flywheel/learning's onnxruntime base. */
+export interface InferenceEngine {
+  loadBase(onnxBytes: Uint8Array): Promise<BaseModel>;
+}
+
+/** One version's serving artifacts: adapter bytes, its manifest (parsed by the engine) and the base it needs. */
+export interface VersionArtifact {
+  adapterBytes: Uint8Array;
+  adapterManifest: unknown;
+  baseVersion: string;
+  /** Reads the base ONNX; called only when that base is not loaded yet. */
+  baseOnnx(): Promise<Uint8Array>;
+}
+
+/**
+ * Where serving finds versions: the model registry (which version is champion) and the artifact
+ * store (adapter and base bytes, verified). Serving only reads.
+ */
+export interface ModelSource {
+  /** The current champion version, or undefined when the model has none yet. */
+  champion(model: string): Promise<string | undefined>;
+  version(model: string, version: string): Promise<VersionArtifact>;
+}
+
+/** The routing table cache the ab-router writes (Redis); read once at start per model. */
+export interface RoutingStore {
+  get(model: string): Promise<RoutingTable | undefined>;
+}

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeEvent, topics, type DataOf, type EventOf } from '@flywheel/contracts';
+import { createKafkaBus, type Bus } from '@flywheel/bus';
+import type { TrainingState } from '@flywheel/learning';
+import { MinioObjectStore } from '@flywheel/objectstore';
+import { createPool, type Pool } from '@flywheel/postgres';
+import { createRedis, RedisDedupe, type Redis } from '@flywheel/redis';
+import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
+import { createLogger, createMetricsRegistry } from '@flywheel/runtime';
+import { onnxInferenceEngine } from './onnxInferenceEngine.js';
+import { RedisRoutingStore, routingKey } from './RedisRoutingStore.js';
+import { RegistryModelSource } from './RegistryModelSource.js';
+import { startServing, type RunningServing } from './startServing.js';
+import { publishVersion, syntheticExamples, TINY_OPTIONS, trainState } from './testing/modelFixtures.js';
+
+const env = process.env;
+const run = randomUUID().slice(0, 8);
+const model = `itest-serving-${run}`;
+const redisPrefix = `itest-serving-${run}:`;
+const logger = createLogger({ service: 'serving-itest', level: 'warn' });
+
+describe('serving on real PostgreSQL, Redis, Kafka and S3', () => {
+  let pool: Pool;
+  let redis: Redis;
+  let bus: Bus;
+  let serving: RunningServing;
+  let registry: PgRegistry;
+  let artifacts: MinioArtifactStore;
+  let state: TrainingState;
+  let base = '';
+  const logged: EventOf<'predictions'>[] = [];
+
+  const update = (data: DataOf<'modelUpdates'>) =>
+    bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', { source: '/itest', subject: model, data }));
+  const info = async () => (await (await fetch(`${base}/v1/models/${model}`)).json()) as {
+    champion?: { version: string }; challenger?: { version: string }; standby: string[]; loaded: string[]; routing?: { revision: number };
+    lastSwap?: { seconds: number; action: string };
+  };
+  const until = async (what: string, cond: () => Promise<boolean>, ms = 20_000) => {
+    const end = Date.now() + ms;
+    while (!(await cond())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
+  beforeAll(async () => {
+    pool = createPool(env.POSTGRES_URL!, { max: 4 });
+    await migrateRegistry(pool);
+    registry = new PgRegistry(pool);
+    const store = await MinioObjectStore.fromSettings({ endpoint: env.S3_ENDPOINT!, accessKey: env.S3_ACCESS_KEY!, secretKey: env.S3_SECRET_KEY!, bucket: env.S3_BUCKET ?? 'flywheel' });
+    artifacts = new MinioArtifactStore(store);
+    redis = createRedis(env.REDIS_URL!);
+    bus = createKafkaBus({
+      brokers: env.KAFKA_BROKERS!.split(','), clientId: `serving-itest-${run}`, logger, metrics: createMetricsRegistry('serving-itest-bus'),
+      dedupe: new RedisDedupe(redis, { prefix: redisPrefix }), topicPrefix: `itest-serving-${run}.`,
+    });
+    ({ state } = await trainState(syntheticExamples(['alpha', 'beta', 'gamma'], 40), TINY_OPTIONS));
+    await publishVersion({ registry, artifacts }, { model, version: '1.0.0', state, role: 'champion' });
+    await publishVersion({ registry, artifacts }, { model, version: '1.0.1', state, role: 'challenger' });
+    // The ab-router's cached table: 1.0.1 already on 30 % of subjects.
+    await redis.set(routingKey(redisPrefix, model), JSON.stringify({ champion: '1.0.0', challenger: '1.0.1', challengerShareBps: 3000, salt: 'exp', revision: 1 }));
+    await bus.consume(`itest-serving-${run}-reader`, { predictions: async (e) => void logged.push(e) });
+    serving = await startServing({
+      bus, logger, registry: createMetricsRegistry('serving-itest'),
+      source: new RegistryModelSource(registry, artifacts),
+      routing: new RedisRoutingStore(redis, logger, redisPrefix),
+      engine: onnxInferenceEngine(),
+      models: [model], followAll: false, groupId: `serving-itest-${run}`,
+      port: 0, host: '127.0.0.1', releaseGraceMs: 50, predictionFlushMs: 20,
+    });
+    base = `http://127.0.0.1:${serving.port}`;
+  });
+
+  afterAll(async () => {
+    await serving?.close();
+    await bus?.close();
+    await redis?.quit();
+    await pool?.end();
+  });
+
+  it('starts on the cached routing table and answers with the real model', async () => {
+    const i = await info();
+    expect(i.champion?.version).toBe('1.0.0');
+    expect(i.challenger?.version).toBe('1.0.1');
+    expect(i.routing?.revision).toBe(1);
+    const r = await fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'alphax1 alphax2 alphax3 noise1', subjectId: 'u-1', topK: 3 }) });
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { label: string; topK: { label: string }[]; modelVersion: string };
+    expect(body.label).toBe('alpha');
+    expect(body.topK).toHaveLength(3);
+    expect(['1.0.0', '1.0.1']).toContain(body.modelVersion);
+  });
+
+  it('hot-swaps several times under concurrent load with zero failed requests', async () => {
+    const failures: string[] = [];
+    const seen: { version: string; at: number }[] = [];
+    let stop = false;
+    let requests = 0;
+    const worker = async (w: number) => {
+      for (let i = 0; !stop; i++) {
+        const batch = i % 4 === 0;
+        const path = batch ? 'predict:batch' : 'predict';
+        const body = batch
+          ? { items: Array.from({ length: 8 }, (_, k) => ({ text: `betax${k} noise${k} betax1`, subjectId: `w${w}-${k}` })) }
+          : { text: `gammax${i % 8} noise3 gammax1`, subjectId: `w${w}-${i % 50}` };
+        try {
+          const r = await fetch(`${base}/v1/models/${model}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+          const json = (await r.json()) as { modelVersion?: string; predictions?: { modelVersion: string }[] };
+          requests++;
+          if (r.status !== 200) failures.push(`${r.status} ${JSON.stringify(json)}`);
+          else for (const p of json.predictions ?? [json]) seen.push({ version: p.modelVersion!, at: Date.now() });
+        } catch (err) {
+          failures.push(String(err));
+        }
+      }
+    };
+    const load = Promise.all(Array.from({ length: 12 }, (_, w) => worker(w)));
+    const waitFor = (what: string, cond: (i: Awaited<ReturnType<typeof info>>) => boolean) => until(what, async () => cond(await info()));
+
+    await new Promise((r) => setTimeout(r, 300));
+    await update({ action: 'promoted', version: '1.0.1' as never, previous: '1.0.0' as never, reason: 'won' });
+    await waitFor('1.0.1 champion', (i) => i.champion?.version === '1.0.1' && i.challenger === undefined);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const v2 = await publishVersion({ registry, artifacts }, { model, version: '1.0.2', state, role: 'challenger' });
+    await update({ action: 'challenger_registered', version: '1.0.2' as never, artifact: v2.artifact, metrics: v2.metrics });
+    await waitFor('1.0.2 loaded in standby', (i) => i.standby.includes('1.0.2'));
+    await update({ action: 'routing_changed', routing: { champion: '1.0.1' as never, challenger: '1.0.2' as never, challengerShareBps: 5000, salt: 'exp-2', revision: 2 } });
+    await waitFor('1.0.2 challenger', (i) => i.challenger?.version === '1.0.2');
+    await new Promise((r) => setTimeout(r, 300));
+    await update({ action: 'promoted', version: '1.0.2' as never, previous: '1.0.1' as never, reason: 'won again' });
+    await waitFor('1.0.2 champion', (i) => i.champion?.version === '1.0.2');
+    await new Promise((r) => setTimeout(r, 300));
+    // 1.0.1 was released after the promotion: rolling back to it loads it again from the registry and S3.
+    await update({ action: 'rolled_back', version: '1.0.1' as never, from: '1.0.2' as never, reason: 'error rate', automatic: true });
+    await waitFor('rollback to 1.0.1', (i) => i.champion?.version === '1.0.1');
+    const switchedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await load;
+
+    expect(failures).toEqual([]);
+    expect(requests).toBeGreaterThan(100);
+    const versions = new Set(seen.map((s) => s.version));
+    expect(versions).toEqual(new Set(['1.0.0', '1.0.1', '1.0.2']));
+    // after the rollback had swapped (plus in-flight slack), only 1.0.1 answers
+    expect(new Set(seen.filter((s) => s.at > switchedAt + 50).map((s) => s.version))).toEqual(new Set(['1.0.1']));
+    const last = await info();
+    expect(last.lastSwap?.action).toBe('rolled_back');
+    expect(last.lastSwap?.seconds).toBeLessThan(5);
+    await until('old versions released', async () => (await info()).loaded.join() === '1.0.1');
+  });
+
+  it('logs answers to the predictions topic with their version and variant', async () => {
+    // The log is asynchronous (and the mock broker's fetch loop slow): wait for the events of the last phases.
+    await until('prediction events of 1.0.2', async () => logged.some((e) => e.data.modelVersion === '1.0.2'), 45_000);
+    for (const e of logged.slice(0, 50)) expect(topics.predictions.schema.safeParse(e).success).toBe(true);
+    expect(new Set(logged.map((e) => e.data.modelVersion))).toContain('1.0.2');
+    expect(logged.every((e) => e.subject === model)).toBe(true);
+    const m = await (await fetch(`${base}/metrics`)).text();
+    expect(m).toMatch(/flywheel_serving_swap_duration_seconds_count\{[^}]*action="promoted"[^}]*\} 2/);
+    expect(m).not.toMatch(/flywheel_serving_predictions_dropped_total\{[^}]*\} [1-9]/);
+  });
+});

@@ -1,0 +1,75 @@
+import type { RoutingTable } from '@flywheel/contracts';
+import { createLogger, createMetricsRegistry, type Logger } from '@flywheel/runtime';
+import type { BaseModel, Classifier, InferenceEngine, ModelSource, RawScores, RoutingStore, VersionArtifact } from '../ports.js';
+import { createServingMetrics } from '../servingMetrics.js';
+
+/** A classifier whose answer names its version: label index 0 with confidence 0.9, 3 labels. */
+export class FakeClassifier implements Classifier {
+  readonly labels = ['alpha', 'beta', 'gamma'] as const;
+  calls = 0;
+  /** When set, predictRaw waits for it (to hold a request in flight). */
+  gate: Promise<void> | undefined;
+  constructor(readonly version: string) {}
+  async predictRaw(texts: readonly string[]): Promise<RawScores> {
+    this.calls++;
+    if (this.gate) await this.gate;
+    const n = texts.length;
+    const probabilities = new Float32Array(n * 3);
+    for (let r = 0; r < n; r++) probabilities.set([0.9, 0.07, 0.03], r * 3);
+    return { rows: n, labelIndex: new Int32Array(n), confidence: new Float32Array(n).fill(0.9), probabilities };
+  }
+}
+
+export class FakeBase implements BaseModel {
+  released = false;
+  readonly classifiers = new Map<string, FakeClassifier>();
+  constructor(readonly baseVersion: string) {}
+  createClassifier(_bytes: Uint8Array, manifest: unknown): Classifier {
+    const version = (manifest as { version: string }).version;
+    if (version.startsWith('9.')) throw new Error(`adapter ${version} is corrupt`);
+    const c = new FakeClassifier(version);
+    this.classifiers.set(version, c);
+    return c;
+  }
+  async release(): Promise<void> {
+    this.released = true;
+  }
+}
+
+export class FakeEngine implements InferenceEngine {
+  readonly bases: FakeBase[] = [];
+  async loadBase(bytes: Uint8Array): Promise<BaseModel> {
+    const b = new FakeBase(new TextDecoder().decode(bytes));
+    this.bases.push(b);
+    return b;
+  }
+}
+
+/** Every version exists on base "b1" unless its major is 2 (base "b2"). */
+export class FakeSource implements ModelSource {
+  champ: string | undefined = '1.0.0';
+  loads: string[] = [];
+  async champion(): Promise<string | undefined> {
+    return this.champ;
+  }
+  async version(_model: string, version: string): Promise<VersionArtifact> {
+    this.loads.push(version);
+    const baseVersion = version.startsWith('2.') ? 'b2' : 'b1';
+    return { adapterBytes: new Uint8Array(1), adapterManifest: { version }, baseVersion, baseOnnx: async () => new TextEncoder().encode(baseVersion) };
+  }
+}
+
+export class FakeRouting implements RoutingStore {
+  table: RoutingTable | undefined;
+  async get(): Promise<RoutingTable | undefined> {
+    return this.table;
+  }
+}
+
+export const quietLogger = (): Logger => createLogger({ service: 'serving-test', level: 'silent' });
+export const testMetrics = () => {
+  const registry = createMetricsRegistry('serving-test');
+  return { registry, metrics: createServingMetrics(registry) };
+};
+export const table = (t: { champion: string; challenger?: string; challengerShareBps?: number; salt?: string; revision?: number }): RoutingTable =>
+  ({ challengerShareBps: 0, salt: 's', revision: 1, ...t }) as RoutingTable;

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { parseOrExplain, PlatformConfig, S3Config } from '@flywheel/runtime';
+
+/** Environment of the trainer. Gate and data knobs have defaults an operator can override. */
+export const TrainerConfig = PlatformConfig.merge(S3Config).extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8084),
+  TOPIC_PREFIX: z.string().default(''),
+  REDIS_PREFIX: z.string().min(1).default('flywheel'),
+  /** How long each lock extension lasts; the lock is extended every third of it while a job runs. */
+  RETRAIN_LOCK_TTL_MS: z.coerce.number().int().positive().default(2 * 3600_000),
+  /** A running job whose heartbeat is older than this belongs to a dead trainer: it is failed and its upload swept. */
+  JOB_STALE_AFTER_MS: z.coerce.number().int().positive().default(60_000),
+  /** Unregistered version prefixes older than this are removed by the periodic sweep. */
+  ORPHAN_MIN_AGE_MS: z.coerce.number().int().positive().default(3600_000),
+  GATE_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.5),
+  GATE_MAX_FORGETTING: z.coerce.number().min(0).max(1).default(0.05),
+  /** Candidate accuracy − champion accuracy on the same evaluation rows; negative allows a small loss. */
+  GATE_MIN_IMPROVEMENT: z.coerce.number().min(-1).max(1).default(0),
+  PSEUDO_LABEL_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.9),
+  PSEUDO_LABEL_MAX_ROWS: z.coerce.number().int().min(0).default(5_000),
+  OLD_DATA_MAX_ROWS: z.coerce.number().int().min(0).default(20_000),
+  HOLDOUT_FRACTION: z.coerce.number().min(0).max(0.5).default(0.1),
+  HOLDOUT_MAX_ROWS: z.coerce.number().int().min(0).default(2_000),
+  /** SQL LIKE pattern of the models this trainer serves (default all). */
+  TRAINER_MODELS: z.string().min(1).default('%'),
+  /** thread: training runs in a worker thread (keeps heartbeats alive); inline: in the main thread. */
+  TRAINING_ISOLATION: z.enum(['thread', 'inline']).default('thread'),
+});
+export type TrainerConfig = z.infer<typeof TrainerConfig>;
+
+/** Parses the environment once; the error names every variable to fix. */
+export const loadConfig = (env: NodeJS.ProcessEnv): TrainerConfig => parseOrExplain(TrainerConfig, env, 'trainer environment');

@@ -1,0 +1,16 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The trainer's metrics (names are used by dashboards and alerts; keep them). */
+export interface TrainerMetrics {
+  jobs: Counter<'model' | 'outcome'>;
+  duration: Histogram<'model'>;
+  progress: Gauge<'model'>;
+  registryVersions: Gauge<'model' | 'status'>;
+}
+
+export const createTrainerMetrics = (registry: Registry): TrainerMetrics => ({
+  jobs: new Counter({ name: 'flywheel_trainer_jobs_total', help: 'Training jobs finished, by outcome (succeeded, failed, rejected by a gate)', labelNames: ['model', 'outcome'], registers: [registry] }),
+  duration: new Histogram({ name: 'flywheel_trainer_job_duration_seconds', help: 'Wall time of a training job from claim to finish', labelNames: ['model'], buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600], registers: [registry] }),
+  progress: new Gauge({ name: 'flywheel_trainer_job_progress', help: 'Progress of the running job of a model, 0..1', labelNames: ['model'], registers: [registry] }),
+  registryVersions: new Gauge({ name: 'flywheel_registry_versions', help: 'Registered versions per model and status', labelNames: ['model', 'status'], registers: [registry] }),
+});
