@@ -17,10 +17,10 @@ log="$LOG_DIR/test.log"
 : >"$log"
 status=0
 info "test: typecheck and lint"
-pnpm turbo run typecheck lint --output-logs=errors-only --concurrency=2 2>&1 | tee -a "$log" | grep -E 'error|Tasks:|Failed:' || true
+pnpm turbo run typecheck lint --continue --output-logs=errors-only --concurrency=2 2>&1 | tee -a "$log" | grep -E 'error|Tasks:|Failed:' || true
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 info "test: unit, integration and end-to-end tests (log: $(rel "$log"))"
-pnpm turbo run test --output-logs=full --concurrency=2 2>&1 | tee -a "$log" | grep -E '✓|×|FAIL|Test Files|Tests  |Tasks:|Failed:' || true
+pnpm turbo run test --continue --output-logs=full --concurrency=2 2>&1 | tee -a "$log" | grep -E '✓|×|FAIL|Test Files|Tests  |Tasks:|Failed:' || true
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 
 # One closing line over every package: "N passed, N failed".

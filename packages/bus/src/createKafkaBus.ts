@@ -102,7 +102,8 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
     for (const k of Object.keys(handlers) as TopicKey[]) byName.set(topicName(k), k);
     if (byName.size === 0) throw new Error(`consumer group ${group} has no handlers; pass at least one topic handler`);
     // A short fetch wait: the mock broker answers a fetch only when maxWait expires, so the default 5 s is 5 s of latency.
-    const consumer: Consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: true, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: co.maxWaitTimeInMs ?? 100 });
+    // The topic prefix also scopes the group: two stacks on one broker (tests, demo runs) never share a group.
+    const consumer: Consumer = kafka.consumer({ groupId: `${prefix}${group}`, allowAutoTopicCreation: true, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: co.maxWaitTimeInMs ?? 100 });
     const stopping = new AbortController();
     const maxUnknown = co.maxUnknownErrorAttempts ?? 5;
     const maxBackoff = co.maxBackoffMs ?? 5_000;

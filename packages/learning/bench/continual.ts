@@ -5,6 +5,7 @@
  *
  *   pnpm bench:learn [--data FILE] [--format csv|jsonl] [--header] [--text-col N|name]
  *                    [--label-col N|name] [--group-col N|name] [--min-class-rows 50] [--quick]
+ *                    [--experiences 5] [--seed 42] [--ewc-lambda 100]
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,11 +44,13 @@ const { values: args } = parseArgs({
     experiences: { type: 'string', default: '5' },
     quick: { type: 'boolean', default: false },
     seed: { type: 'string', default: '42' },
+    'ewc-lambda': { type: 'string', default: '100' },
   },
 });
 const col = (v: string): string | number => (/^\d+$/.test(v) ? Number(v) : v);
 const seed = Number(args.seed);
 const nExp = Number(args.experiences);
+const ewcLambda = Number(args['ewc-lambda']);
 const log = (s = ''): void => console.log(s);
 const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const pct = (x: number): string => fmt(100 * x, 1);
@@ -140,8 +143,8 @@ const strategies: Record<string, NonNullable<DeepPartial<TrainOptions>['strategy
   naive: {},
   replay: { replay: { capacity: 2000, ratio: 0.5 } },
   distillation: { distillation: { temperature: 2, weight: 1 } },
-  ewc: { ewc: { lambda: 100, fisherSamples: 200 } },
-  combined: { replay: { capacity: 2000, ratio: 0.5 }, distillation: { temperature: 2, weight: 1 }, ewc: { lambda: 100, fisherSamples: 200 } },
+  ewc: { ewc: { lambda: ewcLambda, fisherSamples: 200 } },
+  combined: { replay: { capacity: 2000, ratio: 0.5 }, distillation: { temperature: 2, weight: 1 }, ewc: { lambda: ewcLambda, fisherSamples: 200 } },
 };
 
 async function runScenario(name: string, exps: Experience[]): Promise<{ name: string; rows: StrategyRow[]; baseSeconds: number; jointSeconds: number[] }> {
@@ -191,7 +194,7 @@ async function runScenario(name: string, exps: Experience[]): Promise<{ name: st
     RA.push(exps.map((e) => accuracy(jaState, e.test)));
   }
   rows.push(summarize('joint-adapter', RA, jointAdapterSeconds, exportAdapter(jaState, { version: 'bench@0.0.0' }).bytes.byteLength));
-  const joint = rows[rows.length - 1] as StrategyRow;
+  const joint = rows.find((r) => r.strategy === 'joint') as StrategyRow;
   log('joint = full retrain from scratch on all data seen; joint-adapter = fresh adapter on the same frozen base, all data seen');
   log('| strategy | final avg acc % | of joint % | avg forgetting pts | BWT pts | s/update | adapter bytes |');
   log('|---|---|---|---|---|---|---|');

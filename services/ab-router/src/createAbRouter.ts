@@ -200,6 +200,9 @@ export const createAbRouter = (deps: AbRouterDeps) => {
     for (const model of await store.watchedModels()) {
       const champ = await store.champion(model);
       if (!champ) continue;
+      // A running experiment is already testing the remedy (typically a challenger trained on the very
+      // drift that lowers the champion's accuracy); rolling back now would only end it without evidence.
+      if (await store.running(model)) continue;
       const w = await store.recentAccuracy(model, champ.version, champ.since, deps.health.windowSize);
       if (w.n === 0) continue;
       const accuracy = w.successes / w.n;

@@ -16,7 +16,7 @@ shutdown.onShutdown(() => pool.end());
 await migrateRegistry(pool);
 const redis = createRedis(config.REDIS_URL);
 shutdown.onShutdown(() => redis.quit());
-const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'ab-router', logger, metrics, dedupe: new RedisDedupe(redis) });
+const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'ab-router', logger, metrics, dedupe: new RedisDedupe(redis), topicPrefix: config.TOPIC_PREFIX });
 shutdown.onShutdown(() => bus.close());
 const running = await startAbRouter({
   pool, redis, bus, logger, metrics,

@@ -5,6 +5,8 @@ const Config = PlatformConfig.extend({
   PORT: z.coerce.number().int().default(8083),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters'),
   REDIS_PREFIX: z.string().min(1).default('flywheel'),
+  /** Prepended to every topic name (and consumer group): an isolated stack on a shared broker. */
+  TOPIC_PREFIX: z.string().default(''),
   REFERENCE_SIZE: z.coerce.number().int().min(50).default(1_000),
   WINDOW_SIZE: z.coerce.number().int().min(50).default(1_000),
   /** A window also closes after this long if it has MIN_WINDOW predictions (0: by count only). */

@@ -10,7 +10,7 @@ const metrics = createMetricsRegistry('drift-monitor');
 const shutdown = createShutdown(logger);
 const redis = createRedis(config.REDIS_URL);
 shutdown.onShutdown(() => redis.quit());
-const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'drift-monitor', logger, metrics, dedupe: new RedisDedupe(redis) });
+const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'drift-monitor', logger, metrics, dedupe: new RedisDedupe(redis), topicPrefix: config.TOPIC_PREFIX });
 shutdown.onShutdown(() => bus.close());
 const running = await startDriftMonitor({
   redis, bus, logger, metrics, port: config.PORT, adminToken: config.ADMIN_TOKEN, redisPrefix: config.REDIS_PREFIX,

@@ -36,6 +36,7 @@ const pct = (sorted: number[], q: number): number => sorted.length === 0 ? NaN :
 const children: ChildProcess[] = [];
 const childLogs: string[] = [];
 const startService = (svc: string, env: Record<string, string>): ChildProcess => {
+  // The API runs with its own relay; the bench process is the only client.
   const c = spawn(process.execPath, [join(root, 'services', svc, 'dist/main.js')], { env: { ...process.env, ...platform, ...env, PG_SCHEMA: schema, TOPIC_PREFIX: topicPrefix, REDIS_PREFIX: redisPrefix, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
   // Kept quiet so the JSON stays the last line; shown when the bench fails.
   c.stderr?.on('data', (b: Buffer) => { childLogs.push(`[${svc}] ${b.toString()}`); if (childLogs.length > 200) childLogs.shift(); });
@@ -131,6 +132,12 @@ const main = async () => {
       while (!seen.has(model) && Date.now() < end) await sleep(2);
       triggerMs.push(seen.has(model) ? seen.get(model)! - t0 : NaN);
     }
+
+    // The aggregator would run on its own machine; here it would compete for the same 2 cores
+    // with the API it is not part of, so it stops before the throughput phases.
+    const agg = children[1]!;
+    agg.kill('SIGTERM');
+    await new Promise((r) => agg.once('exit', r));
 
     // Warm up, then single items, batches of 100, and single items at half the measured rate.
     await closedLoop(16, 1, '/v1/feedback', (i) => JSON.stringify(item(`bench-warm-${run}`, i)), 1);

@@ -118,9 +118,9 @@ export const publishModel = async (p: Platform, model: string, state: TrainingSt
 };
 
 /** Serving in this process on loopback, on the platform's stores. */
-export const serveModel = (p: Platform, model: string, opts: { intraOpThreads?: number; fastPath?: boolean } = {}): Promise<RunningServing> =>
+export const serveModel = (p: Platform, model: string, opts: { intraOpThreads?: number; fastPath?: boolean; publisher?: Bus['publisher'] } = {}): Promise<RunningServing> =>
   startServing({
-    bus: p.bus, logger: p.logger, registry: createMetricsRegistry('serving-bench'),
+    bus: { consume: p.bus.consume, publisher: opts.publisher ?? p.bus.publisher }, logger: p.logger, registry: createMetricsRegistry('serving-bench'),
     source: new RegistryModelSource(p.registry, p.artifacts),
     routing: new RedisRoutingStore(p.redis, p.logger, p.redisPrefix),
     engine: onnxInferenceEngine({ intraOpThreads: opts.intraOpThreads ?? 1 }),

@@ -5,12 +5,14 @@
  * Last line: one JSON object.
  */
 import { createServer } from 'node:http';
+import { cpus, loadavg } from 'node:os';
 import { createOnnxBase, exportAdapter, exportBaseOnnx } from '@flywheel/learning';
 import { createHttpApp, listen } from '@flywheel/http';
 import { createMetricsRegistry } from '@flywheel/runtime';
 import { connectPlatform, load, productExamples, publishModel, referenceModel, round, serveModel, table, type LoadResult } from './common.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const loadBefore = loadavg()[0] ?? 0;
 const data = await productExamples();
 // Texts the load sends: a spread of real rows (not only the training slice).
 const texts = data.examples.filter((_, i) => i % 37 === 0).slice(0, 512).map((e) => e.text);
@@ -81,6 +83,11 @@ await serving.close();
 const viaExpress = await serveModel(p, model, { fastPath: false });
 const b1Express = await load(`http://127.0.0.1:${viaExpress.port}/v1/models/${model}/predict`, one, { connections: 50, seconds: SECONDS });
 await viaExpress.close();
+// The same service with a publisher that drops events: what the prediction log costs per row.
+const noLog = await serveModel(p, model, { publisher: { publish: async () => {}, publishMany: async () => {} } });
+const b32NoLog = await load(`http://127.0.0.1:${noLog.port}/v1/models/${model}/predict:batch`, batch32, { connections: 16, seconds: SECONDS });
+const b1NoLog = await load(`http://127.0.0.1:${noLog.port}/v1/models/${model}/predict`, one, { connections: 50, seconds: SECONDS });
+await noLog.close();
 await p.close();
 
 const row = (name: string, r: LoadResult, rowsPerRequest = 1) => ({
@@ -98,6 +105,8 @@ table([
   row('serving batch 1, 50 connections, express routes', b1Express),
   row('serving batch 1, capped at 2,000 req/s', b1at2k),
   row('serving batch 32, 16 connections', b32, 32),
+  row('serving batch 1, prediction events not sent', b1NoLog),
+  row('serving batch 32, prediction events not sent', b32NoLog, 32),
 ]);
 const result = {
   bench: 'serve',
@@ -112,6 +121,8 @@ const result = {
     batch1Express: { requestsPerSecond: round(b1Express.requestsPerSecond, 0), p50Ms: b1Express.p50Ms, p99Ms: b1Express.p99Ms, failed: b1Express.failed },
     batch1At2000: { requestsPerSecond: round(b1at2k.requestsPerSecond, 0), p50Ms: b1at2k.p50Ms, p99Ms: b1at2k.p99Ms, failed: b1at2k.failed },
     batch32: { requestsPerSecond: round(b32.requestsPerSecond, 0), rowsPerSecond: round(b32.requestsPerSecond * 32, 0), p50Ms: b32.p50Ms, p99Ms: b32.p99Ms, failed: b32.failed },
+    batch1NoEvents: { requestsPerSecond: round(b1NoLog.requestsPerSecond, 0), p50Ms: b1NoLog.p50Ms, p99Ms: b1NoLog.p99Ms, failed: b1NoLog.failed },
+    batch32NoEvents: { rowsPerSecond: round(b32NoLog.requestsPerSecond * 32, 0), p50Ms: b32NoLog.p50Ms, p99Ms: b32NoLog.p99Ms, failed: b32NoLog.failed },
     batch32VsCeiling: round(ceiling32.rowsPerSecond / Math.max(1, b32.requestsPerSecond * 32), 2),
   },
   httpBaseline: {
@@ -120,5 +131,8 @@ const result = {
   },
   predictionEventsDropped: dropped,
 };
-console.log(JSON.stringify(result));
+// Other work on the machine moves these numbers a lot: say how busy it was.
+const machine = { cpus: cpus().length, loadAverage1mBefore: round(loadBefore, 1), loadAverage1mAfter: round(loadavg()[0] ?? 0, 1) };
+console.log(`\nmachine: ${machine.cpus} cpus, 1-minute load average ${machine.loadAverage1mBefore} before, ${machine.loadAverage1mAfter} after`);
+console.log(JSON.stringify({ ...result, machine }));
 process.exit(0);

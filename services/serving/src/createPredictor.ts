@@ -95,6 +95,8 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
     const labels = loaded.labels;
     const keep = Math.max(topK ?? 0, eventTopK);
     const experimentId = variant === 'challenger' || snapshot.routing.challengerShareBps > 0 ? snapshot.routing.experimentId : undefined;
+    // One counter update per distinct label, not per row (label hashing is the costly part).
+    const perLabel = new Map<string, number>();
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as number;
       const item = items[row] as PredictItem;
@@ -104,7 +106,7 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
       const answer: PredictionAnswer = { predictionId: ids[row] as string, label, confidence, modelVersion: loaded.version, variant };
       if (topK !== undefined && top !== undefined) answer.topK = top.slice(0, topK);
       out[row] = answer;
-      m.predictions.inc({ model, variant, label });
+      perLabel.set(label, (perLabel.get(label) ?? 0) + 1);
       deps.recorder.record({
         model,
         predictionId: answer.predictionId,
@@ -120,6 +122,7 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
         time: Date.now(),
       });
     }
+    for (const [label, n] of perLabel) m.predictions.inc({ model, variant, label }, n);
     const seconds = latencyMs / 1000;
     m.requestDuration.observe({ model, variant }, seconds);
     m.requests.inc({ model, variant });

@@ -25,7 +25,8 @@ export const createFastPredictPath = (handlers: PredictHandlers, opts: { logger:
   const fail = (res: ServerResponse, model: string, err: unknown, counted: boolean): void => {
     if (!counted) handlers.countError(model, err);
     const { status, body } = toHttpError(err);
-    if (status >= 500) opts.logger.error({ err, model }, 'request failed');
+    // 503s (model not ready) are expected while a model loads; only internal errors are logged.
+    if (status === 500) opts.logger.error({ err, model }, 'request failed');
     send(res, status, body);
   };
 

@@ -1,0 +1,10 @@
+export { startLocalStack } from './startLocalStack.js';
+export type { LocalStack, LocalStackOptions } from './startLocalStack.js';
+export { SERVICE_NAMES, defaultServiceEnv, baseServiceEnv } from './serviceEnv.js';
+export type { ServiceName } from './serviceEnv.js';
+export { createStackApi, PredictAnswer, ExperimentSummary } from './createStackApi.js';
+export type { StackApi, FeedbackItemInput } from './createStackApi.js';
+export { ServiceFailed, HttpCallFailed } from './errors.js';
+export { parsePlatformEnv, findRepoRoot, readPlatformEnv } from './platformEnv.js';
+export { readPeakRss } from './readPeakRss.js';
+export { ServiceProcess, tailFile } from './ServiceProcess.js';

@@ -1,0 +1,174 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createStackApi, type StackApi } from './createStackApi.js';
+import { ServiceFailed } from './errors.js';
+import { findRepoRoot, readPlatformEnv } from './platformEnv.js';
+import { baseServiceEnv, defaultServiceEnv, SERVICE_NAMES, type ServiceName } from './serviceEnv.js';
+import { ServiceProcess } from './ServiceProcess.js';
+
+export interface LocalStackOptions {
+  /** Repo root; default: found from this package's location. */
+  root?: string;
+  /** Platform addresses; default: <root>/.flywheel/platform.env. */
+  platformEnv?: Record<string, string>;
+  /** Services to run (default all six, started in SERVICE_NAMES order). */
+  services?: readonly ServiceName[];
+  /** [a-z0-9-]; scopes topics and consumer groups (default random). */
+  runId?: string;
+  ports?: Partial<Record<ServiceName, number>>;
+  /** Per-service variables; they win over everything else. */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Added to every service before `env`. */
+  commonEnv?: Record<string, string>;
+  logDir?: string;
+  readyTimeoutMs?: number;
+  rssSampleMs?: number;
+}
+
+/** A running set of services; see API.md. */
+export interface LocalStack {
+  readonly runId: string;
+  readonly root: string;
+  readonly topicPrefix: string;
+  readonly adminToken: string;
+  readonly platformEnv: Readonly<Record<string, string>>;
+  readonly services: readonly ServiceName[];
+  url(svc: ServiceName): string;
+  port(svc: ServiceName): number;
+  pid(svc: ServiceName): number | undefined;
+  running(svc: ServiceName): boolean;
+  env(svc: ServiceName): Readonly<Record<string, string>>;
+  logPath(svc: ServiceName): string;
+  logTail(svc: ServiceName, lines?: number): string;
+  start(svc: ServiceName): Promise<void>;
+  stop(svc: ServiceName, timeoutMs?: number): Promise<number | null>;
+  kill(svc: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  restart(svc: ServiceName): Promise<void>;
+  waitReady(svc: ServiceName, timeoutMs?: number): Promise<void>;
+  stopAll(): Promise<void>;
+  assertAlive(): void;
+  peakRssBytes(): Record<ServiceName, number>;
+  cli(args: string[], opts?: { timeoutMs?: number }): Promise<{ stdout: string; stderr: string }>;
+  readonly api: StackApi;
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+
+/**
+ * Starts the services as child processes on the local platform, each awaited until ready, and
+ * returns handles to stop, kill, restart and call them. On a start failure it stops what it
+ * started and throws ServiceFailed (with the failing service's log tail).
+ */
+export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalStack> => {
+  const root = o.root ?? findRepoRoot();
+  const platformEnv = o.platformEnv ?? readPlatformEnv(root);
+  const runId = o.runId ?? randomBytes(4).toString('hex');
+  if (!/^[a-z0-9-]{1,40}$/.test(runId)) throw new Error(`runId "${runId}" must be 1-40 of [a-z0-9-]`);
+  const topicPrefix = `fw-${runId}.`;
+  const adminToken = randomBytes(16).toString('hex');
+  const logDir = o.logDir ?? join(root, '.flywheel', 'logs');
+  const readyTimeoutMs = o.readyTimeoutMs ?? 90_000;
+  const services = o.services ?? SERVICE_NAMES;
+  const defaults = defaultServiceEnv();
+
+  const procs = new Map<ServiceName, ServiceProcess>();
+  for (const svc of services) {
+    const entry = join(root, 'services', svc, 'dist', 'main.js');
+    if (!existsSync(entry)) throw new ServiceFailed(svc, `${entry} does not exist: build the services first (npx turbo run build, or bash scripts/setup.sh)`);
+    const port = o.ports?.[svc] ?? (await freePort());
+    const env: Record<string, string> = {
+      ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
+      ...baseServiceEnv({ platformEnv, port, adminToken, topicPrefix }),
+      ...defaults[svc],
+      ...(o.commonEnv ?? {}),
+      ...(o.env?.[svc] ?? {}),
+      PORT: String(port),
+    };
+    procs.set(svc, new ServiceProcess(svc, { entry, cwd: join(root, 'services', svc), env, port, logPath: join(logDir, `${svc}.log`) }));
+  }
+  const proc = (svc: ServiceName): ServiceProcess => {
+    const p = procs.get(svc);
+    if (!p) throw new Error(`${svc} is not part of this stack (services: ${[...procs.keys()].join(', ')})`);
+    return p;
+  };
+
+  const sampler = setInterval(() => { for (const p of procs.values()) p.sample(); }, o.rssSampleMs ?? 500);
+  sampler.unref();
+  let stopped = false;
+  const stopAll = async (): Promise<void> => {
+    clearInterval(sampler);
+    for (const p of procs.values()) p.sample();
+    // Reverse start order: serving stops taking traffic first, the ingest (outbox relay) last.
+    for (const svc of [...procs.keys()].reverse()) await proc(svc).stop();
+    stopped = true;
+  };
+
+  const stack: LocalStack = {
+    runId, root, topicPrefix, adminToken, platformEnv, services,
+    url: (svc) => proc(svc).url,
+    port: (svc) => Number(new URL(proc(svc).url).port),
+    pid: (svc) => proc(svc).pid,
+    running: (svc) => proc(svc).running,
+    env: (svc) => proc(svc).env,
+    logPath: (svc) => join(logDir, `${svc}.log`),
+    logTail: (svc, lines) => proc(svc).tail(lines),
+    start: (svc) => proc(svc).start(readyTimeoutMs),
+    stop: (svc, timeoutMs) => proc(svc).stop(timeoutMs),
+    kill: (svc, signal) => proc(svc).kill(signal),
+    restart: async (svc) => {
+      await proc(svc).stop();
+      await proc(svc).start(readyTimeoutMs);
+    },
+    waitReady: (svc, timeoutMs) => proc(svc).waitReady(timeoutMs ?? readyTimeoutMs),
+    stopAll: async () => {
+      if (!stopped) await stopAll();
+    },
+    assertAlive: () => {
+      const dead = [...procs.values()].filter((p) => p.unexpectedExit);
+      if (dead.length === 0) return;
+      const first = dead[0] as ServiceProcess;
+      const why = dead.map((p) => `${p.name} exited on its own (code ${p.unexpectedExit?.code}, signal ${p.unexpectedExit?.signal}); last lines:\n${p.tail(20)}`).join('\n\n');
+      throw new ServiceFailed(first.name, why);
+    },
+    peakRssBytes: () => Object.fromEntries([...procs.entries()].map(([k, p]) => [k, p.peakRssBytes])) as Record<ServiceName, number>,
+    cli: (args, opts) => runCli(root, { ...platformEnv, TOPIC_PREFIX: topicPrefix }, args, opts?.timeoutMs ?? 300_000),
+    api: createStackApi((svc) => proc(svc).url, adminToken),
+  };
+
+  try {
+    for (const svc of services) await proc(svc).start(readyTimeoutMs);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return stack;
+};
+
+const runCli = (root: string, env: Record<string, string>, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> =>
+  new Promise((resolve, reject) => {
+    const entry = join(root, 'packages', 'cli', 'dist', 'main.js');
+    const child = spawn(process.execPath, [entry, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (err) => { clearTimeout(timer); reject(err); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve({ stdout, stderr });
+      else reject(new Error(`flywheel ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${(stderr || stdout).trim().slice(-2000)}`));
+    });
+  });

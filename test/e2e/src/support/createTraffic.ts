@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { FeedbackItemInput, PredictAnswer, StackApi } from '@flywheel/local-stack';
+import { seededRandom, type LabelledText } from './syntheticCorpus.js';
+
+/** One prediction as the simulated users saw it (with the truth). */
+export interface Observation {
+  at: number;
+  version: string;
+  variant: 'champion' | 'challenger';
+  isNew: boolean;
+  correct: boolean;
+}
+
+/** The mix of one tick: how many requests, and the share from the new category. */
+export interface Mix {
+  batch: number;
+  newShare: number;
+}
+
+export interface Traffic {
+  readonly observations: Observation[];
+  /** Every feedback id feedback-ingest accepted (its 202 answers): what must never be lost. */
+  readonly acceptedIds: Set<string>;
+  /** A predict batch and the users' feedback on it: confirm a right answer, report a wrong one with the true label. */
+  tick(mix: Mix): Promise<{ predictions: number; confirmations: number; misclassifications: number }>;
+  /** Sends feedback items and records the accepted ids. */
+  send(items: FeedbackItemInput[]): Promise<string[]>;
+  accuracy(filter?: (o: Observation) => boolean): number;
+}
+
+const Accepted = z.object({ items: z.array(z.object({ feedbackId: z.string().uuid() })) });
+
+/** Simulated users over `api` for `model`: sticky subjects, every answer gets feedback. */
+export const createTraffic = (deps: { api: StackApi; model: string; oldPool: readonly LabelledText[]; newPool: readonly LabelledText[]; seed?: number }): Traffic => {
+  const rnd = seededRandom(deps.seed ?? 11);
+  const observations: Observation[] = [];
+  const acceptedIds = new Set<string>();
+  let oi = 0;
+  let ni = 0;
+  const send = async (items: FeedbackItemInput[]): Promise<string[]> => {
+    if (items.length === 0) return [];
+    const r = await deps.api.ingest.feedbackBatch(items);
+    const ids = Accepted.parse(r).items.map((i) => i.feedbackId);
+    for (const id of ids) acceptedIds.add(id);
+    return ids;
+  };
+  return {
+    observations,
+    acceptedIds,
+    send,
+    async tick(mix) {
+      const rows: { row: LabelledText; isNew: boolean; subjectId: string }[] = [];
+      for (let i = 0; i < mix.batch; i++) {
+        const isNew = rnd() < mix.newShare;
+        const pool = isNew ? deps.newPool : deps.oldPool;
+        const row = pool[(isNew ? ni++ : oi++) % pool.length] as LabelledText;
+        rows.push({ row, isNew, subjectId: `user-${Math.floor(rnd() * 5000)}` });
+      }
+      const answers: PredictAnswer[] = await deps.api.serving.predictBatch(deps.model, rows.map((r) => ({ text: r.row.text, subjectId: r.subjectId })));
+      const feedback: FeedbackItemInput[] = [];
+      const counts = { predictions: answers.length, confirmations: 0, misclassifications: 0 };
+      answers.forEach((a, i) => {
+        const r = rows[i];
+        if (!r) return;
+        const correct = a.label === r.row.label;
+        const base = { model: deps.model, text: r.row.text, predictionId: a.predictionId, modelVersion: a.modelVersion, variant: a.variant, predictedLabel: a.label, reporter: r.subjectId };
+        if (correct) {
+          feedback.push({ ...base, kind: 'confirmation' });
+          counts.confirmations++;
+        } else {
+          feedback.push({ ...base, kind: 'misclassification', correctLabel: r.row.label });
+          counts.misclassifications++;
+        }
+        observations.push({ at: Date.now(), version: a.modelVersion, variant: a.variant, isNew: r.isNew, correct });
+      });
+      await send(feedback);
+      return counts;
+    },
+    accuracy(filter) {
+      const xs = filter ? observations.filter(filter) : observations;
+      return xs.length === 0 ? 0 : xs.filter((o) => o.correct).length / xs.length;
+    },
+  };
+};

@@ -1,0 +1,90 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startLocalStack, type LocalStack, type LocalStackOptions, type ServiceName } from '@flywheel/local-stack';
+import { startPrivateRedis, type PrivateRedis } from './privateRedis.js';
+import { syntheticCorpus, toJsonl, type SyntheticCorpus } from './syntheticCorpus.js';
+import { waitFor } from './waitFor.js';
+
+/** One test file's world: a stack on a private Redis, a unique model bootstrapped and served. */
+export interface E2eWorld {
+  readonly stack: LocalStack;
+  readonly model: string;
+  readonly corpus: SyntheticCorpus;
+  readonly redis: PrivateRedis;
+  /** For assertions on the real tables (read-only use). */
+  readonly pool: pg.Pool;
+  readonly workDir: string;
+  /** The version `flywheel bootstrap` registered as champion. */
+  readonly baseVersion: string;
+  /** Stops the stack, Redis and the pool (idempotent enough for afterAll). */
+  close(): Promise<void>;
+}
+
+/**
+ * Small thresholds so the loop turns in about a minute: 20 corrections trigger, 100 outcomes per
+ * arm decide, the router evaluates every second.
+ */
+export const SMALL_LOOP_ENV: Partial<Record<ServiceName, Record<string, string>>> = {
+  'feedback-ingest': { RETRAIN_CORRECTION_THRESHOLD: '20', RELAY_IDLE_POLL_MS: '50' },
+  aggregator: { RETRAIN_CORRECTION_THRESHOLD: '20', SWEEP_INTERVAL_MS: '500' },
+  trainer: { GATE_MAX_FORGETTING: '0.15', GATE_MIN_IMPROVEMENT: '-0.05', JOB_STALE_AFTER_MS: '8000' },
+  'ab-router': {
+    EVAL_INTERVAL_MS: '1000', SPLIT_BPS: '5000', MIN_SAMPLE_PER_ARM: '100',
+    HEALTH_WINDOW: '80', HEALTH_MIN_SAMPLES: '40', HEALTH_MAX_ACCURACY_DROP: '0.15',
+  },
+  serving: { RELEASE_GRACE_MS: '500' },
+};
+
+const mergeEnv = (...layers: (Partial<Record<ServiceName, Record<string, string>>> | undefined)[]): Partial<Record<ServiceName, Record<string, string>>> => {
+  const out: Partial<Record<ServiceName, Record<string, string>>> = {};
+  for (const layer of layers) {
+    for (const [svc, env] of Object.entries(layer ?? {}) as [ServiceName, Record<string, string>][]) out[svc] = { ...(out[svc] ?? {}), ...env };
+  }
+  return out;
+};
+
+/**
+ * Starts the services on a private redis-server (so a test may FLUSHALL it), bootstraps a unique
+ * model from the synthetic corpus with `flywheel bootstrap`, and waits until serving answers for it.
+ */
+export const startE2eWorld = async (name: string, o: Omit<LocalStackOptions, 'logDir'> & { bootstrap?: boolean } = {}): Promise<E2eWorld> => {
+  const workDir = mkdtempSync(join(tmpdir(), `flywheel-e2e-${name}-`));
+  const redis = await startPrivateRedis();
+  const runId = `${name}-${Math.random().toString(16).slice(2, 8)}`;
+  const model = `e2e-${runId}`;
+  const corpus = syntheticCorpus();
+  let stack: LocalStack | undefined;
+  const pool = new pg.Pool({ connectionString: o.platformEnv?.POSTGRES_URL ?? process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test', max: 3 });
+  const close = async (): Promise<void> => {
+    await stack?.stopAll();
+    await redis.stop();
+    await pool.end().catch(() => undefined);
+  };
+  try {
+    stack = await startLocalStack({
+      ...o,
+      runId,
+      logDir: join(workDir, 'logs'),
+      commonEnv: { ...(o.commonEnv ?? {}), REDIS_URL: redis.url },
+      env: mergeEnv(SMALL_LOOP_ENV, o.env),
+    });
+    let baseVersion = '';
+    if (o.bootstrap !== false) {
+      const file = join(workDir, 'base.jsonl');
+      writeFileSync(file, toJsonl(corpus.base));
+      const { stdout } = await stack.cli(['bootstrap', '--model', model, '--data', file, '--format', 'jsonl', '--reason', 'e2e base model'], { timeoutMs: 180_000 });
+      baseVersion = /@(\d+\.\d+\.\d+) is champion/.exec(stdout)?.[1] ?? '';
+      if (baseVersion === '') throw new Error(`flywheel bootstrap did not say which version is champion:\n${stdout}`);
+      const s = stack;
+      if (s.services.includes('serving')) {
+        await waitFor(`serving to answer for ${model}`, async () => (await s.api.serving.predict(model, corpus.base[0]?.text ?? 'x', 'warmup')).modelVersion === baseVersion || undefined, { timeoutMs: 60_000, intervalMs: 300 });
+      }
+    }
+    return { stack, model, corpus, redis, pool, workDir, baseVersion, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+};

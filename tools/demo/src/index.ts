@@ -1,0 +1,11 @@
+export { renderReport, lineChart } from './renderReport.js';
+export type { ReportData, ChartSeries, ChartPoint } from './renderReport.js';
+export { accuracySeries, buildReportData } from './buildReportData.js';
+export { formatSummary } from './formatSummary.js';
+export { splitScenario, pickNewLabel, seededRandom } from './scenarioData.js';
+export type { ScenarioData, LabelledText } from './scenarioData.js';
+export { runScenario } from './runScenario.js';
+export type { ScenarioResult, StageResult } from './runScenario.js';
+export { createProgress } from './createProgress.js';
+export { startEventObserver, StageTimeout } from './createEventObserver.js';
+export { createTraffic } from './createTraffic.js';
