@@ -23,3 +23,4 @@ export { DriftLevel, DriftMeasurement, DriftReported } from './drift.js';
 export { topics, topicKeys, deadLetterTopic, deadLetterHeaders, makeEvent } from './topics.js';
 export type { Topics, TopicKey, EventOf, DataOf } from './topics.js';
 export { jsonSchemas, renderSchema } from './jsonSchemas.js';
+export { RetrainRules, RuleEnv, createRuleBook } from './retrainRules.js';

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { createPool } from '@flywheel/postgres';
 import { createStackApi, type StackApi } from './createStackApi.js';
 import { ServiceFailed } from './errors.js';
 import { findRepoRoot, readPlatformEnv } from './platformEnv.js';
@@ -26,6 +27,18 @@ export interface LocalStackOptions {
   logDir?: string;
   readyTimeoutMs?: number;
   rssSampleMs?: number;
+  /**
+   * SQL LIKE pattern of the models this stack's trainer trains (TRAINER_MODELS). Training jobs live in
+   * the shared PostgreSQL, so without it a trainer of another stack could claim this stack's jobs.
+   * Default '%' (all); tests and the demo pass their model name or prefix.
+   */
+  trainerModels?: string;
+  /**
+   * PostgreSQL schema of this stack (created if missing): every service and the CLI get a
+   * search_path of it, so feedback, outbox, registry, experiments and jobs are the stack's own.
+   * Default `fw_<runId>`; `'public'` shares the default schema.
+   */
+  pgSchema?: string;
 }
 
 /** A running set of services; see API.md. */
@@ -34,6 +47,8 @@ export interface LocalStack {
   readonly root: string;
   readonly topicPrefix: string;
   readonly adminToken: string;
+  /** PostgreSQL schema of the stack; `platformEnv.POSTGRES_URL` already points at it. */
+  readonly pgSchema: string;
   readonly platformEnv: Readonly<Record<string, string>>;
   readonly services: readonly ServiceName[];
   url(svc: ServiceName): string;
@@ -82,6 +97,12 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
   const readyTimeoutMs = o.readyTimeoutMs ?? 90_000;
   const services = o.services ?? SERVICE_NAMES;
   const defaults = defaultServiceEnv();
+  const pgSchema = o.pgSchema ?? `fw_${runId.replace(/-/g, '_')}`;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(pgSchema)) throw new Error(`pgSchema "${pgSchema}" must be a lower-case SQL identifier`);
+  const postgresUrl = platformEnv.POSTGRES_URL;
+  if (!postgresUrl) throw new Error('POSTGRES_URL is missing from the platform env: run bash scripts/platform.sh up');
+  if (pgSchema !== 'public') await ensureSchema(postgresUrl, pgSchema);
+  const stackPlatformEnv = { ...platformEnv, POSTGRES_URL: withSearchPath(postgresUrl, pgSchema) };
 
   const procs = new Map<ServiceName, ServiceProcess>();
   for (const svc of services) {
@@ -90,8 +111,10 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
     const port = o.ports?.[svc] ?? (await freePort());
     const env: Record<string, string> = {
       ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
-      ...baseServiceEnv({ platformEnv, port, adminToken, topicPrefix }),
+      ...baseServiceEnv({ platformEnv: stackPlatformEnv, port, adminToken, topicPrefix }),
+      ...(svc === 'feedback-ingest' || svc === 'aggregator' ? { PG_SCHEMA: pgSchema } : {}),
       ...defaults[svc],
+      ...(svc === 'trainer' && o.trainerModels ? { TRAINER_MODELS: o.trainerModels } : {}),
       ...(o.commonEnv ?? {}),
       ...(o.env?.[svc] ?? {}),
       PORT: String(port),
@@ -116,7 +139,7 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
   };
 
   const stack: LocalStack = {
-    runId, root, topicPrefix, adminToken, platformEnv, services,
+    runId, root, topicPrefix, adminToken, pgSchema, platformEnv: stackPlatformEnv, services,
     url: (svc) => proc(svc).url,
     port: (svc) => Number(new URL(proc(svc).url).port),
     pid: (svc) => proc(svc).pid,
@@ -143,7 +166,7 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
       throw new ServiceFailed(first.name, why);
     },
     peakRssBytes: () => Object.fromEntries([...procs.entries()].map(([k, p]) => [k, p.peakRssBytes])) as Record<ServiceName, number>,
-    cli: (args, opts) => runCli(root, { ...platformEnv, TOPIC_PREFIX: topicPrefix }, args, opts?.timeoutMs ?? 300_000),
+    cli: (args, opts) => runCli(root, { ...stackPlatformEnv, TOPIC_PREFIX: topicPrefix }, args, opts?.timeoutMs ?? 300_000),
     api: createStackApi((svc) => proc(svc).url, adminToken),
   };
 
@@ -154,6 +177,23 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
     throw err;
   }
   return stack;
+};
+
+/** A connection string whose sessions use `schema` (the services' own convention, see feedback-ingest's config). */
+export const withSearchPath = (url: string, schema: string): string => {
+  if (schema === 'public') return url;
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+};
+
+const ensureSchema = async (url: string, schema: string): Promise<void> => {
+  const pool = createPool(url, { max: 1, applicationName: 'local-stack' });
+  try {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } finally {
+    await pool.end();
+  }
 };
 
 const runCli = (root: string, env: Record<string, string>, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> =>

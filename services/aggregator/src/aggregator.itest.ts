@@ -6,7 +6,7 @@ import { RedisLocks } from '@flywheel/redis';
 import { createMetricsRegistry } from '@flywheel/runtime';
 import { createAggregator, type Aggregator } from './createAggregator.js';
 import { RedisCounters } from './redisCounters.js';
-import { createRuleBook, RuleEnv } from './retrainRules.js';
+import { createRuleBook, RuleEnv } from '@flywheel/contracts';
 import { isolatedPlatform, until } from './testPlatform.js';
 
 let p: Awaited<ReturnType<typeof isolatedPlatform>>;

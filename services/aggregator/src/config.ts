@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseOrExplain, PlatformConfig } from '@flywheel/runtime';
-import { RuleEnv } from './retrainRules.js';
+import { RuleEnv } from '@flywheel/contracts';
 
 /** Environment of the aggregator. RETRAIN_* and RULES_JSON set the rules (see retrainRules.ts). */
 export const AggregatorConfig = PlatformConfig.merge(RuleEnv).extend({

@@ -8,7 +8,7 @@ import type { Locks } from '@flywheel/redis';
 import { DependencyDown, FlywheelError, type Logger } from '@flywheel/runtime';
 import { AGGREGATOR_SOURCE, PgLedger, type Assessment } from './ledger.js';
 import type { Counters } from './redisCounters.js';
-import type { RetrainRules } from './retrainRules.js';
+import type { RetrainRules } from '@flywheel/contracts';
 
 /** Folder of the aggregator's SQL migrations. */
 export const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');

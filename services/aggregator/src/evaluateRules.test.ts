@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateRules, type ModelStats } from './evaluateRules.js';
-import type { RetrainRules } from './retrainRules.js';
+import type { RetrainRules } from '@flywheel/contracts';
 
 const rules: RetrainRules = { correctionThreshold: 50, maxDaysBetweenTrainings: 14, accuracyFloor: 0.7, maxAccuracyDrop: 0.15, windowSize: 200, minWindow: 100 };
 const now = new Date('2025-06-15T00:00:00Z');

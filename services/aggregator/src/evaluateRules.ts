@@ -1,5 +1,5 @@
 import type { TriggerReason } from '@flywheel/contracts';
-import type { RetrainRules } from './retrainRules.js';
+import type { RetrainRules } from '@flywheel/contracts';
 
 /** What the rules look at for one model: its pending feedback (since the last trigger) and the outcome window. */
 export interface ModelStats {

@@ -6,5 +6,5 @@ export { RedisCounters } from './redisCounters.js';
 export type { Counters, CounterSnapshot } from './redisCounters.js';
 export { evaluateRules, windowAccuracy } from './evaluateRules.js';
 export type { ModelStats, Firing } from './evaluateRules.js';
-export { RetrainRules, RuleEnv, createRuleBook } from './retrainRules.js';
+export { RetrainRules, RuleEnv, createRuleBook } from '@flywheel/contracts';
 export { AggregatorConfig, loadConfig, withSearchPath } from './config.js';

@@ -5,7 +5,7 @@ import { withTransaction, type Pool, type PoolClient } from '@flywheel/postgres'
 import type { Lease, Locks } from '@flywheel/redis';
 import { evaluateRules, windowAccuracy, type Firing, type ModelStats } from './evaluateRules.js';
 import type { CounterSnapshot } from './redisCounters.js';
-import type { RetrainRules } from './retrainRules.js';
+import type { RetrainRules } from '@flywheel/contracts';
 
 /** `source` of the triggers the aggregator publishes. */
 export const AGGREGATOR_SOURCE = '/flywheel/aggregator';

@@ -6,7 +6,7 @@ import { createLogger, createMetricsRegistry, createShutdown } from '@flywheel/r
 import { loadConfig, withSearchPath } from './config.js';
 import { createAggregator } from './createAggregator.js';
 import { RedisCounters } from './redisCounters.js';
-import { createRuleBook } from './retrainRules.js';
+import { createRuleBook } from '@flywheel/contracts';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'aggregator', level: config.LOG_LEVEL });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { commaList, parseOrExplain, PlatformConfig } from '@flywheel/runtime';
-import { RuleEnv } from './retrainRules.js';
+import { RuleEnv } from '@flywheel/contracts';
 
 /** Environment of feedback-ingest. Rule variables (RETRAIN_*) match the aggregator's, so status shows the rules in force. */
 export const IngestConfig = PlatformConfig.merge(RuleEnv).extend({

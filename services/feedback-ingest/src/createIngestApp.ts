@@ -5,7 +5,7 @@ import type { Logger } from '@flywheel/runtime';
 import { hashBody, type FeedbackStore } from './feedbackStore.js';
 import { FeedbackBatch, FeedbackItem, IdempotencyKey, ManualRetrain, ModelParam, type AcceptedItem } from './httpSchemas.js';
 import type { ManualTrigger } from './manualTrigger.js';
-import type { RetrainRules } from './retrainRules.js';
+import type { RetrainRules } from '@flywheel/contracts';
 import type { TrainingView } from './trainingProjection.js';
 
 export interface IngestAppDeps {

@@ -10,7 +10,7 @@ import { PgFeedbackStore } from './feedbackStore.js';
 import { createIngestApp } from './createIngestApp.js';
 import { createManualTrigger } from './manualTrigger.js';
 import { createOutboxRelay, type OutboxPublisher, type OutboxRelay } from './outboxRelay.js';
-import type { RetrainRules } from './retrainRules.js';
+import type { RetrainRules } from '@flywheel/contracts';
 import { PgTrainingProjection } from './trainingProjection.js';
 
 /** Folder of the service's SQL migrations (next to src/ and dist/). */

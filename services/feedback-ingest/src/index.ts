@@ -11,6 +11,6 @@ export { PgTrainingProjection } from './trainingProjection.js';
 export type { TrainingView } from './trainingProjection.js';
 export { createManualTrigger, retrainLockKey } from './manualTrigger.js';
 export type { ManualTrigger } from './manualTrigger.js';
-export { RetrainRules, RuleEnv, createRuleBook } from './retrainRules.js';
+export { RetrainRules, RuleEnv, createRuleBook } from '@flywheel/contracts';
 export { FeedbackItem, FeedbackBatch, AcceptedItem, BatchAccepted, RetrainingStatus, ManualRetrain, MAX_BATCH_ITEMS } from './httpSchemas.js';
 export { openApiDocument, renderOpenApi } from './openApiDocument.js';

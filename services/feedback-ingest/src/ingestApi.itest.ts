@@ -5,7 +5,7 @@ import { listen } from '@flywheel/http';
 import { RedisLocks } from '@flywheel/redis';
 import { createMetricsRegistry } from '@flywheel/runtime';
 import { createIngestService, type IngestService } from './createIngestService.js';
-import { createRuleBook, RuleEnv } from './retrainRules.js';
+import { createRuleBook, RuleEnv } from '@flywheel/contracts';
 import { isolatedPlatform } from './testPlatform.js';
 
 const ADMIN = 'admin-token-0123456789';

@@ -5,7 +5,7 @@ import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
 import { createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
 import { loadConfig, withSearchPath } from './config.js';
 import { createIngestService } from './createIngestService.js';
-import { createRuleBook } from './retrainRules.js';
+import { createRuleBook } from '@flywheel/contracts';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'feedback-ingest', level: config.LOG_LEVEL });

@@ -7,7 +7,7 @@ import { RedisLocks } from '@flywheel/redis';
 import { createMetricsRegistry } from '@flywheel/runtime';
 import { createIngestService, type IngestService } from './createIngestService.js';
 import type { OutboxPublisher } from './outboxRelay.js';
-import { createRuleBook, RuleEnv } from './retrainRules.js';
+import { createRuleBook, RuleEnv } from '@flywheel/contracts';
 import { isolatedPlatform, until } from './testPlatform.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];

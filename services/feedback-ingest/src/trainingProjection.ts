@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EventOf } from '@flywheel/contracts';
 import type { Pool } from '@flywheel/postgres';
-import type { RetrainRules } from './retrainRules.js';
+import type { RetrainRules } from '@flywheel/contracts';
 import type { RetrainingStatus } from './httpSchemas.js';
 
 /** Reads what the status route answers. */

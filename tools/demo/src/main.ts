@@ -78,7 +78,7 @@ try {
 
   progress.stage('start the six services');
   const tStack = Date.now();
-  stack = await startLocalStack({ root, runId, platformEnv: readPlatformEnv(root), logDir });
+  stack = await startLocalStack({ root, runId, platformEnv: readPlatformEnv(root), logDir, trainerModels: model });
   progress.done(`ready: ${stack.services.join(', ')} (logs in ${isAbsolute(logDir) ? logDir.replace(`${root}/`, '') : logDir}/)`);
   const stackSeconds = (Date.now() - tStack) / 1000;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The retraining rules of one model (feedback-ingest keeps the same definition to report them). */
+/** The retraining rules of one model: the aggregator enforces them, feedback-ingest reports them. */
 export const RetrainRules = z.object({
   /** Pending corrections that start a retraining. */
   correctionThreshold: z.number().int().positive(),
