@@ -113,6 +113,7 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
       ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
       ...baseServiceEnv({ platformEnv: stackPlatformEnv, port, adminToken, topicPrefix }),
       ...(svc === 'feedback-ingest' || svc === 'aggregator' ? { PG_SCHEMA: pgSchema } : {}),
+      ...(svc === 'trainer' ? { FEEDBACK_PG_SCHEMA: pgSchema } : {}),
       ...defaults[svc],
       ...(svc === 'trainer' && o.trainerModels ? { TRAINER_MODELS: o.trainerModels } : {}),
       ...(o.commonEnv ?? {}),

@@ -19,9 +19,11 @@ export const runMigrations = async (
   opts: { table?: string; schema?: string } = {},
 ): Promise<MigrationResult> => {
   const table = opts.table ?? 'flywheel_migrations';
-  const schema = opts.schema ?? 'public';
   const files = readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
   const client = await pool.connect();
+  // Default: the schema the connection's search_path resolves to (public unless the URL sets
+  // `options=-c search_path=...`), so the tables land where the service's queries will look.
+  const schema = opts.schema ?? (await client.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0]?.s ?? 'public';
   const lockKey = Number.parseInt(createHash('sha256').update(`${schema}.${table}`).digest('hex').slice(0, 8), 16);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [lockKey]);

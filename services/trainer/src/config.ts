@@ -21,6 +21,8 @@ export const TrainerConfig = PlatformConfig.merge(S3Config).extend({
   OLD_DATA_MAX_ROWS: z.coerce.number().int().min(0).default(20_000),
   HOLDOUT_FRACTION: z.coerce.number().min(0).max(0.5).default(0.1),
   HOLDOUT_MAX_ROWS: z.coerce.number().int().min(0).default(2_000),
+  /** Schema of feedback-ingest's `feedback` and `predictions` tables (its PG_SCHEMA). */
+  FEEDBACK_PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'FEEDBACK_PG_SCHEMA must be a lower-case SQL identifier').default('public'),
   /** SQL LIKE pattern of the models this trainer serves (default all). */
   TRAINER_MODELS: z.string().min(1).default('%'),
   /** thread: training runs in a worker thread (keeps heartbeats alive); inline: in the main thread. */

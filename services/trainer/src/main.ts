@@ -32,7 +32,7 @@ const trainer = createTrainer({
   jobs: new PgJobStore(pool, { models: config.TRAINER_MODELS }),
   registry: new PgRegistry(pool),
   artifacts: new MinioArtifactStore(store),
-  data: new PgTrainingData(pool),
+  data: new PgTrainingData(pool, config.FEEDBACK_PG_SCHEMA),
   train: config.TRAINING_ISOLATION === 'thread' ? workerCandidateTrainer(new URL('./trainWorker.js', import.meta.url)) : inlineCandidateTrainer(),
   locks: new RedisLocks(redis, config.REDIS_PREFIX),
   publisher: bus.publisher,

@@ -130,7 +130,8 @@ try {
   const svc = serviceOf(err);
   console.error(`\nerror: ${err instanceof Error ? err.message : String(err)}`);
   if (svc && stack && !(err instanceof ServiceFailed)) {
-    console.error(`\nlast lines of ${stack.logPath(svc).replace(`${root}/`, '')}:\n${stack.logTail(svc, 25)}`);
+    const tail = stack.logTail(svc, 15).split('\n').map((l) => (l.length > 400 ? `${l.slice(0, 400)}…` : l)).join('\n');
+    console.error(`\nlast lines of ${stack.logPath(svc).replace(`${root}/`, '')}:\n${tail}`);
   }
   if (stack) console.error(`\nall service logs: ${logDir.replace(`${root}/`, '')}/<service>.log`);
   await shutdown();

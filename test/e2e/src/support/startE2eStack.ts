@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startLocalStack, type LocalStack, type LocalStackOptions, type ServiceName } from '@flywheel/local-stack';
+import { findRepoRoot, readPlatformEnv, startLocalStack, type LocalStack, type LocalStackOptions, type ServiceName } from '@flywheel/local-stack';
 import { startPrivateRedis, type PrivateRedis } from './privateRedis.js';
 import { syntheticCorpus, toJsonl, type SyntheticCorpus } from './syntheticCorpus.js';
 import { waitFor } from './waitFor.js';
@@ -16,6 +16,8 @@ export interface E2eWorld {
   /** For assertions on the real tables (read-only use). */
   readonly pool: pg.Pool;
   readonly workDir: string;
+  /** The PostgreSQL schema every service of this stack uses (first on its search_path). */
+  readonly schema: string;
   /** The version `flywheel bootstrap` registered as champion. */
   readonly baseVersion: string;
   /** Stops the stack, Redis and the pool (idempotent enough for afterAll). */
@@ -49,26 +51,56 @@ const mergeEnv = (...layers: (Partial<Record<ServiceName, Record<string, string>
  * Starts the services on a private redis-server (so a test may FLUSHALL it), bootstraps a unique
  * model from the synthetic corpus with `flywheel bootstrap`, and waits until serving answers for it.
  */
+/** A connection string whose sessions use `schema` first (the `options` parameter node-postgres passes on). */
+export const withSearchPath = (url: string, schema: string): string => {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+};
+
+/**
+ * Starts the services on a private redis-server (so a test may FLUSHALL it) and a private
+ * PostgreSQL schema, bootstraps a unique model from the synthetic corpus with `flywheel bootstrap`,
+ * and waits until serving answers for it.
+ *
+ * Why a private schema: unique model names are not enough on a shared database. The
+ * feedback-ingest outbox relay publishes every unpublished row of its table to its own topic
+ * prefix, and the ab-router's health check and evaluation scan every model in its tables, so two
+ * stacks on one `public` schema publish and judge each other's data.
+ */
 export const startE2eWorld = async (name: string, o: Omit<LocalStackOptions, 'logDir'> & { bootstrap?: boolean } = {}): Promise<E2eWorld> => {
   const workDir = mkdtempSync(join(tmpdir(), `flywheel-e2e-${name}-`));
-  const redis = await startPrivateRedis();
   const runId = `${name}-${Math.random().toString(16).slice(2, 8)}`;
+  const schema = `e2e_${runId.replace(/-/g, '_')}`;
   const model = `e2e-${runId}`;
   const corpus = syntheticCorpus();
+  const platform = o.platformEnv ?? readPlatformEnv(o.root ?? findRepoRoot());
+  const baseUrl = platform.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  await admin.end();
+  const pgUrl = withSearchPath(baseUrl, schema);
+  const redis = await startPrivateRedis();
   let stack: LocalStack | undefined;
-  const pool = new pg.Pool({ connectionString: o.platformEnv?.POSTGRES_URL ?? process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test', max: 3 });
+  const pool = new pg.Pool({ connectionString: pgUrl, max: 3 });
   const close = async (): Promise<void> => {
     await stack?.stopAll();
     await redis.stop();
     await pool.end().catch(() => undefined);
+    const c = new pg.Client({ connectionString: baseUrl });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => c.end());
   };
   try {
+    const withSchema = (env: Partial<Record<ServiceName, Record<string, string>>>) => mergeEnv(env, { 'feedback-ingest': { PG_SCHEMA: schema }, aggregator: { PG_SCHEMA: schema } });
     stack = await startLocalStack({
       ...o,
       runId,
+      platformEnv: { ...platform, POSTGRES_URL: pgUrl },
       logDir: join(workDir, 'logs'),
       commonEnv: { ...(o.commonEnv ?? {}), REDIS_URL: redis.url },
-      env: mergeEnv(SMALL_LOOP_ENV, o.env),
+      env: withSchema(mergeEnv(SMALL_LOOP_ENV, o.env)),
     });
     let baseVersion = '';
     if (o.bootstrap !== false) {
@@ -82,7 +114,7 @@ export const startE2eWorld = async (name: string, o: Omit<LocalStackOptions, 'lo
         await waitFor(`serving to answer for ${model}`, async () => (await s.api.serving.predict(model, corpus.base[0]?.text ?? 'x', 'warmup')).modelVersion === baseVersion || undefined, { timeoutMs: 60_000, intervalMs: 300 });
       }
     }
-    return { stack, model, corpus, redis, pool, workDir, baseVersion, close };
+    return { stack, model, corpus, redis, pool, workDir, schema, baseVersion, close };
   } catch (err) {
     await close();
     throw err;
