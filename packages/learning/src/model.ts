@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { createFeaturizer, type FeatureBatch } from './features.js';
-import { createRng, type Rng } from './random.js';
+import type { Rng } from './random.js';
 import type { AdapterWeights, BaseWeights, DenseWeights, LoraConfig, ModelConfig, TrainingState } from './state.js';
 
 /** Label, its probability, and every label's probability. */

@@ -5,7 +5,7 @@ import { splitByGroup, type Example, type ExampleSource } from './data.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import { createFeaturizer, DEFAULT_FEATURE_CONFIG, type FeatureBatch } from './features.js';
 import { argmaxRow, embeddingBag, growHead, headInputs, initAdapter, initBase, padColumns } from './model.js';
-import { createNetwork, type Network, type TrainMode } from './network.js';
+import { createNetwork, type TrainMode } from './network.js';
 import { createRng, shuffleInPlace, type Rng } from './random.js';
 import type { AdapterWeights, BaseWeights, FisherState, LoraConfig, ModelConfig, TrainingState } from './state.js';
 

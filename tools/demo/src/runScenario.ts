@@ -48,7 +48,8 @@ const STEADY: TrafficMix = { newShare: 0, batch: 20, pauseMs: 100 };
 const SHIFT: TrafficMix = { newShare: 0.5, batch: 20, pauseMs: 150 };
 /** While the trainer works, traffic is light so the corrections it brings do not re-trigger retraining at once. */
 const QUIET: TrafficMix = { newShare: 0.5, batch: 4, pauseMs: 1000 };
-const AFTER: TrafficMix = { newShare: 0.3, batch: 20, pauseMs: 100 };
+/** Paced so that the champion arm's corrections during the test stay under the retraining threshold. */
+const AFTER: TrafficMix = { newShare: 0.3, batch: 20, pauseMs: 400 };
 
 const accuracy = (xs: readonly Observation[]): number => (xs.length === 0 ? 0 : xs.filter((o) => o.correct).length / xs.length);
 const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
@@ -194,10 +195,23 @@ export const runScenario = async (deps: { stack: LocalStack; observer: EventObse
   });
 
   // 6. A deliberately bad version is pushed and rolled back automatically.
-  const bad = await stage('bad version pushed → rollback', async (t) => {
+  const bad = await stage('bad version pushed → rollback', async () => {
+    // A retraining started meanwhile (corrections kept coming) would race the bad version: let it finish
+    // and its challenger be decided first, so the health check (not an experiment) is what removes it.
+    const deadline = Date.now() + timeout(240);
+    for (;;) {
+      const lastTrigger = observer.triggers.at(-1);
+      const lastDone = observer.training.filter((x) => ['succeeded', 'failed', 'rejected'].includes(x.data.state)).at(-1);
+      const training = lastTrigger !== undefined && (lastDone === undefined || Date.parse(lastDone.time) < Date.parse(lastTrigger.time));
+      const testing = (await api.abRouter.experiments(o.model)).some((e) => e.state === 'running');
+      if (!training && !testing) break;
+      if (Date.now() > deadline) throw new StageTimeout('a retraining or experiment that started after the promotion did not finish in time', training ? 'trainer' : 'ab-router');
+      progress.update(`waiting for the ${training ? 'retraining' : 'experiment'} that started after the promotion`);
+      await tick(AFTER);
+    }
     // The new champion needs a window of labelled traffic: it is the bar the next champion is held to.
     for (let i = 0; i < 10; i++) {
-      await tick(AFTER);
+      await tick({ ...AFTER, pauseMs: 150 });
       progress.update(`serving ${challenger.version}: accuracy ${pct(accuracy(since(promoted.at)))}; building its health baseline`);
     }
     await new Promise((r) => setTimeout(r, 2000));

@@ -15,6 +15,12 @@ export interface Observation {
 export interface Mix {
   batch: number;
   newShare: number;
+  /**
+   * label (default): users confirm a right answer and report a wrong one with its true label
+   * (corrections, which count towards retraining); thumbs: thumbs up/down only (outcomes for the
+   * A/B test and the health check, no corrections).
+   */
+  style?: 'label' | 'thumbs';
 }
 
 export interface Traffic {
@@ -64,7 +70,9 @@ export const createTraffic = (deps: { api: StackApi; model: string; oldPool: rea
         if (!r) return;
         const correct = a.label === r.row.label;
         const base = { model: deps.model, text: r.row.text, predictionId: a.predictionId, modelVersion: a.modelVersion, variant: a.variant, predictedLabel: a.label, reporter: r.subjectId };
-        if (correct) {
+        if (mix.style === 'thumbs') {
+          feedback.push({ ...base, kind: correct ? 'thumbs_up' : 'thumbs_down' });
+        } else if (correct) {
           feedback.push({ ...base, kind: 'confirmation' });
           counts.confirmations++;
         } else {

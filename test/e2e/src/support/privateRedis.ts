@@ -29,6 +29,7 @@ export const startPrivateRedis = async (): Promise<PrivateRedis> => {
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => {}); // refused connects while it starts; commands still reject
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {

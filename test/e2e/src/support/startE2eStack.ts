@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { findRepoRoot, readPlatformEnv, startLocalStack, type LocalStack, type LocalStackOptions, type ServiceName } from '@flywheel/local-stack';
+import { startPrivateKafka, type PrivateKafka } from './privateKafka.js';
 import { startPrivateRedis, type PrivateRedis } from './privateRedis.js';
 import { syntheticCorpus, toJsonl, type SyntheticCorpus } from './syntheticCorpus.js';
 import { waitFor } from './waitFor.js';
@@ -13,6 +14,8 @@ export interface E2eWorld {
   readonly model: string;
   readonly corpus: SyntheticCorpus;
   readonly redis: PrivateRedis;
+  /** Set with `privateKafka: true`: the stack's own mock broker, which the test may pause. */
+  readonly kafka: PrivateKafka | undefined;
   /** For assertions on the real tables (read-only use). */
   readonly pool: pg.Pool;
   readonly workDir: string;
@@ -51,6 +54,10 @@ const mergeEnv = (...layers: (Partial<Record<ServiceName, Record<string, string>
  * Starts the services on a private redis-server (so a test may FLUSHALL it), bootstraps a unique
  * model from the synthetic corpus with `flywheel bootstrap`, and waits until serving answers for it.
  */
+/**
+ * Starts the services on a private redis-server (so a test may FLUSHALL it), bootstraps a unique
+ * model from the synthetic corpus with `flywheel bootstrap`, and waits until serving answers for it.
+ */
 /** A connection string whose sessions use `schema` first (the `options` parameter node-postgres passes on). */
 export const withSearchPath = (url: string, schema: string): string => {
   const u = new URL(url);
@@ -60,15 +67,15 @@ export const withSearchPath = (url: string, schema: string): string => {
 
 /**
  * Starts the services on a private redis-server (so a test may FLUSHALL it) and a private
- * PostgreSQL schema, bootstraps a unique model from the synthetic corpus with `flywheel bootstrap`,
+ * PostgreSQL schema (dropped on close), bootstraps a unique model from the synthetic corpus with `flywheel bootstrap`,
  * and waits until serving answers for it.
  *
  * Why a private schema: unique model names are not enough on a shared database. The
  * feedback-ingest outbox relay publishes every unpublished row of its table to its own topic
- * prefix, and the ab-router's health check and evaluation scan every model in its tables, so two
- * stacks on one `public` schema publish and judge each other's data.
+ * prefix, and the ab-router scans every model in its tables, so two stacks on one `public` schema
+ * publish and judge each other's data (seen here: accepted feedback reaching another stack's topic).
  */
-export const startE2eWorld = async (name: string, o: Omit<LocalStackOptions, 'logDir'> & { bootstrap?: boolean } = {}): Promise<E2eWorld> => {
+export const startE2eWorld = async (name: string, o: Omit<LocalStackOptions, 'logDir'> & { bootstrap?: boolean; privateKafka?: boolean } = {}): Promise<E2eWorld> => {
   const workDir = mkdtempSync(join(tmpdir(), `flywheel-e2e-${name}-`));
   const runId = `${name}-${Math.random().toString(16).slice(2, 8)}`;
   const schema = `e2e_${runId.replace(/-/g, '_')}`;
@@ -76,32 +83,31 @@ export const startE2eWorld = async (name: string, o: Omit<LocalStackOptions, 'lo
   const corpus = syntheticCorpus();
   const platform = o.platformEnv ?? readPlatformEnv(o.root ?? findRepoRoot());
   const baseUrl = platform.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-  await admin.end();
-  const pgUrl = withSearchPath(baseUrl, schema);
   const redis = await startPrivateRedis();
+  const kafka = o.privateKafka ? await startPrivateKafka() : undefined;
   let stack: LocalStack | undefined;
-  const pool = new pg.Pool({ connectionString: pgUrl, max: 3 });
+  let pool: pg.Pool | undefined;
   const close = async (): Promise<void> => {
     await stack?.stopAll();
     await redis.stop();
-    await pool.end().catch(() => undefined);
+    await kafka?.stop();
+    await pool?.end().catch(() => undefined);
+    // The schema holds only this run's rows; leave nothing behind on the shared database.
     const c = new pg.Client({ connectionString: baseUrl });
     await c.connect();
     await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => c.end());
   };
   try {
-    const withSchema = (env: Partial<Record<ServiceName, Record<string, string>>>) => mergeEnv(env, { 'feedback-ingest': { PG_SCHEMA: schema }, aggregator: { PG_SCHEMA: schema } });
     stack = await startLocalStack({
       ...o,
       runId,
-      platformEnv: { ...platform, POSTGRES_URL: pgUrl },
+      pgSchema: schema,
+      platformEnv: kafka ? { ...platform, KAFKA_BROKERS: kafka.brokers } : platform,
       logDir: join(workDir, 'logs'),
       commonEnv: { ...(o.commonEnv ?? {}), REDIS_URL: redis.url },
-      env: withSchema(mergeEnv(SMALL_LOOP_ENV, o.env)),
+      env: mergeEnv(SMALL_LOOP_ENV, o.env),
     });
+    pool = new pg.Pool({ connectionString: stack.platformEnv.POSTGRES_URL, max: 3 });
     let baseVersion = '';
     if (o.bootstrap !== false) {
       const file = join(workDir, 'base.jsonl');
@@ -114,7 +120,7 @@ export const startE2eWorld = async (name: string, o: Omit<LocalStackOptions, 'lo
         await waitFor(`serving to answer for ${model}`, async () => (await s.api.serving.predict(model, corpus.base[0]?.text ?? 'x', 'warmup')).modelVersion === baseVersion || undefined, { timeoutMs: 60_000, intervalMs: 300 });
       }
     }
-    return { stack, model, corpus, redis, pool, workDir, schema, baseVersion, close };
+    return { stack, model, corpus, redis, kafka, pool, workDir, schema, baseVersion, close };
   } catch (err) {
     await close();
     throw err;

@@ -2,10 +2,10 @@ import type pg from 'pg';
 
 /** Read-only questions to the real PostgreSQL tables about one model. */
 export interface StoreProbe {
-  /** feedback rows feedback-ingest committed. */
-  feedbackIds(): Promise<Set<string>>;
+  /** feedback rows feedback-ingest committed (anyModel: of every model in the stack's schema). */
+  feedbackIds(o?: { anyModel?: boolean }): Promise<Set<string>>;
   /** Feedback events the aggregator's ledger recorded (what reached it over Kafka). */
-  ledgerIds(): Promise<Set<string>>;
+  ledgerIds(o?: { anyModel?: boolean }): Promise<Set<string>>;
   /** Outbox rows not yet published. */
   unpublishedOutbox(): Promise<number>;
   triggers(): Promise<{ id: string; reason: string; status: string; fencingToken: number | null }[]>;
@@ -18,10 +18,11 @@ export interface StoreProbe {
 
 /** Probe over `pool` for `model`. */
 export const createStoreProbe = (pool: pg.Pool, model: string): StoreProbe => {
-  const ids = async (sql: string): Promise<Set<string>> => new Set((await pool.query<{ id: string }>(sql, [model])).rows.map((r) => r.id));
+  const ids = async (sql: string, anyModel = false): Promise<Set<string>> =>
+    new Set((await pool.query<{ id: string }>(sql, [anyModel ? '%' : model])).rows.map((r) => r.id));
   return {
-    feedbackIds: () => ids('SELECT id::text AS id FROM feedback WHERE model = $1'),
-    ledgerIds: () => ids('SELECT event_id::text AS id FROM aggregator_feedback WHERE model = $1'),
+    feedbackIds: (o) => ids('SELECT id::text AS id FROM feedback WHERE model LIKE $1', o?.anyModel),
+    ledgerIds: (o) => ids('SELECT event_id::text AS id FROM aggregator_feedback WHERE model LIKE $1', o?.anyModel),
     unpublishedOutbox: async () =>
       Number((await pool.query<{ n: string }>("SELECT count(*) AS n FROM feedback_ingest_outbox WHERE key = $1 AND published_at IS NULL", [model])).rows[0]?.n ?? 0),
     triggers: async () =>
