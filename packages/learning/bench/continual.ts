@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   argmaxRowForBench,
   continueTraining,
+  createRng,
   createOnnxBase,
   createTfClassifier,
   exportAdapter,
@@ -24,6 +25,7 @@ import {
   splitByGroup,
   tokenize,
   trainBase,
+  updateReservoir,
   type DeepPartial,
   type Example,
   type TrainingState,
@@ -45,6 +47,11 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     seed: { type: 'string', default: '42' },
     'ewc-lambda': { type: 'string', default: '100' },
+    // iteration helpers: run a subset (names comma-separated), skip the joint baselines or the speed sections
+    only: { type: 'string' },
+    scenarios: { type: 'string', default: 'ci1,drift,ci2' },
+    'skip-joint': { type: 'boolean', default: false },
+    'skip-speed': { type: 'boolean', default: false },
   },
 });
 const col = (v: string): string | number => (/^\d+$/.test(v) ? Number(v) : v);
@@ -139,35 +146,53 @@ function summarize(strategy: string, R: number[][], seconds: number[], adapterBy
 }
 
 const baseOpts = (quick: boolean): DeepPartial<TrainOptions> => ({ seed, epochs: quick ? 4 : 8, patience: 2, batchSize: 128 });
-const strategies: Record<string, NonNullable<DeepPartial<TrainOptions>['strategy']>> = {
+type Strategy = Pick<DeepPartial<TrainOptions>, 'mode' | 'strategy' | 'epochs'>;
+const strategies: Record<string, Strategy> = {
   naive: {},
-  replay: { replay: { capacity: 2000, ratio: 0.5 } },
-  distillation: { distillation: { temperature: 2, weight: 1 } },
-  ewc: { ewc: { lambda: ewcLambda, fisherSamples: 200 } },
-  combined: { replay: { capacity: 2000, ratio: 0.5 }, distillation: { temperature: 2, weight: 1 }, ewc: { lambda: ewcLambda, fisherSamples: 200 } },
+  replay: { strategy: { replay: { capacity: 2000, ratio: 0.5 } } },
+  distillation: { strategy: { distillation: { temperature: 2, weight: 1 } } },
+  ewc: { strategy: { ewc: { lambda: ewcLambda, fisherSamples: 200 } } },
+  combined: { strategy: { replay: { capacity: 2000, ratio: 0.5 }, distillation: { temperature: 2, weight: 1 }, ewc: { lambda: ewcLambda, fisherSamples: 200 } } },
+  'replay-wa': { strategy: { replay: { capacity: 4000, ratio: 0.5 }, weightAlign: true } },
+  'replay-distill-wa': { strategy: { replay: { capacity: 4000, ratio: 0.5 }, distillation: { temperature: 2, weight: 0.5 }, weightAlign: true } },
+  'full-replay-wa': { mode: 'full', strategy: { replay: { capacity: 4000, ratio: 0.5 }, weightAlign: true } },
+  'full-replay-distill-wa': { mode: 'full', strategy: { replay: { capacity: 4000, ratio: 0.5 }, distillation: { temperature: 2, weight: 0.5 }, weightAlign: true } },
 };
+const only = args.only?.split(',');
+const chosen = Object.entries(strategies).filter(([n]) => only === undefined || only.includes(n));
 
 async function runScenario(name: string, exps: Experience[]): Promise<{ name: string; rows: StrategyRow[]; baseSeconds: number; jointSeconds: number[] }> {
   log(`\n## ${name}: ${exps.map((e) => `${e.train.length}/${e.test.length}`).join(', ')} train/test rows per experience`);
   const opts = baseOpts(args.quick);
   const first = exps[0] as Experience;
   // One base for every strategy; its state already carries the replay buffer and Fisher.
-  const base = await trainBase(first.train, { ...opts, strategy: strategies.combined ?? {} });
+  // Reservoir at the largest capacity any strategy uses (each strategy's own capacity re-caps it on its first update).
+  const base = await trainBase(first.train, { ...opts, strategy: { replay: { capacity: 4000, ratio: 0.5 }, ewc: { lambda: ewcLambda, fisherSamples: 200 } } });
   const R0 = exps.map((e) => accuracy(base.state, e.test));
   const rows: StrategyRow[] = [];
-  for (const [sname, strategy] of Object.entries(strategies)) {
-    let state = base.state;
+  for (const [sname, strategy] of chosen) {
+    // The base's reservoir was filled at the largest capacity: cut it to this strategy's capacity.
+    const capacity = strategy.strategy?.replay?.capacity;
+    let state: TrainingState =
+      capacity !== undefined && base.state.replay !== undefined
+        ? { ...base.state, replay: updateReservoir(base.state.replay, {}, [], capacity, createRng(seed)).buffer }
+        : base.state;
     const R = [R0];
     const seconds: number[] = [];
     for (let k = 1; k < exps.length; k++) {
       const t0 = performance.now();
-      const r = await continueTraining({ base: base.state, current: state }, (exps[k] as Experience).train, { ...opts, strategy });
+      // full mode makes a new base each update: continue from it (as the trainer does with its champion).
+      const from = strategy.mode === 'full' ? { base: state, current: state } : { base: base.state, current: state };
+      const r = await continueTraining(from, (exps[k] as Experience).train, { ...opts, ...strategy, strategy: strategy.strategy ?? {} });
       seconds.push((performance.now() - t0) / 1000);
       state = r.state;
       R.push(exps.map((e) => accuracy(state, e.test)));
     }
     rows.push(summarize(sname, R, seconds, exportAdapter(state, { version: 'bench@0.0.0' }).bytes.byteLength));
+    const r = rows[rows.length - 1] as StrategyRow;
+    log(`  ${sname}: final ${pct(r.finalAccuracy)}%, forgetting ${pct(r.averageForgetting)} pts, ${fmt(r.secondsPerUpdate, 2)} s/update`);
   }
+  if (args['skip-joint']) return { name, rows, baseSeconds: base.seconds, jointSeconds: [] };
   // Upper bound: retrain everything from scratch on all data seen so far.
   const R = [R0];
   const jointSeconds: number[] = [];
@@ -252,9 +277,15 @@ const started = performance.now();
 const depth1 = await load(1);
 const depth2 = await load(2);
 const scenarios = [];
-scenarios.push(await runScenario(`class-incremental, depth 1 (${new Set(depth1.map((r) => r.label)).size} classes)`, classIncremental(depth1)));
-scenarios.push(await runScenario(`drift, depth 1`, drift(depth1)));
-if (!args.quick) scenarios.push(await runScenario(`class-incremental, depth 2 (${new Set(depth2.map((r) => r.label)).size} classes)`, classIncremental(depth2)));
+const wanted = new Set(args.scenarios.split(','));
+if (wanted.has('ci1')) scenarios.push(await runScenario(`class-incremental, depth 1 (${new Set(depth1.map((r) => r.label)).size} classes)`, classIncremental(depth1)));
+if (wanted.has('drift')) scenarios.push(await runScenario(`drift, depth 1`, drift(depth1)));
+if (wanted.has('ci2') && !args.quick) scenarios.push(await runScenario(`class-incremental, depth 2 (${new Set(depth2.map((r) => r.label)).size} classes)`, classIncremental(depth2)));
+if (args['skip-joint'] || args['skip-speed']) {
+  // Iteration mode: strategy rows only.
+  console.log(JSON.stringify({ backend, scenarios: scenarios.map((s) => ({ name: s.name, strategies: s.rows.map(({ accuracyMatrix: _m, ...r }) => r) })) }));
+  process.exit(0);
+}
 
 // Full base training on the whole file (target: 20,000 rows < 30 s).
 const allRows = depth1;

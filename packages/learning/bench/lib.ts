@@ -1,6 +1,7 @@
 // The bench uses the package's public surface (plus one helper), straight from the sources.
 export {
   continueTraining,
+  createRng,
   createOnnxBase,
   createTfClassifier,
   exportAdapter,
@@ -11,6 +12,7 @@ export {
   splitByGroup,
   tokenize,
   trainBase,
+  updateReservoir,
   type DeepPartial,
   type Example,
   type TrainingState,

@@ -7,6 +7,7 @@ import { createFeaturizer, DEFAULT_FEATURE_CONFIG, type FeatureBatch } from './f
 import { argmaxRow, embeddingBag, growHead, headInputs, initAdapter, initBase, padColumns } from './model.js';
 import { createNetwork, type TrainMode } from './network.js';
 import { createRng, shuffleInPlace, type Rng } from './random.js';
+import { alignNewClassWeights } from './weightAlign.js';
 import type { AdapterWeights, BaseWeights, FisherState, LoraConfig, ModelConfig, TrainingState } from './state.js';
 
 /** Continual-learning strategies; each one present is on, and they combine. */
@@ -17,6 +18,11 @@ export interface StrategyConfig {
   distillation?: { temperature: number; weight: number };
   /** (lambda/2)·Σ F·(θ−θ*)² with a diagonal Fisher from old data; `decay` accumulates across versions */
   ewc?: { lambda: number; fisherSamples: number; decay: number };
+  /**
+   * Class-incremental bias correction after each update that added labels: new classes' head
+   * columns are rescaled to the old columns' mean norm (weight aligning, Zhao et al. 2020).
+   */
+  weightAlign?: boolean;
 }
 
 /** Training knobs; every field has a default in DEFAULT_TRAIN_OPTIONS. */
@@ -45,7 +51,7 @@ export interface TrainOptions {
   /** trainBase: version of the new base; default: first 16 hex of the sha256 of its weights */
   baseVersion?: string;
   /** strategy defaults used when a strategy is switched on without all fields */
-  strategyDefaults: Required<StrategyConfig>;
+  strategyDefaults: Required<Pick<StrategyConfig, 'replay' | 'distillation' | 'ewc'>>;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -81,6 +87,7 @@ export function resolveOptions(partial: DeepPartial<TrainOptions> = {}): TrainOp
   if (s.replay !== undefined) strategy.replay = { ...sd.replay, ...s.replay };
   if (s.distillation !== undefined) strategy.distillation = { ...sd.distillation, ...s.distillation };
   if (s.ewc !== undefined) strategy.ewc = { ...sd.ewc, ...s.ewc };
+  if (s.weightAlign !== undefined) strategy.weightAlign = s.weightAlign;
   const { validation, baseVersion, ...rest } = partial;
   const out: TrainOptions = {
     ...d,
@@ -260,6 +267,7 @@ export async function continueTraining(
       : {}),
     ...(ewc !== undefined ? { ewc } : {}),
   });
+  if (opts.strategy.weightAlign === true) alignNewClassWeights(fitted.adapter.head, H, start.labels.length);
   const state: TrainingState = {
     model,
     baseVersion: opts.mode === 'full' ? hashBase(fitted.base) : start.baseVersion,
