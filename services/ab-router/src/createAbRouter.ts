@@ -240,7 +240,10 @@ export const createAbRouter = (deps: AbRouterDeps) => {
     predictions: async (event: EventOf<'predictions'>) => {
       const p = event.data;
       const running = await store.running(event.subject);
-      const inExperiment = running && (p.experimentId === undefined || p.experimentId === running.id)
+      // Only predictions serving made under this experiment's routing table (it stamps experimentId):
+      // champion-only answers from before serving applied the table would count as champion
+      // assignments and halt the test on a false sample-ratio mismatch (seen in test/e2e faults).
+      const inExperiment = running && p.experimentId === running.id
         && (p.modelVersion === (p.variant === 'champion' ? running.championVersion : running.challengerVersion));
       await store.recordPrediction({
         predictionId: p.predictionId, model: event.subject, modelVersion: p.modelVersion, variant: p.variant,

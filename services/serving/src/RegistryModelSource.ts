@@ -3,7 +3,7 @@ import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import type { ModelSource, VersionArtifact } from './ports.js';
 
 /** The registry reads serving needs (a narrow slice of PgRegistry). */
-export type RegistryReads = Pick<PgRegistry, 'champion' | 'version'>;
+export type RegistryReads = Pick<PgRegistry, 'champion' | 'version'> & Partial<Pick<PgRegistry, 'listModels'>>;
 /** The artifact reads serving needs (a narrow slice of MinioArtifactStore). */
 export type ArtifactReads = Pick<MinioArtifactStore, 'readServing' | 'readBaseOnnx'>;
 
@@ -13,6 +13,10 @@ export class RegistryModelSource implements ModelSource {
 
   async champion(model: string): Promise<string | undefined> {
     return (await this.registry.champion(model as ModelName))?.version;
+  }
+
+  async modelsWithChampion(): Promise<string[]> {
+    return ((await this.registry.listModels?.()) ?? []).filter((m) => m.champion !== undefined).map((m) => m.model);
   }
 
   async version(model: string, version: string): Promise<VersionArtifact> {

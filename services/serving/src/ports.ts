@@ -45,6 +45,8 @@ export interface ModelSource {
   /** The current champion version, or undefined when the model has none yet. */
   champion(model: string): Promise<string | undefined>;
   version(model: string, version: string): Promise<VersionArtifact>;
+  /** Every model that has a champion: what a follow-all replica serves when it (re)starts. */
+  modelsWithChampion?(): Promise<string[]>;
 }
 
 /** The routing table cache the ab-router writes (Redis); read once at start per model. */

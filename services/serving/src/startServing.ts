@@ -78,7 +78,9 @@ export const startServing = async (deps: ServingDeps): Promise<RunningServing> =
   // Subscribe before loading: an update published while we load is applied after the load, not lost.
   const consumer = await deps.bus.consume(deps.groupId, { modelUpdates: onModelUpdate({ host, followAll: deps.followAll }) }, { fromBeginning: false });
   try {
-    await Promise.all(deps.models.map((m) => host.start(m)));
+    // A follow-all replica that restarts would otherwise serve nothing until the next model update.
+    const known = deps.followAll && deps.source.modelsWithChampion ? await deps.source.modelsWithChampion() : [];
+    await Promise.all([...new Set([...deps.models, ...known])].map((m) => host.start(m)));
   } catch (err) {
     await consumer.stop();
     await predictions.stop(0);
