@@ -24,6 +24,8 @@ export interface KafkaBusOptions {
   connectionTimeoutMs?: number;
 }
 
+const STRUCTURED = { 'content-type': 'application/cloudevents+json' } as const;
+
 const toLogLevel = (l: logLevel): 'error' | 'warn' | 'info' | 'debug' =>
   l === logLevel.ERROR ? 'error' : l === logLevel.WARN ? 'warn' : l === logLevel.INFO ? 'info' : 'debug';
 
@@ -83,13 +85,12 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
     async publishMany<K extends TopicKey>(topic: K, events: readonly EventOf<K>[], o?: { key?: (e: EventOf<K>) => string }) {
       if (events.length === 0) return;
       const schema = topics[topic].schema;
+      // CloudEvents structured mode: the envelope is the value and content-type says so. The id and
+      // type are not repeated as ce_* headers (that is binary mode), which keeps every record ~70
+      // bytes smaller for kafkajs to encode and checksum.
       const messages = events.map((e) => {
         const valid = schema.parse(e) as EventOf<K>;
-        return {
-          key: o?.key ? o.key(valid) : valid.subject,
-          value: JSON.stringify(valid),
-          headers: { 'ce_id': valid.id, 'ce_type': valid.type, 'content-type': 'application/cloudevents+json' },
-        };
+        return { key: o?.key ? o.key(valid) : valid.subject, value: JSON.stringify(valid), headers: STRUCTURED };
       });
       await send(topicName(topic), messages);
     },
@@ -126,29 +127,76 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
       log.warn({ group, topic: ctx.topic, partition: ctx.partition, offset: ctx.offset, reason }, 'dead-lettered a message');
     };
 
+    // Dedupe marks run behind the partition: a batch's processed ids are written while kafkajs
+    // fetches the next batch, and that batch awaits them (with its own seen-check) before its
+    // handlers run. One mark in flight per partition; ids in flight count as seen.
+    const marking = new Map<string, Promise<Error | undefined>>();
+    const inFlight = new Set<string>();
+    const startMark = (partitionKey: string, ids: string[]): Promise<Error | undefined> => {
+      const prev = marking.get(partitionKey);
+      for (const id of ids) inFlight.add(id);
+      // Never rejects: the error is handed to whoever awaits the partition's marks next.
+      const p = (async () => {
+        const prevErr = prev ? await prev : undefined;
+        try {
+          await opts.dedupe.mark(group, ids);
+          return prevErr;
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        } finally {
+          for (const id of ids) inFlight.delete(id);
+        }
+      })();
+      marking.set(partitionKey, p);
+      return p;
+    };
+    // The latest mark of a partition stays in the map until awaited, so its failure is never lost.
+    const awaitMarks = async (partitionKey: string): Promise<void> => {
+      const p = marking.get(partitionKey);
+      if (!p) return;
+      const err = await p;
+      if (marking.get(partitionKey) === p) marking.delete(partitionKey);
+      if (err) throw new Error(`recording processed event ids failed (${err.message}); the batch will be redelivered once the dedupe store answers`, { cause: err });
+    };
+
     const eachBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> => {
       const key = byName.get(batch.topic);
       if (!key) return;
       const handler = handlers[key] as ((e: unknown, c: MessageContext) => Promise<void>) | undefined;
       if (!handler) return;
       const schema = topics[key].schema;
+      const partitionKey = `${batch.topic}:${batch.partition}`;
+      const labels = { group, topic: batch.topic };
       const decoded = batch.messages.map((msg) => decode(schema, msg.value));
-      const ids = decoded.map((d) => (d.ok ? d.event.id : ''));
-      const seen = await opts.dedupe.seen(group, ids.filter((x) => x !== ''));
-      const already = new Set(ids.filter((x) => x !== '').filter((_, i) => seen[i]));
+      const ids: string[] = [];
+      for (const d of decoded) if (d.ok) ids.push(d.event.id);
+      // Ids whose mark is still in flight were processed already even if the store does not say so yet.
+      const already = new Set(ids.filter((id) => inFlight.has(id)));
+      const [seen] = await Promise.all([opts.dedupe.seen(group, ids), awaitMarks(partitionKey)]);
+      ids.forEach((id, i) => { if (seen[i]) already.add(id); });
 
-      // Processed ids are marked before their offsets are resolved, so a crash between the two
-      // only ever causes a skipped redelivery, never a lost message.
       let pendingIds: string[] = [];
       let pendingOffset: string | undefined;
-      const flush = async (): Promise<void> => {
-        if (pendingIds.length > 0) await opts.dedupe.mark(group, pendingIds);
+      let processed = 0;
+      let duplicates = 0;
+      // `wait` marks before resolving (the retry path: nothing moves on until the mark is stored);
+      // otherwise the mark runs behind, and the next batch of this partition awaits it.
+      const flush = async (wait: boolean): Promise<void> => {
+        if (pendingIds.length > 0) {
+          // Never rejects; awaited (and its error thrown) by awaitMarks here or at the partition's next batch.
+          void startMark(partitionKey, pendingIds);
+          if (wait) await awaitMarks(partitionKey);
+        }
         if (pendingOffset !== undefined) {
           resolveOffset(pendingOffset);
           m.lag.set({ group, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - 1 - Number(pendingOffset)));
         }
+        if (processed > 0) m.processed.inc(labels, processed);
+        if (duplicates > 0) m.duplicates.inc(labels, duplicates);
         pendingIds = [];
         pendingOffset = undefined;
+        processed = 0;
+        duplicates = 0;
         await heartbeat();
       };
 
@@ -160,13 +208,13 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
         if (!d.ok) {
           await deadLetter(msg, ctx, d.reason, 'PoisonMessage');
         } else if (already.has(d.event.id)) {
-          m.duplicates.inc({ group, topic: batch.topic });
+          duplicates++;
         } else {
           let attempt = 0;
           for (;;) {
             try {
               await handler(d.event, ctx);
-              m.processed.inc({ group, topic: batch.topic });
+              processed++;
               pendingIds.push(d.event.id);
               already.add(d.event.id);
               break;
@@ -180,7 +228,7 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
               }
               log.warn({ err, group, topic: batch.topic, offset: msg.offset, attempt }, 'handler failed; retrying without committing');
               // Commit what already succeeded before waiting, so a restart does not redo it.
-              await flush();
+              await flush(true);
               await sleep(backoffMs(attempt, 100, maxBackoff), stopping.signal);
               attempt++;
               if (!isRunning() || stopping.signal.aborted) {
@@ -190,9 +238,9 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
           }
         }
         pendingOffset = msg.offset;
-        if (pendingIds.length >= 500) await flush();
+        if (pendingIds.length >= 500) await flush(false);
       }
-      await flush();
+      await flush(false);
       await commitOffsetsIfNecessary();
     };
 
@@ -219,6 +267,11 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
         stopping.abort();
         consumers.delete(running);
         await consumer.disconnect();
+        // Marks still running behind the last batches: let them land (their offsets are resolved already).
+        for (const [partitionKey, p] of marking) {
+          const err = await p;
+          if (err) log.warn({ err, group, partition: partitionKey }, 'recording processed event ids failed at stop; a redelivery of those events would be handled again');
+        }
       },
     };
     consumers.add(running);

@@ -25,5 +25,11 @@ export const DriftReported = z.object({
   measurements: z.array(DriftMeasurement),
   level: DriftLevel,
   triggeredRetraining: z.boolean(),
+  /**
+   * What the window was compared with: the version's training snapshot (text and label features;
+   * confidence still from its first predictions) or, when the snapshot could not be read, the
+   * version's first predictions. Optional: older reports do not carry it.
+   */
+  reference: z.enum(['training_snapshot', 'predictions']).optional(),
 });
 export type DriftReported = z.infer<typeof DriftReported>;

@@ -9,6 +9,7 @@ export {
   groupKey,
   initBackend,
   readExamples,
+  RECOMMENDED_CONTINUAL_OPTIONS,
   splitByGroup,
   tokenize,
   trainBase,

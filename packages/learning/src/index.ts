@@ -4,6 +4,7 @@ export { Example, ExampleSource, cutLabelPath, groupKey, parseCsv, parseExamples
 export { LearningError, type LearningErrorCode } from './errors.js';
 export { evaluate, type ClassMetrics, type Evaluation } from './evaluate.js';
 export { evaluateState } from './evaluateState.js';
+export { alignNewClassWeights } from './weightAlign.js';
 export { DEFAULT_FEATURE_CONFIG, createFeaturizer, normalizeText, tokenize, type FeatureBatch, type FeatureConfig, type Featurizer } from './features.js';
 export { createTfClassifier, mergeLora, type Prediction, type TfClassifier } from './model.js';
 export { BaseMetadata, exportBaseOnnx } from './onnx/exportBase.js';
@@ -13,6 +14,7 @@ export { createOnnxBase, type OnnxBase, type OnnxBaseOptions, type OnnxClassifie
 export type { AdapterWeights, BaseWeights, DenseWeights, FisherState, LoraConfig, LoraWeights, ModelConfig, TrainingState } from './state.js';
 export {
   DEFAULT_TRAIN_OPTIONS,
+  RECOMMENDED_CONTINUAL_OPTIONS,
   checkContinuable,
   continueTraining,
   estimateFisher,

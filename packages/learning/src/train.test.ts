@@ -3,6 +3,7 @@ import { evaluateState } from './evaluateState.js';
 import { createRng } from './random.js';
 import { deserializeTrainingState, serializeTrainingState } from './serialize.js';
 import { syntheticExamples, tinyOptions } from './testing/synthetic.js';
+import { columnNorms } from './weightAlign.js';
 import { continueTraining, ewcPenalty, prepareExamples, trainBase, updateReservoir } from './train.js';
 
 const oldLabels = ['alpha', 'beta', 'gamma'];
@@ -69,6 +70,34 @@ describe('training', async () => {
     const ewcPenaltyValue = ewcPenalty(ewc.state, fisher!);
     expect(naivePenalty).toBeGreaterThan(0);
     expect(ewcPenaltyValue).toBeLessThan(naivePenalty * 0.5);
+  });
+
+  it('weight aligning: after adding classes, new head columns are no larger than the old ones on average', async () => {
+    const opts = { ...tinyOptions, epochs: 6, validationFraction: 0 };
+    const plain = await continueTraining({ base: base.state, current: base.state }, syntheticExamples(newLabels, 40, 8), opts);
+    const aligned = await continueTraining({ base: base.state, current: base.state }, syntheticExamples(newLabels, 40, 8), { ...opts, strategy: { weightAlign: true } });
+    const H = 32;
+    const meanNorm = (head: { kernel: Float32Array }, from: number, to: number): number => {
+      const norms = columnNorms(head.kernel, H, 5);
+      return [...norms.slice(from, to)].reduce((a, b) => a + b, 0) / (to - from);
+    };
+    const plainNew = meanNorm(plain.state.adapter.head, 3, 5);
+    const alignedOld = meanNorm(aligned.state.adapter.head, 0, 3);
+    const alignedNew = meanNorm(aligned.state.adapter.head, 3, 5);
+    expect(alignedNew).toBeLessThanOrEqual(alignedOld * (1 + 1e-5));
+    if (plainNew > meanNorm(plain.state.adapter.head, 0, 3)) expect(alignedNew).toBeCloseTo(alignedOld, 4); // it had to shrink them
+    const evalNew = evaluateState(aligned.state, syntheticExamples(newLabels, 20, 97));
+    expect(evalNew.accuracy).toBeGreaterThan(0.8); // new classes still learnt
+  });
+
+  it('full-mode continuation trains the embedding into a new base and can be continued from that base', async () => {
+    const opts = { ...tinyOptions, mode: 'full' as const, epochs: 3, strategy: { replay: { capacity: 60 } } };
+    const first = await continueTraining({ base: base.state, current: base.state }, syntheticExamples(newLabels, 30, 9), opts);
+    expect(first.state.baseVersion).not.toBe(base.state.baseVersion);
+    expect(first.state.base.embedding).not.toEqual(base.state.base.embedding);
+    const second = await continueTraining({ base: first.state, current: first.state }, syntheticExamples(['zeta'], 30, 10), opts);
+    expect(second.startedFrom).toBe('current');
+    expect(second.state.labels).toEqual([...oldLabels, ...newLabels, 'zeta']);
   });
 
   it('weights sources and drops pseudo-labels under the confidence floor', () => {

@@ -23,6 +23,12 @@ describe('weight aligning', () => {
     expect(head.bias[0]).toBeCloseTo(0.1, 6);
   });
 
+  it('never scales new classes up (old columns that outgrew them stay as they are)', () => {
+    const head = { kernel: Float32Array.from([4, 1, 4, 1]), bias: Float32Array.from([0, 0.5]) };
+    expect(alignNewClassWeights(head, 2, 1)).toBe(1);
+    expect([...head.kernel]).toEqual([4, 1, 4, 1]);
+  });
+
   it('does nothing when no class was added or nothing is old', () => {
     const head = { kernel: Float32Array.from([1, 2, 3, 4]), bias: Float32Array.from([1, 2]) };
     expect(alignNewClassWeights(head, 2, 2)).toBe(1);

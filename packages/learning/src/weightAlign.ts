@@ -7,7 +7,7 @@
 
 /**
  * Rescales head columns `oldLabels..labels-1` (kernel [inputs, labels] row-major, bias [labels]) in
- * place so their mean L2 norm equals the mean norm of columns `0..oldLabels-1`. The bias is scaled by
+ * place so their mean L2 norm equals the mean norm of columns `0..oldLabels-1` when it is larger. The bias is scaled by
  * the same factor, i.e. each new class's logit is scaled by gamma. Returns gamma (1 = nothing to do).
  */
 export function alignNewClassWeights(head: { kernel: Float32Array; bias: Float32Array }, inputs: number, oldLabels: number): number {
@@ -20,7 +20,9 @@ export function alignNewClassWeights(head: { kernel: Float32Array; bias: Float32
   let newMean = 0;
   for (let c = oldLabels; c < labels; c++) newMean += norms[c] as number;
   newMean /= labels - oldLabels;
-  if (!(newMean > 0) || !(oldMean > 0)) return 1;
+  // Only ever shrink: with replay the old columns keep training and can outgrow the new ones, and
+  // scaling new classes up then hands them the old rows (measured: 67% → 12% final accuracy).
+  if (!(newMean > oldMean) || !(oldMean > 0)) return 1;
   const gamma = oldMean / newMean;
   for (let i = 0; i < inputs; i++) {
     const row = i * labels;

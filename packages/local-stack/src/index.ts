@@ -1,4 +1,4 @@
-export { startLocalStack, withSearchPath } from './startLocalStack.js';
+export { startLocalStack } from './startLocalStack.js';
 export type { LocalStack, LocalStackOptions } from './startLocalStack.js';
 export { SERVICE_NAMES, defaultServiceEnv, baseServiceEnv } from './serviceEnv.js';
 export type { ServiceName } from './serviceEnv.js';

@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parsePlatformEnv } from './platformEnv.js';
 import { readPeakRss } from './readPeakRss.js';
-import { withSearchPath } from './startLocalStack.js';
 
 describe('local-stack helpers', () => {
   it('parses platform.env lines, skipping comments and blanks, keeping = inside values', () => {
     expect(parsePlatformEnv('# c\nKAFKA_BROKERS=127.0.0.1:1,127.0.0.1:2\n\nPOSTGRES_URL=postgres://u@h:5432/db?x=1\n')).toEqual({
       KAFKA_BROKERS: '127.0.0.1:1,127.0.0.1:2', POSTGRES_URL: 'postgres://u@h:5432/db?x=1',
     });
-  });
-
-  it('points a connection string at a schema (and leaves public alone)', () => {
-    const url = 'postgres://postgres@127.0.0.1:5432/test';
-    expect(withSearchPath(url, 'public')).toBe(url);
-    expect(new URL(withSearchPath(url, 'fw_ab12')).searchParams.get('options')).toBe('-c search_path=fw_ab12');
   });
 
   it('reads resident memory of a live process from /proc, zeros for a gone one', () => {

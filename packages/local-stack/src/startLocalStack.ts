@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createPool } from '@flywheel/postgres';
+import { createPool, withSearchPath } from '@flywheel/postgres';
 import { createStackApi, type StackApi } from './createStackApi.js';
 import { ServiceFailed } from './errors.js';
 import { findRepoRoot, readPlatformEnv } from './platformEnv.js';
@@ -180,13 +180,6 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
   return stack;
 };
 
-/** A connection string whose sessions use `schema` (the services' own convention, see feedback-ingest's config). */
-export const withSearchPath = (url: string, schema: string): string => {
-  if (schema === 'public') return url;
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  return u.toString();
-};
 
 const ensureSchema = async (url: string, schema: string): Promise<void> => {
   const pool = createPool(url, { max: 1, applicationName: 'local-stack' });

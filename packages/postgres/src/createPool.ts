@@ -26,3 +26,11 @@ export const withTransaction = async <T>(pool: pg.Pool, fn: (client: pg.PoolClie
     client.release();
   }
 };
+
+/** A connection string whose sessions use `schema` first, so one database can hold isolated copies (tests, benches, stacks). */
+export const withSearchPath = (url: string, schema: string): string => {
+  if (schema === 'public') return url;
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+};

@@ -1,4 +1,4 @@
-export { createPool, withTransaction } from './createPool.js';
+export { createPool, withTransaction, withSearchPath } from './createPool.js';
 export type { Pool, PoolClient } from './createPool.js';
 export { runMigrations } from './migrate.js';
 export type { MigrationResult } from './migrate.js';

@@ -7,7 +7,7 @@ import { createMetricsRegistry } from '@flywheel/runtime';
 import { createAggregator, type Aggregator } from './createAggregator.js';
 import { RedisCounters } from './redisCounters.js';
 import { createRuleBook, RuleEnv } from '@flywheel/contracts';
-import { isolatedPlatform, until } from './testPlatform.js';
+import { isolatedPlatform, until } from '@flywheel/testing';
 
 let p: Awaited<ReturnType<typeof isolatedPlatform>>;
 const instances: { agg: Aggregator; close: () => Promise<void> }[] = [];

@@ -22,10 +22,3 @@ export type AggregatorConfig = z.infer<typeof AggregatorConfig>;
 /** Parses the environment once; the error names every variable to fix. */
 export const loadConfig = (env: NodeJS.ProcessEnv): AggregatorConfig => parseOrExplain(AggregatorConfig, env, 'aggregator environment');
 
-/** A connection string whose sessions use `schema` first. */
-export const withSearchPath = (url: string, schema: string): string => {
-  if (schema === 'public') return url;
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  return u.toString();
-};

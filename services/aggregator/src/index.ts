@@ -7,4 +7,4 @@ export type { Counters, CounterSnapshot } from './redisCounters.js';
 export { evaluateRules, windowAccuracy } from './evaluateRules.js';
 export type { ModelStats, Firing } from './evaluateRules.js';
 export { RetrainRules, RuleEnv, createRuleBook } from '@flywheel/contracts';
-export { AggregatorConfig, loadConfig, withSearchPath } from './config.js';
+export { AggregatorConfig, loadConfig } from './config.js';

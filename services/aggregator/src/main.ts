@@ -1,9 +1,9 @@
 import { createKafkaBus } from '@flywheel/bus';
 import { createHttpApp, listen } from '@flywheel/http';
-import { createPool } from '@flywheel/postgres';
+import { createPool, withSearchPath } from '@flywheel/postgres';
 import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
 import { createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
-import { loadConfig, withSearchPath } from './config.js';
+import { loadConfig } from './config.js';
 import { createAggregator } from './createAggregator.js';
 import { RedisCounters } from './redisCounters.js';
 import { createRuleBook } from '@flywheel/contracts';

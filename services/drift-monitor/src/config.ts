@@ -1,13 +1,22 @@
 import { z } from 'zod';
-import { parseOrExplain, PlatformConfig } from '@flywheel/runtime';
+import { parseOrExplain, PlatformConfig, S3Config } from '@flywheel/runtime';
 
-const Config = PlatformConfig.extend({
+// PostgreSQL (registry: which version is champion) and S3 (its training snapshot) give each version its reference.
+const Config = PlatformConfig.merge(S3Config).extend({
   PORT: z.coerce.number().int().default(8083),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters'),
   REDIS_PREFIX: z.string().min(1).default('flywheel'),
   /** Prepended to every topic name (and consumer group): an isolated stack on a shared broker. */
   TOPIC_PREFIX: z.string().default(''),
+  /** First predictions of a watched version that form its confidence/accuracy reference (all of it without a snapshot). */
   REFERENCE_SIZE: z.coerce.number().int().min(50).default(1_000),
+  /**
+   * Comma-separated subjectId prefixes of predictions that are not production traffic (evaluation
+   * runs through /predict); they never enter a reference or a window. Empty string: none.
+   */
+  IGNORE_SUBJECT_PREFIXES: z.string().default('eval-').transform((x) => x.split(',').map((y) => y.trim()).filter((y) => y.length > 0)),
+  /** Training-snapshot rows used at most for a reference (spread evenly over the snapshot). */
+  MAX_SNAPSHOT_ROWS: z.coerce.number().int().min(100).default(50_000),
   WINDOW_SIZE: z.coerce.number().int().min(50).default(1_000),
   /** A window also closes after this long if it has MIN_WINDOW predictions (0: by count only). */
   WINDOW_MAX_MS: z.coerce.number().int().min(0).default(3_600_000),
@@ -18,6 +27,8 @@ const Config = PlatformConfig.extend({
   ACCURACY_DROP: z.coerce.number().gt(0).lt(1).default(0.05),
   PSI_WARN: z.coerce.number().positive().default(0.1),
   PSI_SIGNIFICANT: z.coerce.number().positive().default(0.25),
+  /** KS D that is significant for text length / OOV rate against a training snapshot (training data is never a sample of traffic). */
+  SNAPSHOT_KS: z.coerce.number().gt(0).lt(1).default(0.25),
   DRIFT_COOLDOWN_MS: z.coerce.number().int().min(0).default(6 * 3_600_000),
   /** Same TTL as the aggregator's and the manual trigger's retraining lock. */
   RETRAIN_LOCK_TTL_MS: z.coerce.number().int().positive().default(2 * 3_600_000),

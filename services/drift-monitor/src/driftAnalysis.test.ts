@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@flywheel/stats';
-import { analyseWindow, CurrentWindow, ReferenceBuilder, type Observation } from './driftAnalysis.js';
+import { analyseWindow, CurrentWindow, ReferenceBuilder, snapshotReference, type Observation } from './driftAnalysis.js';
 
 const words = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i.toString(36)}`);
 const VOCAB_A = words('alpha', 400);
@@ -75,5 +75,78 @@ describe('analyseWindow', () => {
     const acc = analyseWindow(ref, win, { minLabelled: 50 }).measurements.find((m) => m.test === 'accuracy_drop');
     expect(acc?.pValue).toBeLessThan(1e-6);
     expect(acc?.level).toBe('none');
+  });
+});
+
+/** A training snapshot drawn from the same stream as the traffic (labels as the trainer stores them). */
+const snapshotOf = (seed: number, size = 2000, vocab = VOCAB_A) => {
+  const next = stream(seed, vocab);
+  return snapshotReference(Array.from({ length: size }, () => next()), 32);
+};
+
+describe('a reference from the training snapshot', () => {
+  it('has text, token and label distributions but no prediction part until the first predictions fill it', () => {
+    const ref = snapshotOf(20);
+    expect(ref.source).toBe('training_snapshot');
+    expect(ref.size).toBe(2000);
+    expect([...ref.labels.keys()].sort()).toEqual([...LABELS].sort());
+    expect(ref.confidence).toBeUndefined();
+    const early = new CurrentWindow(ref);
+    const builder = new ReferenceBuilder(100, 32);
+    const next = stream(21, VOCAB_A);
+    for (let i = 0; i < 100; i++) {
+      const o = next();
+      builder.add({ ...o, confidence: 0.9 });
+      early.add({ ...o, confidence: 0.9 });
+    }
+    builder.completePredictionPart(ref);
+    expect(ref.confidence?.sorted.length).toBe(100);
+    // The window that helped build the confidence reference is not compared on confidence …
+    const features = (a: ReturnType<typeof analyseWindow>) => a.measurements.map((m) => m.feature);
+    expect(features(analyseWindow(ref, early, { minLabelled: 50 }))).not.toContain('confidence');
+    // … the next one is, and a collapse of confidence is drift.
+    const later = new CurrentWindow(ref);
+    for (let i = 0; i < 200; i++) later.add({ ...next(), confidence: 0.4 });
+    const a = analyseWindow(ref, later, { minLabelled: 50 });
+    expect(a.measurements.find((m) => m.feature === 'confidence' && m.test === 'ks')?.level).toBe('significant');
+  });
+
+  it('raises no significant drift on windows of 200 drawn from the snapshot distribution in at least 95% of 40 runs', () => {
+    let significant = 0;
+    for (let run = 0; run < 40; run++) {
+      const ref = snapshotOf(300 + run);
+      const win = new CurrentWindow(ref);
+      const next = stream(20_000 + run, VOCAB_A);
+      for (let i = 0; i < 200; i++) win.add(next());
+      if (analyseWindow(ref, win, { minLabelled: 50 }).level === 'significant') significant++;
+    }
+    expect(significant / 40).toBeLessThanOrEqual(0.05);
+  });
+
+  it('detects a vocabulary shift within one window of 200 events', () => {
+    const ref = snapshotOf(30);
+    const win = new CurrentWindow(ref);
+    const next = stream(31, VOCAB_B);
+    for (let i = 0; i < 200; i++) win.add(next());
+    const a = analyseWindow(ref, win, { minLabelled: 50 });
+    expect(a.level).toBe('significant');
+    expect(a.measurements.find((m) => m.feature === 'oov_rate' && m.test === 'ks')?.effectSize).toBeGreaterThan(0.9);
+  });
+
+  it('compares predicted labels with the first predictions, not with the training label mix (which trainers rebalance on purpose)', () => {
+    const ref = snapshotOf(40); // training labels uniform over 3
+    const skewed = (o: Observation, rng: () => number): Observation => ({ ...o, label: rng() < 0.7 ? 'billing' : o.label });
+    const rng = mulberry32(42);
+    const next = stream(41, VOCAB_A);
+    const builder = new ReferenceBuilder(400, 32);
+    for (let i = 0; i < 400; i++) builder.add(skewed(next(), rng));
+    builder.completePredictionPart(ref);
+    const same = new CurrentWindow(ref);
+    for (let i = 0; i < 200; i++) same.add(skewed(next(), rng));
+    const chi = (w: CurrentWindow) => analyseWindow(ref, w, { minLabelled: 50 }).measurements.find((m) => m.feature === 'predicted_label' && m.test === 'chi_square');
+    expect(chi(same)?.level).toBe('none'); // far from the training mix, but that is the traffic's mix
+    const shifted = new CurrentWindow(ref);
+    for (let i = 0; i < 200; i++) shifted.add({ ...next(), label: 'refund' });
+    expect(chi(shifted)?.level).toBe('significant');
   });
 });

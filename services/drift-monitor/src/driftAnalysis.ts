@@ -13,6 +13,7 @@ import {
   type NumericReference,
 } from '@flywheel/stats';
 import { oovRate, tokenBucket, tokenize } from './textFeatures.js';
+import { buildTextReference, type LabelledText, type TextReference } from './textReference.js';
 
 /** What the monitor keeps of one prediction. */
 export interface Observation {
@@ -29,25 +30,31 @@ export interface Outcomes {
   successes: number;
 }
 
-/** A version's reference distributions, fixed once built. */
-export interface Reference {
-  size: number;
-  vocabulary: ReadonlySet<string>;
-  textLength: NumericReference;
-  oovRate: NumericReference;
-  confidence: NumericReference;
+/** Where a reference's text and label distributions came from (reported with every window). */
+export type ReferenceSource = 'training_snapshot' | 'predictions';
+
+/**
+ * A version's reference distributions. The text part is fixed once built; the prediction part
+ * (confidence, serving's OOV rate, outcomes) comes from the version's first predictions and is
+ * undefined until enough of them were seen, because a training snapshot has no confidences.
+ */
+export interface Reference extends TextReference {
+  source: ReferenceSource;
+  confidence: NumericReference | undefined;
   servingOovRate: NumericReference | undefined;
-  tokenBuckets: number[];
-  labels: Map<string, number>;
+  /**
+   * Predicted labels of the first predictions. The training label distribution is kept in
+   * `labels` but not used as the reference for predicted labels: trainers reshape it on purpose
+   * (rows capped per label, class-balanced replay), so it is not the traffic's label mix.
+   */
+  predictedLabels: Map<string, number> | undefined;
   outcomes: Outcomes;
 }
 
-const VOCABULARY_CAP = 200_000;
-
 /**
- * Collects the first predictions of a version into its reference. The vocabulary comes from the
- * first half and the reference OOV distribution from the second half measured against it, so the
- * reference OOV rate is not 0 by construction (which would flag every window).
+ * Collects the first `target` predictions of a version: the prediction part of its reference
+ * (confidence, serving's OOV rate, accuracy), and, when the training snapshot could not be read,
+ * the text part too (`buildFromPredictions`).
  */
 export class ReferenceBuilder {
   private readonly observations: Observation[] = [];
@@ -66,33 +73,38 @@ export class ReferenceBuilder {
     return this.observations.length >= this.target;
   }
 
+  /**
+   * Fills the prediction part of a snapshot-based reference (confidence has no snapshot reference).
+   * Outcomes of these predictions are counted on `ref.outcomes` directly by the caller.
+   */
+  completePredictionPart(ref: Reference): void {
+    const p = this.predictionPart();
+    ref.confidence = p.confidence;
+    ref.servingOovRate = p.servingOovRate;
+    ref.predictedLabels = p.predictedLabels;
+  }
+
+  /** The whole reference from predictions alone (fallback when the training snapshot is missing). */
   build(): Reference {
-    const half = Math.max(1, Math.floor(this.observations.length / 2));
-    const vocabulary = new Set<string>();
-    const tokens = this.observations.map((o) => tokenize(o.text));
-    for (const t of tokens.slice(0, half)) for (const w of t) if (vocabulary.size < VOCABULARY_CAP) vocabulary.add(w);
-    const tokenBuckets = new Array<number>(this.buckets).fill(0);
-    const labels = new Map<string, number>();
-    for (let i = 0; i < this.observations.length; i++) {
-      for (const w of tokens[i] ?? []) tokenBuckets[tokenBucket(w, this.buckets)]! += 1;
-      const label = this.observations[i]!.label;
-      labels.set(label, (labels.get(label) ?? 0) + 1);
-    }
-    const secondHalf = tokens.slice(half);
+    return { source: 'predictions', ...buildTextReference(this.observations, this.buckets), ...this.predictionPart(), outcomes: this.outcomes };
+  }
+
+  private predictionPart(): Pick<Reference, 'confidence' | 'servingOovRate' | 'predictedLabels'> {
     const serving = this.observations.map((o) => o.servingOovRate).filter((x): x is number => x !== undefined);
+    const predictedLabels = new Map<string, number>();
+    for (const o of this.observations) predictedLabels.set(o.label, (predictedLabels.get(o.label) ?? 0) + 1);
     return {
-      size: this.observations.length,
-      vocabulary,
-      textLength: numericReference(this.observations.map((o) => o.text.length)),
-      oovRate: numericReference((secondHalf.length > 0 ? secondHalf : tokens).map((t) => oovRate(t, vocabulary))),
+      predictedLabels,
       confidence: numericReference(this.observations.map((o) => o.confidence)),
       servingOovRate: serving.length >= this.observations.length / 2 ? numericReference(serving) : undefined,
-      tokenBuckets,
-      labels,
-      outcomes: this.outcomes,
     };
   }
 }
+
+/** The reference of a version from its training snapshot; the prediction part follows later. */
+export const snapshotReference = (rows: readonly LabelledText[], buckets: number): Reference => ({
+  source: 'training_snapshot', ...buildTextReference(rows, buckets), confidence: undefined, servingOovRate: undefined, predictedLabels: undefined, outcomes: { n: 0, successes: 0 },
+});
 
 /** The current window of one version, measured against its reference. */
 export class CurrentWindow {
@@ -105,8 +117,16 @@ export class CurrentWindow {
   readonly labels = new Map<string, number>();
   readonly outcomes: Outcomes = { n: 0, successes: 0 };
 
+  /**
+   * Whether this window is compared on confidence, serving's OOV rate and accuracy: only when the
+   * reference had its prediction part before the window opened, so that no window is compared with
+   * the very predictions that formed its reference.
+   */
+  readonly comparesPredictions: boolean;
+
   constructor(private readonly reference: Reference) {
     this.tokenBuckets = new Array<number>(reference.tokenBuckets.length).fill(0);
+    this.comparesPredictions = reference.confidence !== undefined;
   }
 
   get size(): number {
@@ -145,26 +165,49 @@ const statisticOf = (s: DriftSignal): number => {
   }
 };
 
+/** Options of {@link analyseWindow}. */
+export interface AnalysisOptions {
+  thresholds?: Partial<DriftThresholds>;
+  /**
+   * Overrides for the text features when the reference is a training snapshot. Training data is
+   * never a sample of traffic (rows capped per label, corrections over-represented), so a small KS
+   * distance to it is expected skew, not drift; PSI thresholds stay as they are.
+   */
+  snapshotThresholds?: Partial<DriftThresholds>;
+  minLabelled: number;
+}
+
+/** Default snapshot override: KS D 0.25 (the traffic default is 0.1). */
+export const DEFAULT_SNAPSHOT_THRESHOLDS: Partial<DriftThresholds> = { ksStatistic: 0.25 };
+
 /**
- * Compares a window with its reference: PSI on hashed-token buckets, text length and OOV rate;
- * KS on the numeric features; chi-square (Cramér's V) on predicted labels; PSI/KS on confidence
- * (prediction drift); accuracy drop once both sides have `minLabelled` outcomes (concept drift).
+ * Compares a window with its reference: PSI on hashed-token buckets, PSI and KS on text length and
+ * OOV rate (the text side, against the training snapshot when there is one); chi-square (Cramér's V)
+ * on predicted labels, PSI/KS on confidence and serving's OOV rate, and accuracy drop once both
+ * sides have `minLabelled` outcomes (the prediction side, against the version's first predictions).
  * Decisions come from the effect sizes (stats' driftVerdict); p-values are reported beside them.
  */
-export const analyseWindow = (ref: Reference, win: CurrentWindow, opts: { thresholds?: Partial<DriftThresholds>; minLabelled: number }): DriftAnalysis => {
-  const signals: DriftSignal[] = [
+export const analyseWindow = (ref: Reference, win: CurrentWindow, opts: AnalysisOptions): DriftAnalysis => {
+  const text: DriftSignal[] = [
     ...compareCounts('hashed_tokens', ref.tokenBuckets, win.tokenBuckets).filter((s) => s.result.test === 'psi'),
     ...compareNumeric('text_length', ref.textLength, win.textLength),
     ...compareNumeric('oov_rate', ref.oovRate, win.oovRate),
-    ...compareNumeric('confidence', ref.confidence, win.confidence),
-    ...compareCategories('predicted_label', ref.labels, win.labels),
   ];
-  if (ref.servingOovRate && win.servingOovRate.length >= win.size / 2) signals.push(...compareNumeric('serving_oov_rate', ref.servingOovRate, win.servingOovRate));
-  if (ref.outcomes.n >= opts.minLabelled && win.outcomes.n >= opts.minLabelled) {
-    signals.push(compareAccuracy('accuracy', ref.outcomes as ArmCounts, win.outcomes as ArmCounts));
+  const predictions: DriftSignal[] = [];
+  const predictionSide = win.comparesPredictions;
+  const labelReference = ref.source === 'training_snapshot' ? ref.predictedLabels : ref.labels;
+  if (predictionSide && labelReference) predictions.push(...compareCategories('predicted_label', labelReference, win.labels));
+  if (predictionSide && ref.confidence) predictions.push(...compareNumeric('confidence', ref.confidence, win.confidence));
+  if (predictionSide && ref.servingOovRate && win.servingOovRate.length >= win.size / 2) predictions.push(...compareNumeric('serving_oov_rate', ref.servingOovRate, win.servingOovRate));
+  if (predictionSide && ref.outcomes.n >= opts.minLabelled && win.outcomes.n >= opts.minLabelled) {
+    predictions.push(compareAccuracy('accuracy', ref.outcomes as ArmCounts, win.outcomes as ArmCounts));
   }
-  const verdict = driftVerdict(signals, opts.thresholds ?? {});
-  const measurements: DriftMeasurement[] = verdict.findings.map((f, i) => ({
+  const thresholds = opts.thresholds ?? {};
+  const textThresholds = ref.source === 'training_snapshot' ? { ...thresholds, ...(opts.snapshotThresholds ?? DEFAULT_SNAPSHOT_THRESHOLDS) } : thresholds;
+  const findings = [...driftVerdict(text, textThresholds).findings, ...driftVerdict(predictions, thresholds).findings];
+  const signals = [...text, ...predictions];
+  const level = findings.reduce<DriftLevel>((worst, f) => (LEVEL_RANK[f.level] > LEVEL_RANK[worst] ? f.level : worst), 'none');
+  const measurements: DriftMeasurement[] = findings.map((f, i) => ({
     feature: f.feature,
     test: f.test,
     statistic: finite(statisticOf(signals[i]!)),
@@ -172,8 +215,10 @@ export const analyseWindow = (ref: Reference, win: CurrentWindow, opts: { thresh
     effectSize: finite(f.effectSize),
     level: f.level,
   }));
-  return { level: verdict.level, measurements, reasons: verdict.findings.filter((f) => f.level !== 'none').map((f) => `${f.feature}/${f.test}: ${f.reason}`) };
+  return { level, measurements, reasons: findings.filter((f) => f.level !== 'none').map((f) => `${f.feature}/${f.test}: ${f.reason}`) };
 };
+
+const LEVEL_RANK: Record<DriftLevel, number> = { none: 0, warn: 1, significant: 2 };
 
 // JSON (and the contract) cannot carry Infinity/NaN; a huge finite number still reads as "off the scale".
 const finite = (x: number): number => (Number.isFinite(x) ? x : Number.isNaN(x) ? 0 : Math.sign(x) * Number.MAX_VALUE);

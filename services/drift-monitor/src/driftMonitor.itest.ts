@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus } from '@flywheel/bus';
-import { makeEvent, ModelVersion, type EventOf } from '@flywheel/contracts';
+import { makeEvent, ModelName, ModelVersion, type EventOf } from '@flywheel/contracts';
+import { MinioObjectStore } from '@flywheel/objectstore';
+import { createPool } from '@flywheel/postgres';
 import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
+import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import { createLogger, createMetricsRegistry } from '@flywheel/runtime';
 import { mulberry32 } from '@flywheel/stats';
 import { retrainLockKey } from './RetrainTrigger.js';
 import { startDriftMonitor, type RunningDriftMonitor } from './startDriftMonitor.js';
+import type { LabelledText } from './textReference.js';
+import { RegistryTrainingSnapshots, type TrainingSnapshots } from './TrainingSnapshots.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
 if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: run `bash scripts/platform.sh up` and source .flywheel/platform.env');
@@ -17,23 +22,50 @@ const metrics = createMetricsRegistry('drift-itest');
 const bus = createKafkaBus({ brokers, clientId: `dm-${run}`, logger, metrics, dedupe: new RedisDedupe(redis, { prefix: `dm-${run}`, ttlSeconds: 600 }), topicPrefix: `dm-${run}-` });
 const lockPrefix = `dm-${run}`; // the service uses 'flywheel'; a unique prefix keeps test runs apart
 const locks = new RedisLocks(redis, lockPrefix);
+const env = (k: string, d: string): string => process.env[k] ?? d;
+const pool = createPool(env('POSTGRES_URL', 'postgres://postgres@127.0.0.1:5432/test'));
+const registry = new PgRegistry(pool);
+let artifacts: MinioArtifactStore;
 const reports: EventOf<'driftReports'>[] = [];
 const triggers: EventOf<'retrainingTriggers'>[] = [];
 let dm: RunningDriftMonitor;
 const WINDOW = 200;
 
 const words = (prefix: string): string[] => Array.from({ length: 400 }, (_, i) => `${prefix}${i.toString(36)}`);
-const texts = (seed: number, vocab: readonly string[]) => {
+/** One synthetic distribution: Zipf-like words from a vocabulary, 4–14 words, labels a/b/c. */
+const rows = (seed: number, vocab: readonly string[]) => {
   const rng = mulberry32(seed);
-  return (): string => Array.from({ length: 4 + Math.floor(rng() * 11) }, () => vocab[Math.floor(vocab.length * rng() ** 2)]!).join(' ');
+  return (): LabelledText => ({
+    text: Array.from({ length: 4 + Math.floor(rng() * 11) }, () => vocab[Math.floor(vocab.length * rng() ** 2)]!).join(' '),
+    label: ['a', 'b', 'c'][Math.floor(rng() * 3)]!,
+  });
 };
-const send = async (model: string, n: number, next: () => string, seed: number): Promise<void> => {
+const texts = (seed: number, vocab: readonly string[]) => {
+  const next = rows(seed, vocab);
+  return (): string => next().text;
+};
+const send = async (model: string, n: number, next: () => string, seed: number, version = '1.0.0'): Promise<void> => {
   const rng = mulberry32(seed);
   await bus.publisher.publishMany('predictions', Array.from({ length: n }, () => makeEvent('predictions', {
     source: '/itest', subject: model,
-    data: { predictionId: randomUUID() as never, modelVersion: ModelVersion.parse('1.0.0'), variant: 'champion', text: next(), label: ['a', 'b', 'c'][Math.floor(rng() * 3)]!, confidence: 0.5 + 0.5 * rng(), latencyMs: 2 },
+    data: { predictionId: randomUUID() as never, modelVersion: ModelVersion.parse(version), variant: 'champion', text: next(), label: ['a', 'b', 'c'][Math.floor(rng() * 3)]!, confidence: 0.5 + 0.5 * rng(), latencyMs: 2 },
   })));
 };
+const bytes = (x: string): Uint8Array => new TextEncoder().encode(x);
+/** Stores a version with its training snapshot in S3 and registers it (as the trainer and the CLI do). */
+const storeVersion = async (model: string, version: string, snapshot: readonly LabelledText[]) => {
+  const m = ModelName.parse(model);
+  const v = ModelVersion.parse(version);
+  const artifact = await artifacts.writeVersion({
+    model: m, version: v, baseVersion: 'b0', labels: ['a', 'b', 'c'], metrics: { accuracy: 0.9 },
+    adapter: { bytes: bytes('adapter'), manifest: { format: 'test' } },
+    state: { 'state.json': bytes('{}'), 'base.bin': bytes('weights') },
+    dataset: bytes(snapshot.map((r) => JSON.stringify({ ...r, source: 'original' })).join('\n') + '\n'),
+    baseOnnx: () => bytes('onnx'),
+  });
+  return { model: m, version: v, baseVersion: 'b0', labels: ['a', 'b', 'c'], metrics: { accuracy: 0.9 }, artifact, actor: 'itest', reason: 'itest' };
+};
+const SNAPSHOT = 2000;
 const until = async <T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> => {
   const end = Date.now() + ms;
   for (;;) {
@@ -46,8 +78,21 @@ const until = async <T>(what: string, probe: () => T | undefined, ms = 30_000): 
 const reportsOf = (model: string) => reports.filter((r) => r.subject === model);
 
 beforeAll(async () => {
+  await migrateRegistry(pool);
+  const store = await MinioObjectStore.fromSettings({ endpoint: env('S3_ENDPOINT', 'http://127.0.0.1:9000'), accessKey: env('S3_ACCESS_KEY', 'S3RVER'), secretKey: env('S3_SECRET_KEY', 'S3RVER'), bucket: env('S3_BUCKET', 'flywheel') });
+  artifacts = new MinioArtifactStore(store);
+  // Champions registered before the start: the monitor must read their snapshots at start.
+  await registry.registerChampion(await storeVersion(`dm-${run}-a`, '1.0.0', Array.from({ length: SNAPSHOT }, rows(100, words('alpha')))));
+  await registry.registerChampion(await storeVersion(`dm-${run}-c`, '1.0.0', Array.from({ length: SNAPSHOT }, rows(101, words('alpha')))));
+  const real = new RegistryTrainingSnapshots(registry, artifacts);
+  // The registry database is shared with other test files: watch only this run's models at start.
+  const snapshots: TrainingSnapshots = {
+    champions: async () => (await real.champions()).filter((c) => c.model.startsWith(`dm-${run}-`)),
+    champion: (model) => real.champion(model),
+    rows: (model, version) => real.rows(model, version),
+  };
   dm = await startDriftMonitor({
-    redis, bus, logger, metrics, port: 0, adminToken: 'y'.repeat(16), lockPrefix, redisPrefix: `dm-${run}`, consumerGroup: `dm-${run}`,
+    redis, bus, logger, metrics, snapshots, port: 0, adminToken: 'y'.repeat(16), lockPrefix, redisPrefix: `dm-${run}`, consumerGroup: `dm-${run}`,
     lockTtlMs: 60_000, cooldownMs: 60_000,
     settings: { referenceSize: WINDOW, windowSize: WINDOW, windowMaxMs: 0, minWindow: 50, buckets: 32, minLabelled: 50 },
   });
@@ -60,22 +105,30 @@ afterAll(async () => {
   await dm.close();
   await bus.close();
   await redis.quit();
+  await pool.end();
 });
 
-describe('drift-monitor on real Kafka and Redis', () => {
-  it('reports a stationary window without triggering, detects a vocabulary shift within one window of 200 events, triggers once through the retraining lock and then respects the cooldown', async () => {
+describe('drift-monitor on real Kafka, Redis, PostgreSQL (registry) and S3 (snapshots)', () => {
+  it('compares with the training snapshot from the first window: stationary traffic raises no significant drift, a vocabulary shift is significant within one window of 200 events, triggers once through the retraining lock and then respects the cooldown', async () => {
     const model = `dm-${run}-a`;
     const vocabA = words('alpha');
-    await send(model, WINDOW, texts(1, vocabA), 1); // reference
-    await send(model, WINDOW, texts(2, vocabA), 2); // stationary window
-    const first = await until('first report', () => reportsOf(model)[0]);
-    expect(first.data).toMatchObject({ modelVersion: '1.0.0', predictions: WINDOW, triggeredRetraining: false });
-    expect(first.data.level).not.toBe('significant');
-    expect(first.data.measurements.map((m) => `${m.feature}/${m.test}`)).toEqual(expect.arrayContaining(['hashed_tokens/psi', 'text_length/ks', 'oov_rate/psi', 'oov_rate/ks', 'confidence/ks', 'predicted_label/chi_square']));
+    expect(dm.monitor.status(model)).toMatchObject({ version: '1.0.0', reference: 'training_snapshot', referenceReady: true });
+    // Same distribution as the snapshot (other seeds): 2 windows, no reference-building wait.
+    await send(model, 2 * WINDOW, texts(1, vocabA), 1);
+    const stationary = await until('two stationary reports', () => reportsOf(model)[1] && reportsOf(model).slice(0, 2));
+    for (const r of stationary) {
+      expect(r.data).toMatchObject({ modelVersion: '1.0.0', predictions: WINDOW, triggeredRetraining: false, reference: 'training_snapshot' });
+      expect(r.data.level).not.toBe('significant');
+    }
+    const first = stationary[0]!;
+    expect(first.data.measurements.map((m) => `${m.feature}/${m.test}`)).toEqual(expect.arrayContaining(['hashed_tokens/psi', 'text_length/ks', 'oov_rate/psi', 'oov_rate/ks']));
+    // Confidence and predicted labels are compared with the first REFERENCE_SIZE (200) predictions: from the window after them on.
+    expect(first.data.measurements.some((m) => m.feature === 'confidence' || m.feature === 'predicted_label')).toBe(false);
+    expect(stationary[1]!.data.measurements.map((m) => `${m.feature}/${m.test}`)).toEqual(expect.arrayContaining(['confidence/ks', 'predicted_label/chi_square']));
 
     await send(model, WINDOW, texts(3, words('zulu')), 3); // vocabulary shift
-    const second = await until('second report', () => reportsOf(model)[1]);
-    expect(second.data).toMatchObject({ level: 'significant', triggeredRetraining: true });
+    const second = await until('shift report', () => reportsOf(model)[2]);
+    expect(second.data).toMatchObject({ level: 'significant', triggeredRetraining: true, reference: 'training_snapshot' });
     const oov = second.data.measurements.find((m) => m.feature === 'oov_rate' && m.test === 'ks');
     expect(oov?.level).toBe('significant');
     expect(oov?.effectSize).toBeGreaterThan(0.5);
@@ -87,7 +140,7 @@ describe('drift-monitor on real Kafka and Redis', () => {
     // The trainer would release the lock; still within the cooldown, the next drifted window does not trigger.
     await locks.release({ key: retrainLockKey(model), token: trigger.data.fencingToken });
     await send(model, WINDOW, texts(4, words('zulu')), 4);
-    const third = await until('third report', () => reportsOf(model)[2]);
+    const third = await until('next report', () => reportsOf(model)[3]);
     expect(third.data).toMatchObject({ level: 'significant', triggeredRetraining: false });
     expect(triggers.filter((t) => t.subject === model)).toHaveLength(1);
     const text = await metrics.metrics();
@@ -95,15 +148,37 @@ describe('drift-monitor on real Kafka and Redis', () => {
     expect(text).toMatch(new RegExp(`flywheel_drift_level\\{model="${model}",service="drift-itest"\\} 2`));
   });
 
-  it('does not trigger while another source (the aggregator) holds the retraining lock', async () => {
+  it('falls back to the first predictions when the registry has no snapshot, says so, and does not trigger while another source (the aggregator) holds the retraining lock', async () => {
     const model = `dm-${run}-b`;
     const held = await locks.acquire(retrainLockKey(model), 60_000);
     expect(held).toBeDefined();
     await send(model, WINDOW, texts(5, words('alpha')), 5);
     await send(model, WINDOW, texts(6, words('zulu')), 6);
     const report = await until('report', () => reportsOf(model)[0]);
-    expect(report.data).toMatchObject({ level: 'significant', triggeredRetraining: false });
+    expect(report.data).toMatchObject({ level: 'significant', triggeredRetraining: false, reference: 'predictions' });
     expect(await locks.holder(retrainLockKey(model))).toBe(held?.token);
     expect(triggers.filter((t) => t.subject === model)).toHaveLength(0);
+  });
+
+  it('on promotion (model-updates) reads the new version snapshot, starts a fresh window and never mixes in late predictions of the old version', async () => {
+    const model = `dm-${run}-c`;
+    const both = [...words('alpha'), ...words('zulu')];
+    await registry.registerChallenger(await storeVersion(model, '1.1.0', Array.from({ length: SNAPSHOT }, rows(102, both))));
+    await send(model, 120, texts(20, words('alpha')), 20); // a part-filled window of 1.0.0
+    await until('1.0.0 window filling', () => ((dm.monitor.status(model)?.windowSize ?? 0) >= 120 ? true : undefined));
+    await registry.promote(ModelName.parse(model), ModelVersion.parse('1.1.0'), 'itest', 'won');
+    await bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', {
+      source: '/itest', subject: model, data: { action: 'promoted', version: ModelVersion.parse('1.1.0'), previous: ModelVersion.parse('1.0.0'), reason: 'won' },
+    }));
+    await until('1.1.0 watched', () => (dm.monitor.status(model)?.version === '1.1.0' ? true : undefined));
+    // Stragglers of the old champion with a vocabulary neither version knows: drift if they leaked into a window.
+    await send(model, 100, texts(21, words('xray')), 21, '1.0.0');
+    // 1.1.0 was trained on both vocabularies: its traffic is no drift.
+    await send(model, WINDOW, texts(22, both), 22, '1.1.0');
+    const report = await until('1.1.0 report', () => reportsOf(model)[0]);
+    expect(reportsOf(model)).toHaveLength(1); // the half-full 1.0.0 window was discarded, not reported
+    expect(report.data).toMatchObject({ modelVersion: '1.1.0', predictions: WINDOW, reference: 'training_snapshot', triggeredRetraining: false });
+    expect(report.data.level).not.toBe('significant');
+    expect(report.data.measurements.find((m) => m.feature === 'oov_rate' && m.test === 'ks')?.level).toBe('none');
   });
 });

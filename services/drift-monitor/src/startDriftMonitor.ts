@@ -8,6 +8,7 @@ import { NotFound, type Logger } from '@flywheel/runtime';
 import { createDriftMetrics } from './driftMetrics.js';
 import { createDriftMonitor, type DriftMonitor, type DriftMonitorSettings } from './createDriftMonitor.js';
 import { RetrainTrigger } from './RetrainTrigger.js';
+import type { TrainingSnapshots } from './TrainingSnapshots.js';
 
 export interface DriftMonitorOptions {
   redis: Redis;
@@ -25,6 +26,8 @@ export interface DriftMonitorOptions {
   /** Prefix of this service's own Redis keys (cooldowns). */
   redisPrefix?: string;
   consumerGroup?: string;
+  /** Champions and training snapshots (the registry); without it references come from predictions only. */
+  snapshots?: TrainingSnapshots;
 }
 
 export interface RunningDriftMonitor {
@@ -34,8 +37,8 @@ export interface RunningDriftMonitor {
 }
 
 /**
- * Starts the drift-monitor in-process on clients the caller owns: the consumer of `predictions`
- * and `feedback-events`, the stale-window timer and HTTP (health, metrics, admin status/flush).
+ * Starts the drift-monitor in-process on clients the caller owns: the champions' references from
+ * the registry, the consumer of `predictions`, `feedback-events` and `model-updates`, the stale-window timer and HTTP (health, metrics, admin status/flush).
  */
 export const startDriftMonitor = async (o: DriftMonitorOptions): Promise<RunningDriftMonitor> => {
   const source = '/flywheel/drift-monitor';
@@ -43,7 +46,9 @@ export const startDriftMonitor = async (o: DriftMonitorOptions): Promise<Running
     redis: o.redis, locks: new RedisLocks(o.redis, o.lockPrefix ?? 'flywheel'), publisher: o.bus.publisher,
     lockTtlMs: o.lockTtlMs, cooldownMs: o.cooldownMs, redisPrefix: o.redisPrefix ?? 'flywheel', source,
   });
-  const monitor = createDriftMonitor({ publisher: o.bus.publisher, trigger, logger: o.logger, metrics: createDriftMetrics(o.metrics), settings: o.settings, source });
+  const monitor = createDriftMonitor({ publisher: o.bus.publisher, trigger, logger: o.logger, metrics: createDriftMetrics(o.metrics), settings: o.settings, source, snapshots: o.snapshots });
+  // References survive a restart: the champions' snapshots are read again before consuming.
+  await monitor.watchChampions();
   const consumer = await o.bus.consume(o.consumerGroup ?? 'drift-monitor', monitor.handlers);
   monitor.start();
   const admin = requireBearer(o.adminToken);

@@ -24,10 +24,3 @@ export type IngestConfig = z.infer<typeof IngestConfig>;
 /** Parses the environment once; the error names every variable to fix. */
 export const loadConfig = (env: NodeJS.ProcessEnv): IngestConfig => parseOrExplain(IngestConfig, env, 'feedback-ingest environment');
 
-/** A connection string whose sessions use `schema` first, so one database can hold isolated copies (tests, benches). */
-export const withSearchPath = (url: string, schema: string): string => {
-  if (schema === 'public') return url;
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  return u.toString();
-};

@@ -43,16 +43,20 @@ const InsertedRow = z.object({ id: z.string(), sequence: z.coerce.number() });
 const compact = <T extends Record<string, unknown>>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 // One statement writes the feedback rows and their outbox rows (atomic on its own; inside the
-// idempotency transaction when there is a key). The outbox event gets the row's sequence.
+// idempotency transaction when there is a key). The outbox event gets the row's sequence. The rows
+// travel as one JSON array: JSON.stringify is native, where pg's array literals escape every
+// element in JavaScript (the event JSON most of all).
 const INSERT = `
-WITH f AS (
+WITH input AS (
+  SELECT * FROM json_to_recordset($1::json) AS r(id uuid, model text, prediction_id uuid, model_version text, variant text, text text, predicted_label text, correct_label text, kind text, reporter text, metadata jsonb, event jsonb)
+), f AS (
   INSERT INTO feedback (id, model, prediction_id, model_version, variant, text, predicted_label, correct_label, kind, reporter, metadata)
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[])
+  SELECT id, model, prediction_id, model_version, variant, text, predicted_label, correct_label, kind, reporter, metadata FROM input
   RETURNING id, sequence
 ), o AS (
   INSERT INTO feedback_ingest_outbox (event_id, topic, key, event)
-  SELECT f.id, 'feedback', e.key, jsonb_set(e.event, '{data,sequence}', to_jsonb(f.sequence))
-  FROM f JOIN unnest($1::uuid[], $2::text[], $12::jsonb[]) AS e(id, key, event) ON e.id = f.id
+  SELECT f.id, 'feedback', i.model, jsonb_set(i.event, '{data,sequence}', to_jsonb(f.sequence))
+  FROM f JOIN input i ON i.id = f.id
   ORDER BY f.sequence
 )
 SELECT id, sequence FROM f`;
@@ -113,21 +117,23 @@ export class PgFeedbackStore implements FeedbackStore {
   }
 
   private async insert(db: Pool | PoolClient, built: { item: FeedbackItem; event: ReturnType<typeof makeEvent<'feedback'>> }[]): Promise<AcceptedItem[]> {
-    const col = <T>(f: (b: (typeof built)[number]) => T | undefined): (T | null)[] => built.map((b) => f(b) ?? null);
-    const res = await db.query(INSERT, [
-      col((b) => b.event.id),
-      col((b) => b.item.model),
-      col((b) => b.item.predictionId),
-      col((b) => b.event.data.modelVersion),
-      col((b) => b.event.data.variant),
-      col((b) => b.item.text),
-      col((b) => b.event.data.predictedLabel),
-      col((b) => b.event.data.correctLabel),
-      col((b) => b.item.kind),
-      col((b) => b.item.reporter),
-      col((b) => (b.item.metadata ? JSON.stringify(b.item.metadata) : undefined)),
-      col((b) => JSON.stringify(b.event)),
-    ]);
+    // Absent optional fields stay absent in the JSON and arrive as NULL.
+    const rows = built.map(({ item, event }) => ({
+      id: event.id,
+      model: item.model,
+      prediction_id: item.predictionId,
+      model_version: event.data.modelVersion,
+      variant: event.data.variant,
+      text: item.text,
+      predicted_label: event.data.predictedLabel,
+      correct_label: event.data.correctLabel,
+      kind: item.kind,
+      reporter: item.reporter,
+      metadata: item.metadata,
+      event,
+    }));
+    // Named, so each connection parses and plans the CTE once (PostgreSQL shares these 2 cores with us).
+    const res = await db.query({ name: 'feedback-ingest-insert', text: INSERT, values: [JSON.stringify(rows)] });
     const seq = new Map(res.rows.map((r) => InsertedRow.parse(r)).map((r) => [r.id, r.sequence]));
     return built.map((b) => ({ feedbackId: b.event.id, sequence: seq.get(b.event.id) ?? -1 }));
   }

@@ -2,7 +2,7 @@ export { createIngestService, migrationsDir } from './createIngestService.js';
 export type { IngestService, IngestServiceDeps } from './createIngestService.js';
 export { createIngestApp } from './createIngestApp.js';
 export type { IngestAppDeps } from './createIngestApp.js';
-export { IngestConfig, loadConfig, withSearchPath } from './config.js';
+export { IngestConfig, loadConfig } from './config.js';
 export { createOutboxRelay } from './outboxRelay.js';
 export type { OutboxRelay, OutboxPublisher, OutboxRelayOptions } from './outboxRelay.js';
 export { PgFeedbackStore, INGEST_SOURCE, hashBody } from './feedbackStore.js';

@@ -6,7 +6,7 @@ import { RedisLocks } from '@flywheel/redis';
 import { createMetricsRegistry } from '@flywheel/runtime';
 import { createIngestService, type IngestService } from './createIngestService.js';
 import { createRuleBook, RuleEnv } from '@flywheel/contracts';
-import { isolatedPlatform } from './testPlatform.js';
+import { isolatedPlatform } from '@flywheel/testing';
 
 const ADMIN = 'admin-token-0123456789';
 const API_KEY = 'api-key-0123456789abcdef';

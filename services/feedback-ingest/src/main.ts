@@ -1,9 +1,9 @@
 import { createKafkaBus } from '@flywheel/bus';
 import { listen } from '@flywheel/http';
-import { createPool } from '@flywheel/postgres';
+import { createPool, withSearchPath } from '@flywheel/postgres';
 import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
 import { createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
-import { loadConfig, withSearchPath } from './config.js';
+import { loadConfig } from './config.js';
 import { createIngestService } from './createIngestService.js';
 import { createRuleBook } from '@flywheel/contracts';
 

@@ -8,7 +8,7 @@ import { createMetricsRegistry } from '@flywheel/runtime';
 import { createIngestService, type IngestService } from './createIngestService.js';
 import type { OutboxPublisher } from './outboxRelay.js';
 import { createRuleBook, RuleEnv } from '@flywheel/contracts';
-import { isolatedPlatform, until } from './testPlatform.js';
+import { isolatedPlatform, until } from '@flywheel/testing';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

@@ -19,6 +19,8 @@ export interface OutboxRelayOptions {
   lockName: string;
   batchSize?: number;
   idlePollMs?: number;
+  /** After a nudge, how long the relay waits for more commits before it reads the outbox (default 5 ms). */
+  nudgeLingerMs?: number;
 }
 
 export interface OutboxRelay {
@@ -45,6 +47,7 @@ export const createOutboxRelay = (opts: OutboxRelayOptions): OutboxRelay => {
   const log = opts.logger.child({ component: 'outbox-relay' });
   const batchSize = opts.batchSize ?? 500;
   const idlePollMs = opts.idlePollMs ?? 200;
+  const nudgeLingerMs = opts.nudgeLingerMs ?? 5;
   const lockKey = BigInt.asIntN(64, BigInt(`0x${createHash('sha256').update(`outbox:${opts.lockName}`).digest('hex').slice(0, 16)}`)).toString();
   const published = (opts.metrics.getSingleMetric('flywheel_ingest_outbox_published_total') as Counter<string> | undefined) ??
     new Counter({ name: 'flywheel_ingest_outbox_published_total', help: 'Outbox rows published to Kafka', labelNames: ['topic'], registers: [opts.metrics] });
@@ -65,6 +68,9 @@ export const createOutboxRelay = (opts: OutboxRelayOptions): OutboxRelay => {
   let wake: (() => void) | undefined;
   let leaderClient: PoolClient | undefined;
   let loop: Promise<void> | undefined;
+
+  // Set by a nudge and cleared when the relay acts on it, so a commit during a cycle is not missed.
+  let nudged = false;
 
   // Waits ms, or less when stopped; a nudge (new rows committed) also ends an idle wait, but not a backoff.
   const idle = (ms: number, wakeable = true): Promise<void> =>
@@ -124,7 +130,15 @@ export const createOutboxRelay = (opts: OutboxRelayOptions): OutboxRelay => {
         }
         const n = await relayOnce(leaderClient);
         attempt = 0;
-        if (n < batchSize) await idle(idlePollMs);
+        if (n < batchSize) {
+          if (!nudged) await idle(idlePollMs);
+          if (nudged) {
+            // Woken by a commit: linger briefly so that a burst of requests is published as one
+            // batch, not one outbox round trip per request.
+            nudged = false;
+            await idle(nudgeLingerMs, false);
+          }
+        }
       } catch (err) {
         failures.inc();
         log.warn({ err, attempt }, 'outbox relay failed; rows stay in the outbox and will be retried');
@@ -141,7 +155,10 @@ export const createOutboxRelay = (opts: OutboxRelayOptions): OutboxRelay => {
 
   return {
     start() { loop ??= run(); },
-    nudge() { wake?.(); },
+    nudge() {
+      nudged = true;
+      wake?.();
+    },
     async stop() {
       stopping.abort();
       await loop;

@@ -51,21 +51,6 @@ const mergeEnv = (...layers: (Partial<Record<ServiceName, Record<string, string>
 };
 
 /**
- * Starts the services on a private redis-server (so a test may FLUSHALL it), bootstraps a unique
- * model from the synthetic corpus with `flywheel bootstrap`, and waits until serving answers for it.
- */
-/**
- * Starts the services on a private redis-server (so a test may FLUSHALL it), bootstraps a unique
- * model from the synthetic corpus with `flywheel bootstrap`, and waits until serving answers for it.
- */
-/** A connection string whose sessions use `schema` first (the `options` parameter node-postgres passes on). */
-export const withSearchPath = (url: string, schema: string): string => {
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  return u.toString();
-};
-
-/**
  * Starts the services on a private redis-server (so a test may FLUSHALL it) and a private
  * PostgreSQL schema (dropped on close), bootstraps a unique model from the synthetic corpus with `flywheel bootstrap`,
  * and waits until serving answers for it.

@@ -1,11 +1,11 @@
-// Test-only helpers: an isolated PostgreSQL schema, topic prefix and Redis prefix per test file.
+// Test-only helpers for integration tests: an isolated PostgreSQL schema, topic prefix and Redis prefix per test file.
 import { randomUUID } from 'node:crypto';
 import { createKafkaBus } from '@flywheel/bus';
-import { createPool, type Pool } from '@flywheel/postgres';
+import { createPool, withSearchPath, type Pool } from '@flywheel/postgres';
 import { createRedis, RedisDedupe, type Redis } from '@flywheel/redis';
 import { createLogger, createMetricsRegistry, type Logger } from '@flywheel/runtime';
-import { withSearchPath } from './config.js';
 
+/** A required environment variable of the local platform, with the command that sets it. */
 export const env = (name: string): string => {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run \`bash scripts/platform.sh up\` and \`set -a; . .flywheel/platform.env; set +a\``);
@@ -46,6 +46,7 @@ export const isolatedPlatform = async (name: string) => {
   };
 };
 
+/** Polls `cond` until it holds; the error names what was awaited. */
 export const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> => {
   const end = Date.now() + ms;
   while (!(await cond())) {

@@ -1,0 +1,1 @@
+export { env, isolatedPlatform, until } from './isolatedPlatform.js';
