@@ -19,6 +19,7 @@ export interface Locks {
 
 // The fence counter starts at the current time in ms when missing, so tokens keep rising even
 // after Redis is flushed (a restarted counter would otherwise hand out tokens a trainer refuses).
+// The guarantee holds when the clock has moved on by at least a millisecond since the last grant.
 const ACQUIRE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ARGV[2]) end
