@@ -56,6 +56,7 @@ export const createAggregator = (deps: AggregatorDeps): Aggregator => {
   const ledger = new PgLedger({ pool: deps.pool, locks: deps.locks, lockTtlMs: deps.lockTtlMs, rulesFor: deps.rulesFor });
   const m = {
     pending: new Gauge({ name: 'flywheel_aggregator_pending_corrections', help: 'Corrections counted since the last trigger', labelNames: ['model'], registers: [deps.metrics] }),
+    threshold: new Gauge({ name: 'flywheel_aggregator_correction_threshold', help: 'Pending corrections that start a retraining of the model (its correction rule)', labelNames: ['model'], registers: [deps.metrics] }),
     accuracy: new Gauge({ name: 'flywheel_aggregator_window_accuracy', help: 'Observed accuracy over the sliding window of outcomes', labelNames: ['model'], registers: [deps.metrics] }),
     triggers: new Counter({ name: 'flywheel_aggregator_triggers_total', help: 'Retraining triggers fired', labelNames: ['model', 'reason'], registers: [deps.metrics] }),
     suppressed: new Counter({ name: 'flywheel_aggregator_triggers_suppressed_total', help: 'Rule firings recorded but not published because the model is already training', labelNames: ['model'], registers: [deps.metrics] }),
@@ -66,6 +67,8 @@ export const createAggregator = (deps: AggregatorDeps): Aggregator => {
 
   const mirror = async (a: Pick<Assessment, 'model' | 'snapshot' | 'accuracy'>): Promise<void> => {
     m.pending.set({ model: a.model }, a.snapshot.pendingCorrections);
+    // Beside the count so a dashboard can draw each model's distance to its trigger.
+    m.threshold.set({ model: a.model }, deps.rulesFor(a.model).correctionThreshold);
     if (a.accuracy !== null) m.accuracy.set({ model: a.model }, a.accuracy);
     // Redis is a cache of the ledger: a failed write is repaired by the next event or rebuild.
     await deps.counters.write(a.model, a.snapshot).catch((err: unknown) => log.warn({ err, model: a.model }, 'could not write counters to Redis; they will be rebuilt'));

@@ -1,11 +1,33 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE_NAMES, startLocalStack, type LocalStack } from '@flywheel/local-stack';
 import { readCatalog } from './catalog.js';
 import { namesInExposition } from './exposition.js';
 import { allQueries, unknownNames } from './metricCheck.js';
 import { repoPath } from './repo.js';
-import { scrapedNames, scrapeSourceFrom } from './scrapedMetrics.js';
+import { scrapedNames, scrapeSourceFrom, type ScrapeSource } from './scrapedMetrics.js';
 
-const source = scrapeSourceFrom(process.env);
+const given = scrapeSourceFrom(process.env);
+// With no dumps or URLs given, the check starts the six services itself on the local platform
+// (scripts/test.sh brings it up and exports its addresses).
+const startOwnStack = given === undefined && process.env.KAFKA_BROKERS !== undefined;
+
+/** Every metric a dashboard or rule names must be exported by a service or listed as external. */
+const expectDashboardsAndRulesCovered = async (source: ScrapeSource): Promise<void> => {
+  const { names, sources } = await scrapedNames(source);
+  expect(sources.length, 'no /metrics bodies found').toBeGreaterThan(0);
+  const external = readCatalog(repoPath('test/deploy/metrics/external.txt'));
+  const { queries, recorded } = allQueries();
+  const known = new Set([...names, ...external.keys(), ...recorded]);
+  expect(unknownNames(queries, known)).toEqual([]);
+  // The documented list should match reality too; report drift without failing on a service that is
+  // not in the dumps (e.g. a run without the trainer).
+  const documented = readCatalog(repoPath('test/deploy/metrics/documented.txt'));
+  const unseen = [...documented.keys()].filter((n) => !names.has(n));
+  if (unseen.length > 0) console.warn(`documented but not in the scraped bodies (${sources.length} sources): ${unseen.join(', ')}`);
+};
 
 describe('metric names against what the services really export', () => {
   it('reads families from TYPE lines and sample names from a /metrics body', () => {
@@ -22,19 +44,24 @@ describe('metric names against what the services really export', () => {
     );
   });
 
-  // Runs where the end-to-end job provides dumps (FLYWHEEL_METRICS_DIR, e.g. from `pnpm metrics:dump`) or
-  // live endpoints (FLYWHEEL_METRICS_URLS); without either there is nothing real to compare with.
-  it.runIf(source !== undefined)('every dashboard and rule metric is scraped from a service or listed as external', async () => {
-    const { names, sources } = await scrapedNames(source ?? {});
-    expect(sources.length, 'no /metrics dumps found').toBeGreaterThan(0);
-    const external = readCatalog(repoPath('test/deploy/metrics/external.txt'));
-    const { queries, recorded } = allQueries();
-    const known = new Set([...names, ...external.keys(), ...recorded]);
-    expect(unknownNames(queries, known)).toEqual([]);
-    // The documented list should match reality too; report drift without failing on a service that is
-    // not in the dumps (e.g. a run without the trainer).
-    const documented = readCatalog(repoPath('test/deploy/metrics/documented.txt'));
-    const unseen = [...documented.keys()].filter((n) => !names.has(n));
-    if (unseen.length > 0) console.warn(`documented but not in the scraped dumps (${sources.length} sources): ${unseen.join(', ')}`);
+  // Dumps (FLYWHEEL_METRICS_DIR, e.g. from `pnpm metrics:dump`) or live endpoints (FLYWHEEL_METRICS_URLS).
+  it.runIf(given !== undefined)('every dashboard and rule metric is in the given /metrics bodies or listed as external', async () => {
+    await expectDashboardsAndRulesCovered(given ?? {});
+  });
+
+  describe.runIf(startOwnStack)('on the six services started from their builds', () => {
+    let stack: LocalStack | undefined;
+    beforeAll(async () => {
+      stack = await startLocalStack({ logDir: join(mkdtempSync(join(tmpdir(), 'metrics-check-')), 'logs') });
+    }, 240_000);
+    afterAll(async () => {
+      await stack?.stopAll();
+    }, 60_000);
+
+    it('every dashboard and rule metric is exported by a running service or listed as external', async () => {
+      const live = stack;
+      if (!live) throw new Error('the stack did not start');
+      await expectDashboardsAndRulesCovered({ urls: SERVICE_NAMES.map((s) => `${live.url(s)}/metrics`) });
+    });
   });
 });
