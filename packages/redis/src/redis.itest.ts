@@ -45,3 +45,15 @@ describe('RedisDedupe (real Redis)', () => {
     expect(await d.seen('g2', ['a'])).toEqual([false]);
   });
 });
+
+describe('RedisDedupe buckets (real Redis)', () => {
+  it('remembers ids into the next time bucket and forgets them after two', async () => {
+    let t = 1_000_000_000;
+    const d = new RedisDedupe(redis, { prefix, ttlSeconds: 10, now: () => t });
+    await d.mark('g', ['x']);
+    t += 10_000;
+    expect(await d.seen('g', ['x', 'y'])).toEqual([true, false]);
+    t += 10_000;
+    expect(await d.seen('g', ['x'])).toEqual([false]);
+  });
+});
