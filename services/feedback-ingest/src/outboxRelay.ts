@@ -109,9 +109,9 @@ export const createOutboxRelay = (opts: OutboxRelayOptions): OutboxRelay => {
       let j = i;
       while (j < rows.length && rows[j]!.topic === topic) j++;
       const run = rows.slice(i, j);
-      // Parse at the boundary: a row the schema refuses would block the outbox, so it fails loudly here.
-      const events = run.map((r) => topics[topic].schema.parse(r.event) as EventOf<typeof topic>);
-      await opts.publisher.publishMany(topic, events);
+      // Not parsed here: the bus's publishMany validates every event against the topic schema (one
+      // parse per row instead of two), and a row it refuses fails this batch loudly, as it would here.
+      await opts.publisher.publishMany(topic, run.map((r) => r.event) as readonly EventOf<typeof topic>[]);
       await c.query('UPDATE feedback_ingest_outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [run.map((r) => r.id)]);
       published.inc({ topic: topics[topic].name }, run.length);
       i = j;
