@@ -15,6 +15,31 @@ export const TEXT_MAX_CHARS = 20_000;
 export const Text = z.string().min(1, 'text must not be empty').max(TEXT_MAX_CHARS, `text is at most ${TEXT_MAX_CHARS} characters`);
 
 /**
+ * The label rules every feedback item obeys, on the wire and at the REST API: a misclassification
+ * names a correct label that differs from the predicted one; a confirmation names what it confirms
+ * (at the API a predictionId may stand in, since the label is looked up from the logged prediction).
+ */
+export const checkFeedbackLabels = (
+  f: { kind: FeedbackKind; predictedLabel?: string | undefined; correctLabel?: string | undefined; predictionId?: string | undefined },
+  ctx: z.RefinementCtx,
+  opts: { predictionIdConfirms?: boolean } = {},
+): void => {
+  if (f.kind === 'misclassification' && f.correctLabel === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['correctLabel'], message: 'a misclassification needs correctLabel' });
+  }
+  if (f.kind === 'misclassification' && f.predictedLabel !== undefined && f.predictedLabel === f.correctLabel) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['correctLabel'], message: 'a misclassification needs a correctLabel different from predictedLabel' });
+  }
+  const confirmsSomething = f.predictedLabel !== undefined || f.correctLabel !== undefined || (opts.predictionIdConfirms === true && f.predictionId !== undefined);
+  if (f.kind === 'confirmation' && !confirmsSomething) {
+    const message = opts.predictionIdConfirms
+      ? 'a confirmation needs predictedLabel (or a predictionId whose label it confirms)'
+      : 'a confirmation needs predictedLabel (the label being confirmed)';
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['predictedLabel'], message });
+  }
+};
+
+/**
  * One feedback item as recorded. A misclassification carries the correct label; a confirmation
  * confirms the predicted label; thumbs carry only sentiment about the prediction.
  */
@@ -33,17 +58,7 @@ export const FeedbackReceived = z
     /** Position in the ingest log; absent for events from outside producers. */
     sequence: z.number().int().nonnegative().optional(),
   })
-  .superRefine((f, ctx) => {
-    if (f.kind === 'misclassification' && f.correctLabel === undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['correctLabel'], message: 'a misclassification needs correctLabel' });
-    }
-    if (f.kind === 'misclassification' && f.predictedLabel !== undefined && f.predictedLabel === f.correctLabel) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['correctLabel'], message: 'a misclassification needs a correctLabel different from predictedLabel' });
-    }
-    if (f.kind === 'confirmation' && f.predictedLabel === undefined && f.correctLabel === undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['predictedLabel'], message: 'a confirmation needs predictedLabel (the label being confirmed)' });
-    }
-  });
+  .superRefine((f, ctx) => checkFeedbackLabels(f, ctx));
 export type FeedbackReceived = z.infer<typeof FeedbackReceived>;
 
 /** The label a feedback item teaches, if any: the correction, or the confirmed prediction. */

@@ -13,7 +13,7 @@ export {
   versionId,
 } from './ids.js';
 export { envelope, EnvelopeHeader, SPEC_VERSION } from './envelope.js';
-export { FeedbackKind, FeedbackMetadata, FeedbackReceived, Text, TEXT_MAX_CHARS, teachingLabel, outcomeOf } from './feedback.js';
+export { checkFeedbackLabels, FeedbackKind, FeedbackMetadata, FeedbackReceived, Text, TEXT_MAX_CHARS, teachingLabel, outcomeOf } from './feedback.js';
 export { PredictionMade } from './predictions.js';
 export { TriggerReason, RetrainingRequested } from './triggers.js';
 export { TrainingState, TrainingStatusChanged, Metrics } from './training.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FeedbackKind, FeedbackMetadata, FencingToken, Label, ModelName, ModelVersion, PredictionId, Text, TrainingState, Variant } from '@flywheel/contracts';
+import { checkFeedbackLabels, FeedbackKind, FeedbackMetadata, FencingToken, Label, ModelName, ModelVersion, PredictionId, Text, TrainingState, Variant } from '@flywheel/contracts';
 
 /** Items per batch request. */
 export const MAX_BATCH_ITEMS = 1000;
@@ -24,17 +24,7 @@ const itemFields = {
 export const FeedbackItem = z
   .object(itemFields)
   .strict()
-  .superRefine((f, ctx) => {
-    if (f.kind === 'misclassification' && f.correctLabel === undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['correctLabel'], message: 'a misclassification needs correctLabel' });
-    }
-    if (f.kind === 'misclassification' && f.predictedLabel !== undefined && f.predictedLabel === f.correctLabel) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['correctLabel'], message: 'a misclassification needs a correctLabel different from predictedLabel' });
-    }
-    if (f.kind === 'confirmation' && f.predictedLabel === undefined && f.correctLabel === undefined && f.predictionId === undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['predictedLabel'], message: 'a confirmation needs predictedLabel (or a predictionId whose label it confirms)' });
-    }
-  });
+  .superRefine((f, ctx) => checkFeedbackLabels(f, ctx, { predictionIdConfirms: true }));
 export type FeedbackItem = z.infer<typeof FeedbackItem>;
 
 /** A batch: validated all-or-nothing; issues name the item by its index (`items.<i>.<field>`). */
