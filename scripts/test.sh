@@ -26,8 +26,9 @@ pnpm turbo run test --continue --output-logs=full --concurrency=2 2>&1 | tee -a 
 # One closing line over every package: "N passed, N failed".
 # vitest colours its summary when turbo gives it a terminal; strip the escapes before counting.
 plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
-passed=$(grep -oE 'Tests +[0-9]+ passed|Tests +[0-9]+ failed \| [0-9]+ passed' <<<"$plain" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-failed=$(grep -oE 'Tests +[0-9]+ failed' <<<"$plain" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+# `|| true`: grep finding nothing (no failures) must not end the script under pipefail.
+passed=$( { grep -oE 'Tests +[0-9]+ passed|Tests +[0-9]+ failed \| [0-9]+ passed' <<<"$plain" || true; } | { grep -oE '[0-9]+ passed' || true; } | awk '{s+=$1} END {print s+0}')
+failed=$( { grep -oE 'Tests +[0-9]+ failed' <<<"$plain" || true; } | { grep -oE '[0-9]+' || true; } | awk '{s+=$1} END {print s+0}')
 [[ $passed -gt 0 ]] || { echo "test: no test results found in $(rel "$log"); treating the run as failed"; status=1; }
 [[ $failed -gt 0 ]] && status=1
 echo "test: ${passed} passed, ${failed} failed"
