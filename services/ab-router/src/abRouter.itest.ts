@@ -10,6 +10,8 @@ import { assignVariant } from '@flywheel/stats';
 import { PgRegistryPort } from './PgRegistryPort.js';
 import { routingKey } from './RoutingPublisher.js';
 import { startAbRouter, type RunningAbRouter } from './startAbRouter.js';
+import { PgExperimentStore } from './PgExperimentStore.js';
+import type { ServingHealth } from './servingHealth.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
 if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: run `bash scripts/platform.sh up` and source .flywheel/platform.env');
@@ -23,6 +25,7 @@ const registry = new PgRegistry(pool);
 const redisPrefix = `abr-${run}`;
 const updates: EventOf<'modelUpdates'>[] = [];
 let ab: RunningAbRouter;
+let servingHealth = new Map<string, ServingHealth>();
 
 const v = (s: string): ModelVersion => ModelVersion.parse(s);
 const ref = (model: string, version: string): ArtifactRef => ({ bucket: 'b', prefix: `models/${model}/${version}/`, manifestKey: `models/${model}/${version}/manifest.json`, sha256: 'a'.repeat(64) });
@@ -74,7 +77,11 @@ beforeAll(async () => {
     pool, redis, bus, logger, metrics, registry: new PgRegistryPort(registry), adminToken: 'x'.repeat(16), port: 0, redisPrefix,
     consumerGroup: `abr-${run}`, evalIntervalMs: 0,
     settings: { defaults: { minSamplePerArm: 200 }, perModel: {} },
-    health: { windowSize: 100, minSamples: 50, maxAccuracyDrop: 0.1 },
+    health: {
+      windowSize: 100, minSamples: 50, maxAccuracyDrop: 0.1,
+      // Our own interface, faked: what serving's /metrics said over the last interval, per model.
+      serving: { source: { sample: async () => servingHealth }, limits: { minRequests: 100, maxErrorRate: 0.05, maxP99Ms: 1000 } },
+    },
   });
   await bus.consume(`abr-${run}-watch`, { modelUpdates: async (e) => { updates.push(e); } });
 });
@@ -157,6 +164,22 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
     });
     expect(routing.challengerShareBps).toBe(0);
     expect(await metrics.metrics()).toMatch(new RegExp(`flywheel_abrouter_rollbacks_total\\{model="${model}",automatic="true",service="ab-router-itest"\\} 1`));
+  });
+
+  it('rolls the champion back automatically when serving reports its p99 latency over the limit', async () => {
+    const model = ModelName.parse(`abr-${run}-lat`);
+    await registry.registerChampion(version(model, '1.0.0'));
+    await registry.registerChampion(version(model, '1.1.0'));
+    await new PgExperimentStore(pool).setChampion(model, '1.1.0');
+    servingHealth = new Map([[model, { requests: 50, errorRate: 0, p99Ms: 4000 }]]);
+    await ab.router.checkHealth();
+    expect((await registry.champion(model))?.version, 'too few requests to judge').toBe('1.1.0');
+    servingHealth = new Map([[model, { requests: 800, errorRate: 0.001, p99Ms: 2500 }]]);
+    await ab.router.checkHealth();
+    expect((await registry.champion(model))?.version).toBe('1.0.0');
+    const event = await until('rolled_back on latency', async () => updates.find((u) => u.subject === model && u.data.action === 'rolled_back'));
+    expect(event.data).toMatchObject({ action: 'rolled_back', version: '1.0.0', from: '1.1.0', automatic: true, reason: expect.stringMatching(/p99 latency 2500 ms/) });
+    servingHealth = new Map();
   });
 
   it('answers admin routes only with the bearer token and rolls back by hand with a reason', async () => {

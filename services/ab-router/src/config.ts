@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOrExplain, PlatformConfig } from '@flywheel/runtime';
+import { commaList, parseOrExplain, PlatformConfig } from '@flywheel/runtime';
 import { ExperimentSettingsInput } from './experimentSettings.js';
 
 const json = <S extends z.ZodTypeAny>(schema: S, example: string) =>
@@ -30,6 +30,11 @@ const Config = PlatformConfig.extend({
   HEALTH_WINDOW: z.coerce.number().int().positive().default(200),
   HEALTH_MIN_SAMPLES: z.coerce.number().int().positive().default(100),
   HEALTH_MAX_ACCURACY_DROP: z.coerce.number().gt(0).lt(1).default(0.1),
+  /** Serving replicas' /metrics URLs, comma-separated; when set, error rate and p99 latency can also roll back. */
+  SERVING_METRICS_URLS: commaList.optional(),
+  HEALTH_MIN_REQUESTS: z.coerce.number().int().positive().default(200),
+  HEALTH_MAX_ERROR_RATE: z.coerce.number().gt(0).lt(1).default(0.05),
+  HEALTH_MAX_P99_MS: z.coerce.number().positive().default(1000),
 });
 export type AbRouterConfig = z.infer<typeof Config>;
 

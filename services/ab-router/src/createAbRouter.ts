@@ -8,6 +8,8 @@ import { settingsFor, type ExperimentSettings, type ExperimentSettingsInput } fr
 import type { ArmTotals, Experiment, PgExperimentStore } from './PgExperimentStore.js';
 import type { Registry } from './ports.js';
 import type { RoutingPublisher } from './RoutingPublisher.js';
+import { servingVerdict, type ServingHealthLimits } from './servingHealth.js';
+import type { ServingHealthSource } from './ServingHealthProbe.js';
 
 /** Automatic rollback on the champion's health. */
 export interface HealthSettings {
@@ -17,6 +19,8 @@ export interface HealthSettings {
   minSamples: number;
   /** Roll back when accuracy falls more than this below the baseline (absolute: 0.1 = 10 points). */
   maxAccuracyDrop: number;
+  /** Also roll back on serving's error rate or p99 latency, read from its /metrics (optional). */
+  serving?: { source: ServingHealthSource; limits: ServingHealthLimits };
 }
 
 export interface AbRouterDeps {
@@ -197,12 +201,30 @@ export const createAbRouter = (deps: AbRouterDeps) => {
   };
 
   const checkHealth = async (): Promise<void> => {
+    // One scrape per tick for every model; a serving replica that does not answer skips only this check.
+    const serving = deps.health.serving
+      ? await deps.health.serving.source.sample().catch((err: unknown) => {
+          log.warn({ err }, 'could not read serving metrics; judging health on accuracy alone this time');
+          return undefined;
+        })
+      : undefined;
     for (const model of await store.watchedModels()) {
       const champ = await store.champion(model);
       if (!champ) continue;
       // A running experiment is already testing the remedy (typically a challenger trained on the very
       // drift that lowers the champion's accuracy); rolling back now would only end it without evidence.
       if (await store.running(model)) continue;
+      const servingHealth = serving?.get(model);
+      const servingProblem = servingHealth && deps.health.serving ? servingVerdict(servingHealth, deps.health.serving.limits) : undefined;
+      if (servingProblem && !rollbackUnavailable.has(model)) {
+        try {
+          await rollback(model, `champion ${champ.version}: ${servingProblem}`, true);
+        } catch (err) {
+          rollbackUnavailable.add(model);
+          log.error({ err, model, reason: servingProblem }, 'automatic rollback failed; the champion stays until an operator acts');
+        }
+        continue;
+      }
       const w = await store.recentAccuracy(model, champ.version, champ.since, deps.health.windowSize);
       if (w.n === 0) continue;
       const accuracy = w.successes / w.n;

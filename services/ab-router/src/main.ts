@@ -5,6 +5,7 @@ import { migrateRegistry, PgRegistry } from '@flywheel/registry';
 import { createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
 import { defaultSettings, loadConfig } from './config.js';
 import { PgRegistryPort } from './PgRegistryPort.js';
+import { ServingHealthProbe } from './ServingHealthProbe.js';
 import { startAbRouter } from './startAbRouter.js';
 
 const config = loadConfig(process.env);
@@ -26,7 +27,19 @@ const running = await startAbRouter({
   redisPrefix: config.REDIS_PREFIX,
   evalIntervalMs: config.EVAL_INTERVAL_MS,
   settings: { defaults: defaultSettings(config), perModel: config.EXPERIMENT_OVERRIDES },
-  health: { windowSize: config.HEALTH_WINDOW, minSamples: config.HEALTH_MIN_SAMPLES, maxAccuracyDrop: config.HEALTH_MAX_ACCURACY_DROP },
+  health: {
+    windowSize: config.HEALTH_WINDOW,
+    minSamples: config.HEALTH_MIN_SAMPLES,
+    maxAccuracyDrop: config.HEALTH_MAX_ACCURACY_DROP,
+    ...(config.SERVING_METRICS_URLS
+      ? {
+          serving: {
+            source: new ServingHealthProbe(config.SERVING_METRICS_URLS),
+            limits: { minRequests: config.HEALTH_MIN_REQUESTS, maxErrorRate: config.HEALTH_MAX_ERROR_RATE, maxP99Ms: config.HEALTH_MAX_P99_MS },
+          },
+        }
+      : {}),
+  },
 });
 shutdown.onShutdown(() => running.close());
 shutdown.installSignalHandlers();
