@@ -2,4 +2,3 @@ export { bootstrapModel, BOOTSTRAP_STRATEGY, CLI_SOURCE } from './bootstrapModel
 export { commands } from './commands.js';
 export type { CliDeps } from './commands.js';
 export { formatTable } from './formatTable.js';
-export { parseEnvFile } from './parseEnvFile.js';

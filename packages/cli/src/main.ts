@@ -8,9 +8,8 @@ import { createKafkaBus } from '@flywheel/bus';
 import { MinioObjectStore } from '@flywheel/objectstore';
 import { createPool } from '@flywheel/postgres';
 import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { commaList, createLogger, createMetricsRegistry, FlywheelError, parseOrExplain, S3Config } from '@flywheel/runtime';
+import { commaList, createLogger, createMetricsRegistry, FlywheelError, parseOrExplain, S3Config, parseEnvFile } from '@flywheel/runtime';
 import { commands } from './commands.js';
-import { parseEnvFile } from './parseEnvFile.js';
 
 const USAGE = `flywheel <command> [options]
 

@@ -5,6 +5,6 @@ export type { ServiceName } from './serviceEnv.js';
 export { createStackApi, PredictAnswer, ExperimentSummary } from './createStackApi.js';
 export type { StackApi, FeedbackItemInput } from './createStackApi.js';
 export { ServiceFailed, HttpCallFailed } from './errors.js';
-export { parsePlatformEnv, findRepoRoot, readPlatformEnv } from './platformEnv.js';
+export { findRepoRoot, readPlatformEnv } from './platformEnv.js';
 export { readPeakRss } from './readPeakRss.js';
 export { ServiceProcess, tailFile } from './ServiceProcess.js';

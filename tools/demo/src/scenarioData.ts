@@ -1,3 +1,5 @@
+import { mulberry32 } from '@flywheel/stats';
+
 /** A labelled text (what the simulated users know to be true). */
 export interface LabelledText {
   text: string;
@@ -35,17 +37,8 @@ export interface SplitOptions {
   seed: number;
 }
 
-/** Mulberry32: a small seeded PRNG, so a run's split is reproducible. */
-export const seededRandom = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+/** Seeded, so every run sees the same data (mulberry32). */
+export const seededRandom = mulberry32;
 
 export const shuffle = <T>(xs: readonly T[], rnd: () => number): T[] => {
   const a = [...xs];

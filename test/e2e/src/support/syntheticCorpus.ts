@@ -1,3 +1,5 @@
+import { mulberry32 } from '@flywheel/stats';
+
 /** A labelled text. */
 export interface LabelledText {
   text: string;
@@ -28,17 +30,8 @@ const VOCAB: Record<string, string[]> = {
 };
 const FILLER = ['premium', 'classic', 'pack', 'set', 'deluxe', 'blue', 'black', 'red', 'large', 'small', 'combo', 'original', 'new', 'edition', 'value'];
 
-/** Mulberry32: a small seeded PRNG, so every run sees the same corpus. */
-export const seededRandom = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+/** Seeded, so every run sees the same data (mulberry32). */
+export const seededRandom = mulberry32;
 
 const pick = <T>(xs: readonly T[], rnd: () => number): T => xs[Math.floor(rnd() * xs.length)] as T;
 
