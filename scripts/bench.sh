@@ -3,6 +3,15 @@
 # Stops the platform afterwards only if it started it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
+  cat <<'USAGE'
+usage: bash scripts/bench.sh BENCH.ts [args...]
+  Sets the machine up, brings the local platform up (and down again if it started it) and runs
+  one bench script with tsx, e.g. bash scripts/bench.sh services/serving/bench/serve.ts
+  The benches have pnpm aliases: pnpm bench:bus, bench:ingest, bench:serve, bench:swap, bench:trainer.
+USAGE
+  exit 0
+fi
 cd "$ROOT"
 bash scripts/setup.sh >&2
 started=0

@@ -7,6 +7,20 @@
 #   bash scripts/main.sh --bench             the same, with one JSON object as the last line (pnpm bench:loop)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
+  cat <<'USAGE'
+usage: bash scripts/main.sh [demo options]
+  The main job: sets the machine up, starts the local platform and the six services, drives the
+  whole loop and writes reports/loop-report.html. Stops what it started.
+    bash scripts/main.sh --data my.csv --text-column text --label-column label
+    bash scripts/main.sh --bench        the same, with one JSON object as the last line
+
+USAGE
+  # The demo's own option list (printing it starts nothing); it exists once setup has built it.
+  if [[ -f "$ROOT/tools/demo/dist/main.js" ]]; then node "$ROOT/tools/demo/dist/main.js" --help
+  else echo "demo options: run 'bash scripts/setup.sh' once to build the demo, then ask again"; fi
+  exit 0
+fi
 cd "$ROOT"
 
 bash scripts/setup.sh

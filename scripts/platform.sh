@@ -12,6 +12,17 @@
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
+  cat <<'USAGE'
+usage: bash scripts/platform.sh up|down|status|env
+  up      start what is down (idempotent), write .flywheel/platform.env, print addresses
+  down    stop what `up` started (kcat, s3; PostgreSQL/Redis only if `up` started them)
+  status  health of each service; exit 1 when something is down
+  env     `export KEY=value` lines:  eval "$(bash scripts/platform.sh env)"
+Overrides: FLYWHEEL_S3_PORT (default 9000), FLYWHEEL_REDIS_PORT (default 6379).
+USAGE
+  exit 0
+fi
 
 ENV_FILE="$FLYWHEEL_DIR/platform.env"
 LOCK_FILE="$FLYWHEEL_DIR/platform.lock"

@@ -4,6 +4,15 @@
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
+  cat <<'USAGE'
+usage: bash scripts/setup.sh
+  Idempotent bootstrap of a fresh machine (Debian 12, root): system tools (kcat, chromium,
+  promtool, kubectl), pnpm 9, dependencies and the build. Safe to run before every command;
+  details go to .flywheel/logs/setup.log.
+USAGE
+  exit 0
+fi
 cd "$ROOT"
 
 PNPM_VERSION=9.15.9

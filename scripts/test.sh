@@ -3,6 +3,16 @@
 # lint and every package's tests (unit + integration + end-to-end). Stops what it started.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
+  cat <<'USAGE'
+usage: bash scripts/test.sh
+  Every test on real stores: sets the machine up (scripts/setup.sh), starts the local platform
+  (scripts/platform.sh up), runs typecheck, lint and every package's unit, integration and
+  end-to-end tests, prints one summary line, and stops the platform if this run started it.
+  Exit status 0 when everything passed. Log: .flywheel/logs/test.log
+USAGE
+  exit 0
+fi
 cd "$ROOT"
 
 bash scripts/setup.sh
@@ -16,20 +26,29 @@ export KAFKAJS_NO_PARTITIONER_WARNING=1 TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=
 log="$LOG_DIR/test.log"
 : >"$log"
 status=0
-info "test: typecheck and lint"
-pnpm turbo run typecheck lint --continue --output-logs=errors-only --concurrency=2 2>&1 | tee -a "$log" | grep -E 'error|Tasks:|Failed:' || true
-[[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
-info "test: unit, integration and end-to-end tests (log: $(rel "$log"))"
-pnpm turbo run test --continue --output-logs=full --concurrency=2 2>&1 | tee -a "$log" | grep -E '✓|×|FAIL|Test Files|Tests  |Tasks:|Failed:' || true
-[[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+early_failures=()
+report_tool="scripts/lib/test-report.mjs"
+report_rel="$(node "$report_tool" report-path)"
+# Stale reports from an earlier run would be counted again.
+find packages services test tools -maxdepth 5 -path "*/$report_rel" -delete 2>/dev/null || true
 
-# One closing line over every package: "N passed, N failed".
-# vitest colours its summary when turbo gives it a terminal; strip the escapes before counting.
-plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
-# `|| true`: grep finding nothing (no failures) must not end the script under pipefail.
-passed=$( { grep -oE 'Tests +[0-9]+ passed|Tests +[0-9]+ failed \| [0-9]+ passed' <<<"$plain" || true; } | { grep -oE '[0-9]+ passed' || true; } | awk '{s+=$1} END {print s+0}')
-failed=$( { grep -oE 'Tests +[0-9]+ failed' <<<"$plain" || true; } | { grep -oE '[0-9]+' || true; } | awk '{s+=$1} END {print s+0}')
-[[ $passed -gt 0 ]] || { echo "test: no test results found in $(rel "$log"); treating the run as failed"; status=1; }
-[[ $failed -gt 0 ]] && status=1
-echo "test: ${passed} passed, ${failed} failed"
+info "test: typecheck and lint"
+pnpm turbo run typecheck lint --continue --output-logs=errors-only --concurrency=2 >>"$log" 2>&1 || {
+  status=1
+  early_failures+=("!typecheck or lint failed (the errors are above and in $(rel "$log"))")
+  echo "test: typecheck or lint failed:"
+  sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'error|Failed:' | head -40
+}
+
+info "test: unit, integration and end-to-end tests, one line per file as it finishes (full log: $(rel "$log"))"
+# Each package's vitest also writes a JSON report (failures with their reasons) for the summary.
+set +e
+pnpm turbo run test --continue --output-logs=full --concurrency=2 -- \
+  --reporter=default --reporter=json --outputFile.json="$report_rel" 2>&1 | tee -a "$log" | node "$report_tool" live
+turbo_status=${PIPESTATUS[0]}
+set -e
+[[ $turbo_status -eq 0 ]] || status=1
+# Test tasks turbo saw fail (also those that never wrote a report).
+mapfile -t failed_tasks < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -oE '^\s*@[^#[:space:]]+#test' | sed -E 's/^\s*//; s/#test$//' | sort -u)
+node "$report_tool" summary "$ROOT" "${early_failures[@]}" "${failed_tasks[@]}" || status=1
 exit $status

@@ -34,8 +34,14 @@ const samples: { [K in TopicKey]: DataOf<K> } = {
 
 const buses: { close(): Promise<void> }[] = [];
 afterAll(async () => {
-  for (const b of buses) await b.close();
-  await redis.quit();
+  try {
+    for (const b of buses) await b.close();
+  } finally {
+    // The dedupe keys of this run (topics stay: the local mock broker cannot delete them, and each test has its own prefix).
+    const keys = await redis.keys(`itest-${run}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  }
 });
 
 describe('the bus against a Kafka-protocol broker', () => {

@@ -22,6 +22,9 @@ export interface KafkaBusOptions {
   topicPrefix?: string;
   /** Source attribute for the events this process builds. */
   connectionTimeoutMs?: number;
+  /** Consumer group failover (see KAFKA_SESSION_TIMEOUT_MS); defaults 30 s and 60 s. */
+  sessionTimeoutMs?: number;
+  rebalanceTimeoutMs?: number;
 }
 
 const STRUCTURED = { 'content-type': 'application/cloudevents+json' } as const;
@@ -104,7 +107,11 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
     if (byName.size === 0) throw new Error(`consumer group ${group} has no handlers; pass at least one topic handler`);
     // A short fetch wait: the mock broker answers a fetch only when maxWait expires, so the default 5 s is 5 s of latency.
     // The topic prefix also scopes the group: two stacks on one broker (tests, demo runs) never share a group.
-    const consumer: Consumer = kafka.consumer({ groupId: `${prefix}${group}`, allowAutoTopicCreation: true, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: co.maxWaitTimeInMs ?? 100 });
+    const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
+    const consumer: Consumer = kafka.consumer({
+      groupId: `${prefix}${group}`, allowAutoTopicCreation: true, maxWaitTimeInMs: co.maxWaitTimeInMs ?? 100,
+      sessionTimeout, rebalanceTimeout: opts.rebalanceTimeoutMs ?? 60_000, heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
+    });
     const stopping = new AbortController();
     const maxUnknown = co.maxUnknownErrorAttempts ?? 5;
     const maxBackoff = co.maxBackoffMs ?? 5_000;

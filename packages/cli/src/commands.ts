@@ -1,5 +1,6 @@
 import { makeEvent, ModelName, ModelVersion } from '@flywheel/contracts';
 import type { Publisher } from '@flywheel/bus';
+import { NotFound } from '@flywheel/runtime';
 import { readExamples, type TableFormat } from '@flywheel/learning';
 import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import { bootstrapModel, CLI_SOURCE } from './bootstrapModel.js';
@@ -8,21 +9,33 @@ import { formatTable } from './formatTable.js';
 /** What the commands need; main.ts builds them from the environment. */
 export interface CliDeps {
   registry: PgRegistry;
-  artifacts: MinioArtifactStore;
+  /** built on first use: only bootstrap and export touch the object store */
+  artifacts: () => Promise<MinioArtifactStore>;
   /** absent with --no-publish: promote/rollback then change only the registry */
   publisher: Publisher | undefined;
   print: (line: string) => void;
   actor: string;
 }
 
-const fmtMetric = (m: Record<string, number>, k: string): string => (m[k] === undefined ? '' : (m[k] as number).toFixed(4));
+export const fmtMetric = (m: Record<string, number>, k: string): string => (m[k] === undefined ? '' : (m[k] as number).toFixed(4));
+
+/** Fails with NotFound (exit 1) unless the registry knows `model`, so a typo never looks like an empty list. */
+export const requireModel = async (registry: Pick<PgRegistry, 'listModels'>, model: string): Promise<ModelName> => {
+  const models = await registry.listModels();
+  const found = models.find((m) => m.model === model);
+  if (!found) {
+    const names = models.map((m) => m.model);
+    throw new NotFound(`no model named ${model}; registered: ${names.slice(0, 10).join(', ') || '(none)'}${names.length > 10 ? ` and ${names.length - 10} more (flywheel models)` : ''}`);
+  }
+  return found.model;
+};
 
 export const commands = {
   async bootstrap(d: CliDeps, o: { model: string; data: string; format: TableFormat; reason?: string; epochs?: number }): Promise<void> {
     const examples = await readExamples(o.data, o.format);
     d.print(`training a new base for ${o.model} on ${examples.length} rows from ${o.data} …`);
     const r = await bootstrapModel(
-      { registry: d.registry, artifacts: d.artifacts, ...(d.publisher ? { publisher: d.publisher } : {}) },
+      { registry: d.registry, artifacts: await d.artifacts(), ...(d.publisher ? { publisher: d.publisher } : {}) },
       { model: o.model, examples, actor: d.actor, ...(o.reason ? { reason: o.reason } : {}), ...(o.epochs ? { trainOptions: { epochs: o.epochs } } : {}) },
     );
     d.print(`${o.model}@${r.version.version} is champion (accuracy ${fmtMetric(r.version.metrics, 'accuracy')}, ${r.version.labels.length} labels, ${r.seconds.toFixed(1)} s)${r.previous ? `; ${r.previous} archived` : ''}`);
@@ -34,21 +47,21 @@ export const commands = {
   },
 
   async versions(d: CliDeps, model: string): Promise<void> {
-    const rows = await d.registry.versions(ModelName.parse(model));
+    const rows = await d.registry.versions(await requireModel(d.registry, model));
     d.print(formatTable(['version', 'status', 'accuracy', 'forgetting', 'labels', 'base', 'parent', 'created'], rows.map((v) => [
       v.version, v.status, fmtMetric(v.metrics, 'accuracy'), fmtMetric(v.metrics, 'forgetting'), String(v.labels.length), v.baseVersion, v.parentVersion ?? '-', v.createdAt.toISOString(),
     ])));
   },
 
   async history(d: CliDeps, model: string): Promise<void> {
-    const rows = await d.registry.history(ModelName.parse(model));
+    const rows = await d.registry.history(await requireModel(d.registry, model));
     d.print(formatTable(['at', 'version', 'from', 'to', 'actor', 'reason', 'accuracy'], rows.map((h) => [
       h.at.toISOString(), h.version, h.fromStatus ?? '-', h.toStatus, h.actor, h.reason.slice(0, 80), fmtMetric(h.metrics, 'accuracy'),
     ])));
   },
 
   async promote(d: CliDeps, model: string, version: string, reason: string): Promise<void> {
-    const m = ModelName.parse(model);
+    const m = await requireModel(d.registry, model);
     const r = await d.registry.promote(m, ModelVersion.parse(version), d.actor, reason);
     if (!r.changed) {
       d.print(`${model}@${version} is already champion; nothing changed`);
@@ -59,16 +72,16 @@ export const commands = {
   },
 
   async rollback(d: CliDeps, model: string, reason: string): Promise<void> {
-    const m = ModelName.parse(model);
+    const m = await requireModel(d.registry, model);
     const r = await d.registry.rollback(m, d.actor, reason);
     await d.publisher?.publish('modelUpdates', makeEvent('modelUpdates', { source: CLI_SOURCE, subject: m, data: { action: 'rolled_back', version: r.champion.version, from: r.from, reason, automatic: false } }));
     d.print(`${model} rolled back: ${r.champion.version} is champion again; ${r.from} deprecated`);
   },
 
   async export(d: CliDeps, model: string, version: string, out: string): Promise<void> {
-    const v = await d.registry.version(ModelName.parse(model), ModelVersion.parse(version));
-    if (!v) throw new Error(`${model}@${version} is not registered; list versions with: flywheel versions ${model}`);
-    const files = await d.artifacts.exportVersion(v.artifact, out);
+    const v = await d.registry.version(await requireModel(d.registry, model), ModelVersion.parse(version));
+    if (!v) throw new NotFound(`${model}@${version} is not registered; list versions with: flywheel versions ${model}`);
+    const files = await (await d.artifacts()).exportVersion(v.artifact, out);
     d.print(`exported ${model}@${version} (${v.status}) to ${out}: ${files.length} files, hashes verified`);
   },
 };

@@ -4,8 +4,10 @@ import type { Logger } from '@flywheel/runtime';
 import { Histogram, type Registry } from 'prom-client';
 import { toHttpError } from './httpErrors.js';
 
-/** A named readiness check; a throw or `false` makes /readyz answer 503. */
-export type ReadinessCheck = { name: string; check: () => Promise<boolean> | boolean };
+/** A check's verdict: a boolean, or one with details that /readyz shows under `details.<name>`. */
+export type ReadinessResult = boolean | { ok: boolean; details?: unknown };
+/** A named readiness check; a throw or a false verdict makes /readyz answer 503. */
+export type ReadinessCheck = { name: string; check: () => Promise<ReadinessResult> | ReadinessResult };
 
 export interface HttpAppOptions {
   service: string;
@@ -48,10 +50,13 @@ export const createHttpApp = (opts: HttpAppOptions): Express => {
   });
   app.get('/readyz', async (_req, res) => {
     const results: Record<string, string> = {};
+    const details: Record<string, unknown> = {};
     let ready = true;
     for (const c of opts.readiness ?? []) {
       try {
-        const ok = await c.check();
+        const verdict = await c.check();
+        const ok = typeof verdict === 'boolean' ? verdict : verdict.ok;
+        if (typeof verdict !== 'boolean' && verdict.details !== undefined) details[c.name] = verdict.details;
         results[c.name] = ok ? 'ok' : 'not ready';
         ready &&= ok;
       } catch (err) {
@@ -59,7 +64,7 @@ export const createHttpApp = (opts: HttpAppOptions): Express => {
         ready = false;
       }
     }
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results, ...(Object.keys(details).length > 0 ? { details } : {}) });
   });
   app.get('/metrics', async (_req, res) => {
     res.set('content-type', opts.metrics.contentType);

@@ -66,11 +66,40 @@ export class ServiceProcess {
     await this.waitReady(readyTimeoutMs);
   }
 
-  private spawn(): void {
+  /**
+   * Starts the process with FLYWHEEL_FAILPOINTS armed for this run only; its exit is expected (it is
+   * meant to crash at the failpoint). Resolves when it is ready, or when the failpoint fired first.
+   */
+  async startWithFailpoints(spec: string, readyTimeoutMs: number): Promise<void> {
+    if (this.running) throw new Error(`${this.name} is running: stop it before arming failpoints`);
+    this.spawn({ FLYWHEEL_FAILPOINTS: spec });
+    this.expectingExit = true;
+    try {
+      await this.waitReady(readyTimeoutMs);
+    } catch (err) {
+      if (!this.exitInfo || !/failpoint \S+ fired/.test(this.tail(50))) throw err;
+    }
+  }
+
+  /**
+   * Waits until the process has crashed at failpoint `name` (it logs `failpoint <name> fired`
+   * synchronously before it kills itself). The error says what was seen instead.
+   */
+  async waitFailpoint(name: string, timeoutMs: number): Promise<void> {
+    const exited = await Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+    const fired = this.tail(200).includes(`failpoint ${name} fired`);
+    if (exited && fired) return;
+    throw new Error(exited
+      ? `${this.name} exited (code ${this.exitInfo?.code}, signal ${this.exitInfo?.signal}) without failpoint ${name} firing; last lines:\n${this.tail(15)}`
+      : `${this.name} did not reach failpoint ${name} within ${Math.round(timeoutMs / 1000)} s (still running); last lines:\n${this.tail(15)}`);
+  }
+
+  private spawn(extraEnv: Record<string, string> = {}): void {
     mkdirSync(dirname(this.o.logPath), { recursive: true });
     const fd = openSync(this.o.logPath, 'a');
-    writeSync(fd, `\n==== ${new Date().toISOString()} starting ${this.name} (port ${this.o.port})\n`);
-    const child = spawn(process.execPath, [this.o.entry], { cwd: this.o.cwd, env: { ...this.o.env }, stdio: ['ignore', fd, fd] });
+    const armed = extraEnv.FLYWHEEL_FAILPOINTS ? `, failpoints ${extraEnv.FLYWHEEL_FAILPOINTS}` : '';
+    writeSync(fd, `\n==== ${new Date().toISOString()} starting ${this.name} (port ${this.o.port}${armed})\n`);
+    const child = spawn(process.execPath, [this.o.entry], { cwd: this.o.cwd, env: { ...this.o.env, ...extraEnv }, stdio: ['ignore', fd, fd] });
     closeSync(fd); // the child holds its own copy
     this.child = child;
     this.exitInfo = undefined;

@@ -62,6 +62,10 @@ export interface LocalStack {
   stop(svc: ServiceName, timeoutMs?: number): Promise<number | null>;
   kill(svc: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   restart(svc: ServiceName): Promise<void>;
+  /** Stops `svc` and starts it with FLYWHEEL_FAILPOINTS=`spec` (this run only); its crash there is expected. */
+  armFailpoints(svc: ServiceName, spec: string): Promise<void>;
+  /** Waits until `svc` crashed at failpoint `name`; throws naming what was seen instead. */
+  waitFailpoint(svc: ServiceName, name: string, timeoutMs?: number): Promise<void>;
   waitReady(svc: ServiceName, timeoutMs?: number): Promise<void>;
   stopAll(): Promise<void>;
   assertAlive(): void;
@@ -156,6 +160,11 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
       await proc(svc).start(readyTimeoutMs);
     },
     waitReady: (svc, timeoutMs) => proc(svc).waitReady(timeoutMs ?? readyTimeoutMs),
+    armFailpoints: async (svc, spec) => {
+      await proc(svc).stop();
+      await proc(svc).startWithFailpoints(spec, readyTimeoutMs);
+    },
+    waitFailpoint: (svc, name, timeoutMs) => proc(svc).waitFailpoint(name, timeoutMs ?? 120_000),
     stopAll: async () => {
       if (!stopped) await stopAll();
     },

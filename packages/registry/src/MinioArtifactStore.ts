@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ModelName, ModelVersion, type ArtifactRef, type Metrics } from '@flywheel/contracts';
 import type { ObjectStore } from '@flywheel/objectstore';
-import { NotFound } from '@flywheel/runtime';
+import { failpoint, NotFound } from '@flywheel/runtime';
 import { CorruptArtifact } from './CorruptArtifact.js';
 import { BaseIndex, UploadMarker, VersionManifest, type FileEntry } from './VersionManifest.js';
 
@@ -64,6 +64,7 @@ export class MinioArtifactStore {
     };
     await put('adapter.bin', a.adapter.bytes, 'application/octet-stream');
     await put('adapter.json', new TextEncoder().encode(JSON.stringify(a.adapter.manifest)), 'application/json');
+    failpoint('artifacts.mid-upload'); // some files stored, no manifest: an orphan the trainer's recovery must remove
     for (const [name, bytes] of Object.entries(a.state)) {
       if (name === 'base.bin') continue;
       await put(`state/${name}`, bytes, name.endsWith('.json') ? 'application/json' : 'application/octet-stream');

@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelName, ModelVersion, type ArtifactRef } from '@flywheel/contracts';
-import { MinioObjectStore } from '@flywheel/objectstore';
-import { createPool } from '@flywheel/postgres';
+import type { MinioObjectStore } from '@flywheel/objectstore';
 import { Conflict, NotFound } from '@flywheel/runtime';
+import { isolatedPlatform, type IsolatedPlatform } from '@flywheel/testing';
 import { CorruptArtifact, migrateRegistry, MinioArtifactStore, PgRegistry, type NewVersion } from './index.js';
 
-const env = (k: string, d: string): string => process.env[k] ?? d;
-const pool = createPool(env('POSTGRES_URL', 'postgres://postgres@127.0.0.1:5432/test'));
-const registry = new PgRegistry(pool);
+// Private schema and bucket: the registry tables and artifacts of this file are dropped at the end.
+let p: IsolatedPlatform;
+let pool: IsolatedPlatform['pool'];
+let registry: PgRegistry;
 let artifacts: MinioArtifactStore;
 let store: MinioObjectStore;
 
@@ -20,11 +21,14 @@ const newVersion = (model: ModelName, version: string, extra: Partial<NewVersion
 });
 
 beforeAll(async () => {
+  p = await isolatedPlatform('registry');
+  pool = p.pool;
+  registry = new PgRegistry(pool);
   await migrateRegistry(pool);
-  store = await MinioObjectStore.fromSettings({ endpoint: env('S3_ENDPOINT', 'http://127.0.0.1:9000'), accessKey: env('S3_ACCESS_KEY', 'S3RVER'), secretKey: env('S3_SECRET_KEY', 'S3RVER'), bucket: env('S3_BUCKET', 'flywheel') });
+  store = await p.objectStore();
   artifacts = new MinioArtifactStore(store);
 });
-afterAll(() => pool.end());
+afterAll(() => p?.drop());
 
 describe('PgRegistry (real PostgreSQL)', () => {
   it('walks the lifecycle and records every move with who, why and metrics', async () => {

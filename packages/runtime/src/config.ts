@@ -33,6 +33,16 @@ export const PlatformConfig = z.object({
   POSTGRES_URL: z.string().url('POSTGRES_URL must be a URL like postgres://user@host:5432/db'),
   REDIS_URL: z.string().url('REDIS_URL must be a URL like redis://host:6379'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * How long a consumer group waits for a silent member before it hands that member's partitions to
+   * the others (kafkajs sessionTimeout), and how long a rebalance waits for members to rejoin. A
+   * crashed replica's partitions stand still this long; lower is faster failover, too low evicts
+   * members during long GC pauses.
+   */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(3_000).default(30_000),
+  KAFKA_REBALANCE_TIMEOUT_MS: z.coerce.number().int().min(3_000).default(60_000),
+  /** Test-only crash points (see failpoints.ts); unset in production. */
+  FLYWHEEL_FAILPOINTS: z.string().optional(),
 });
 export type PlatformConfig = z.infer<typeof PlatformConfig>;
 

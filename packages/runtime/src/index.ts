@@ -7,3 +7,5 @@ export { createMetricsRegistry } from './metrics.js';
 export { createShutdown } from './shutdown.js';
 export type { Shutdown, Closer } from './shutdown.js';
 export { backoffMs, sleep } from './backoff.js';
+export { armFailpoints, failpoint, parseFailpoints } from './failpoints.js';
+export type { FailpointAction, FailpointRule } from './failpoints.js';

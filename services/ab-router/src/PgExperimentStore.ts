@@ -125,6 +125,20 @@ export class PgExperimentStore {
     return r.rowCount === 1;
   }
 
+  /** Records that a decision's registry change, events and routing are all done. */
+  async markApplied(id: string): Promise<void> {
+    await this.pool.query('UPDATE ab_experiments SET applied_at = now() WHERE id = $1 AND applied_at IS NULL', [id]);
+  }
+
+  /** Decided experiments whose decision was not (fully) applied, decided before `before`, oldest first. */
+  async unapplied(before: Date): Promise<Experiment[]> {
+    const r = await this.pool.query(
+      `SELECT ${COLUMNS} FROM ab_experiments WHERE state <> 'running' AND applied_at IS NULL AND decided_at < $1 ORDER BY decided_at LIMIT 100`,
+      [before],
+    );
+    return r.rows.map(toExperiment);
+  }
+
   /** Records a prediction once (at-least-once delivery) and applies feedback that arrived earlier. */
   async recordPrediction(p: RecordedPrediction): Promise<void> {
     await this.pool.query(

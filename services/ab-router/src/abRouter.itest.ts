@@ -1,28 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaBus } from '@flywheel/bus';
+import type { Bus } from '@flywheel/bus';
 import { makeEvent, ModelName, ModelVersion, RoutingTable, type ArtifactRef, type DataOf, type EventOf } from '@flywheel/contracts';
-import { createPool } from '@flywheel/postgres';
-import { createRedis, RedisDedupe } from '@flywheel/redis';
 import { migrateRegistry, PgRegistry } from '@flywheel/registry';
-import { createLogger, createMetricsRegistry } from '@flywheel/runtime';
+import { createMetricsRegistry } from '@flywheel/runtime';
 import { assignVariant } from '@flywheel/stats';
+import { isolatedPlatform, type IsolatedPlatform } from '@flywheel/testing';
 import { PgRegistryPort } from './PgRegistryPort.js';
 import { routingKey } from './RoutingPublisher.js';
 import { startAbRouter, type RunningAbRouter } from './startAbRouter.js';
 import { PgExperimentStore } from './PgExperimentStore.js';
 import type { ServingHealth } from './servingHealth.js';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
-if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: run `bash scripts/platform.sh up` and source .flywheel/platform.env');
 const run = randomUUID().slice(0, 8);
-const pool = createPool(process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
-const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const logger = createLogger({ service: 'ab-router-itest', level: 'silent' });
 const metrics = createMetricsRegistry('ab-router-itest');
-const bus = createKafkaBus({ brokers, clientId: `abr-${run}`, logger, metrics, dedupe: new RedisDedupe(redis, { prefix: `abr-${run}`, ttlSeconds: 600 }), topicPrefix: `abr-${run}-` });
-const registry = new PgRegistry(pool);
-const redisPrefix = `abr-${run}`;
+// Private schema, Redis prefix, topic prefix (and bucket, unused here); all removed in afterAll.
+let p: IsolatedPlatform;
+let bus: Bus;
+let registry: PgRegistry;
 const updates: EventOf<'modelUpdates'>[] = [];
 let ab: RunningAbRouter;
 let servingHealth = new Map<string, ServingHealth>();
@@ -65,16 +60,19 @@ const feedbackEvent = (model: string, p: Pred) => makeEvent('feedback', {
 });
 const labelled = async (experimentOrModel: { experimentId?: string; model?: string; version?: string }): Promise<number> => {
   const r = experimentOrModel.experimentId
-    ? await pool.query<{ n: string }>('SELECT count(correct) AS n FROM ab_outcomes WHERE experiment_id = $1', [experimentOrModel.experimentId])
-    : await pool.query<{ n: string }>('SELECT count(correct) AS n FROM ab_outcomes WHERE model = $1 AND model_version = $2', [experimentOrModel.model, experimentOrModel.version]);
+    ? await p.pool.query<{ n: string }>('SELECT count(correct) AS n FROM ab_outcomes WHERE experiment_id = $1', [experimentOrModel.experimentId])
+    : await p.pool.query<{ n: string }>('SELECT count(correct) AS n FROM ab_outcomes WHERE model = $1 AND model_version = $2', [experimentOrModel.model, experimentOrModel.version]);
   return Number(r.rows[0]?.n ?? 0);
 };
-const routingOf = async (model: string): Promise<RoutingTable> => RoutingTable.parse(JSON.parse((await redis.get(routingKey(redisPrefix, model))) ?? 'null'));
+const routingOf = async (model: string): Promise<RoutingTable> => RoutingTable.parse(JSON.parse((await p.redis.get(routingKey(p.redisPrefix, model))) ?? 'null'));
 
 beforeAll(async () => {
-  await migrateRegistry(pool);
+  p = await isolatedPlatform('ab-router');
+  bus = p.newBus();
+  registry = new PgRegistry(p.pool);
+  await migrateRegistry(p.pool);
   ab = await startAbRouter({
-    pool, redis, bus, logger, metrics, registry: new PgRegistryPort(registry), adminToken: 'x'.repeat(16), port: 0, redisPrefix,
+    pool: p.pool, redis: p.redis, bus, logger: p.logger, metrics, registry: new PgRegistryPort(registry), adminToken: 'x'.repeat(16), port: 0, redisPrefix: p.redisPrefix,
     consumerGroup: `abr-${run}`, evalIntervalMs: 0,
     settings: { defaults: { minSamplePerArm: 200 }, perModel: {} },
     health: {
@@ -86,10 +84,12 @@ beforeAll(async () => {
   await bus.consume(`abr-${run}-watch`, { modelUpdates: async (e) => { updates.push(e); } });
 });
 afterAll(async () => {
-  await ab.close();
-  await bus.close();
-  await redis.quit();
-  await pool.end();
+  try {
+    await ab?.close();
+    await bus?.close();
+  } finally {
+    await p?.drop();
+  }
 });
 
 describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
@@ -102,7 +102,7 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
     // A broken assignment: half of the subjects land on the challenger instead of 10 %.
     const preds: Pred[] = Array.from({ length: 400 }, (_, i) => ({ id: randomUUID(), variant: i % 2 ? 'challenger' : 'champion', version: i % 2 ? '1.0.1' : '1.0.0', correct: true, subject: `u${i}` }));
     await bus.publisher.publishMany('predictions', preds.map((p) => predictionEvent(model, p, experimentId)));
-    await until('predictions recorded', async () => (await pool.query('SELECT 1 FROM ab_outcomes WHERE experiment_id = $1', [experimentId])).rowCount === 400);
+    await until('predictions recorded', async () => (await p.pool.query('SELECT 1 FROM ab_outcomes WHERE experiment_id = $1', [experimentId])).rowCount === 400);
 
     const outcome = await ab.router.evaluate(experimentId);
     expect(outcome.action).toBe('halted');
@@ -130,7 +130,7 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
     const early = labelledPreds.filter((_, i) => i % 2 === 0);
     const late = labelledPreds.filter((_, i) => i % 2 === 1);
     await bus.publisher.publishMany('feedback', early.map((p) => feedbackEvent(model, p)), { key: (e) => e.data.predictionId ?? e.subject });
-    await until('early feedback pending', async () => (await pool.query('SELECT 1 FROM ab_pending_outcomes WHERE prediction_id = ANY($1::uuid[])', [early.map((p) => p.id)])).rowCount === early.length);
+    await until('early feedback pending', async () => (await p.pool.query('SELECT 1 FROM ab_pending_outcomes WHERE prediction_id = ANY($1::uuid[])', [early.map((p) => p.id)])).rowCount === early.length);
     await bus.publisher.publishMany('predictions', preds.map((p) => predictionEvent(model, p, experimentId)));
     await bus.publisher.publishMany('feedback', late.map((p) => feedbackEvent(model, p)), { key: (e) => e.data.predictionId ?? e.subject });
     await until('all outcomes joined', async () => (await labelled({ experimentId })) === 600, 45_000);
@@ -170,7 +170,7 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
     const model = ModelName.parse(`abr-${run}-lat`);
     await registry.registerChampion(version(model, '1.0.0'));
     await registry.registerChampion(version(model, '1.1.0'));
-    await new PgExperimentStore(pool).setChampion(model, '1.1.0');
+    await new PgExperimentStore(p.pool).setChampion(model, '1.1.0');
     servingHealth = new Map([[model, { requests: 50, errorRate: 0, p99Ms: 4000 }]]);
     await ab.router.checkHealth();
     expect((await registry.champion(model))?.version, 'too few requests to judge').toBe('1.1.0');

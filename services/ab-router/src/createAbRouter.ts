@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Handlers, Publisher } from '@flywheel/bus';
 import { makeEvent, outcomeOf, ModelName, ModelVersion, type DataOf, type EventOf } from '@flywheel/contracts';
-import { Conflict, NotFound, type Logger } from '@flywheel/runtime';
+import { Conflict, failpoint, NotFound, type Logger } from '@flywheel/runtime';
 import { checkSampleRatio, decideExperiment, type ExperimentDecision, type SampleRatioCheck } from '@flywheel/stats';
 import type { AbRouterMetrics } from './abRouterMetrics.js';
 import { settingsFor, type ExperimentSettings, type ExperimentSettingsInput } from './experimentSettings.js';
 import type { ArmTotals, Experiment, PgExperimentStore } from './PgExperimentStore.js';
 import type { Registry } from './ports.js';
+import { createDecisionResumer } from './resumeDecisions.js';
 import type { RoutingPublisher } from './RoutingPublisher.js';
 import { servingVerdict, type ServingHealthLimits } from './servingHealth.js';
 import type { ServingHealthSource } from './ServingHealthProbe.js';
@@ -107,6 +108,7 @@ export const createAbRouter = (deps: AbRouterDeps) => {
     if (!(await store.finish(id, state, decision ?? { reason }))) throw new Conflict(`experiment ${id} is ${e.state}, not running`);
     m.decisions.inc({ model: e.model, decision: state === 'halted' ? 'halt' : 'stop' });
     await championOnly(e.model, e.championVersion);
+    await store.markApplied(id);
     await refreshExperimentGauge(e.model);
     log.info({ experiment: id, model: e.model, reason, state }, 'experiment ended without a decision');
     return (await store.byId(id)) ?? e;
@@ -143,6 +145,12 @@ export const createAbRouter = (deps: AbRouterDeps) => {
 
   const promoteExperiment = async (e: Experiment, decision: unknown, reason: string, baseline?: { accuracy: number; n: number }): Promise<void> => {
     if (!(await store.finish(e.id, 'promoted', decision))) return;
+    failpoint('ab-router.after-decision'); // decided, nothing applied yet: resumeDecisions finishes it after a restart
+    await applyPromotion(e, reason, baseline);
+  };
+
+  /** Everything a promotion does once the experiment row says `promoted`; also what resumeDecisions re-runs. */
+  const applyPromotion = async (e: Experiment, reason: string, baseline?: { accuracy: number; n: number }): Promise<void> => {
     const name = ModelName.parse(e.model);
     const challenger = ModelVersion.parse(e.challengerVersion);
     const { previous } = await registry.promote(name, challenger, reason);
@@ -150,6 +158,7 @@ export const createAbRouter = (deps: AbRouterDeps) => {
     await publish(e.model, { action: 'promoted', version: challenger, ...(previous ? { previous } : {}), reason: reasonText(reason) });
     m.decisions.inc({ model: e.model, decision: 'promote' });
     await routing.publish(name, { champion: challenger, challengerShareBps: 0, salt: e.model });
+    await store.markApplied(e.id);
     await refreshExperimentGauge(e.model);
     log.info({ experiment: e.id, model: e.model, version: challenger, reason }, 'challenger promoted');
   };
@@ -161,6 +170,7 @@ export const createAbRouter = (deps: AbRouterDeps) => {
     await publish(e.model, { action: 'rejected', version: challenger, reason: reasonText(reason) });
     m.decisions.inc({ model: e.model, decision: 'reject' });
     await championOnly(e.model, e.championVersion);
+    await store.markApplied(e.id);
     await refreshExperimentGauge(e.model);
     log.info({ experiment: e.id, model: e.model, version: challenger, reason }, 'challenger rejected');
   };
@@ -258,6 +268,11 @@ export const createAbRouter = (deps: AbRouterDeps) => {
     return out;
   };
 
+  const resumeDecisions = createDecisionResumer({
+    store, registry, routing, log, applyPromotion, adoptChampion, championOnly,
+    announce: (model, data) => publish(model, data),
+  });
+
   const handlers: Handlers = {
     predictions: async (event: EventOf<'predictions'>) => {
       const p = event.data;
@@ -307,6 +322,7 @@ export const createAbRouter = (deps: AbRouterDeps) => {
   const tick = async (): Promise<void> => {
     try {
       await evaluateAll();
+      await resumeDecisions();
       await checkHealth();
     } catch (err) {
       log.error({ err }, 'scheduled evaluation failed; will retry at the next tick');
@@ -335,6 +351,7 @@ export const createAbRouter = (deps: AbRouterDeps) => {
     },
     rollback,
     checkHealth,
+    resumeDecisions,
     view,
     list: async (filter: Parameters<PgExperimentStore['list']>[0]) => Promise.all((await store.list(filter)).map(view)),
     /** Starts the evaluation schedule (EVAL_INTERVAL_MS); evaluations never overlap. */

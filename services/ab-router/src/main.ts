@@ -2,7 +2,7 @@ import { createKafkaBus } from '@flywheel/bus';
 import { createPool } from '@flywheel/postgres';
 import { createRedis, RedisDedupe } from '@flywheel/redis';
 import { migrateRegistry, PgRegistry } from '@flywheel/registry';
-import { createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
+import { armFailpoints, createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
 import { defaultSettings, loadConfig } from './config.js';
 import { PgRegistryPort } from './PgRegistryPort.js';
 import { ServingHealthProbe } from './ServingHealthProbe.js';
@@ -10,6 +10,8 @@ import { startAbRouter } from './startAbRouter.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'ab-router', level: config.LOG_LEVEL });
+const failpoints = armFailpoints(config.FLYWHEEL_FAILPOINTS);
+if (failpoints.length > 0) logger.warn({ failpoints }, 'test failpoints armed: this process will crash on purpose');
 const metrics = createMetricsRegistry('ab-router');
 const shutdown = createShutdown(logger);
 const pool = createPool(config.POSTGRES_URL, { applicationName: 'ab-router' });
@@ -17,7 +19,7 @@ shutdown.onShutdown(() => pool.end());
 await migrateRegistry(pool);
 const redis = createRedis(config.REDIS_URL);
 shutdown.onShutdown(() => redis.quit());
-const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'ab-router', logger, metrics, dedupe: new RedisDedupe(redis), topicPrefix: config.TOPIC_PREFIX });
+const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'ab-router', logger, metrics, dedupe: new RedisDedupe(redis), topicPrefix: config.TOPIC_PREFIX, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS });
 shutdown.onShutdown(() => bus.close());
 const running = await startAbRouter({
   pool, redis, bus, logger, metrics,

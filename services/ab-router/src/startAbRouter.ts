@@ -55,6 +55,8 @@ export const startAbRouter = async (o: AbRouterOptions): Promise<RunningAbRouter
     store, routing, registry: o.registry, publisher: o.bus.publisher, logger: o.logger, metrics: createAbRouterMetrics(o.metrics),
     source, settings: o.settings, health: o.health, evalIntervalMs: o.evalIntervalMs,
   });
+  // Decisions a crash left half-applied are finished before any new event is handled.
+  await router.resumeDecisions({ graceMs: 0 });
   const consumer = await o.bus.consume(o.consumerGroup ?? 'ab-router', router.handlers);
   router.start();
   const app = createHttpApp({

@@ -5,7 +5,7 @@ import { topics, type EventOf } from '@flywheel/contracts';
 import type { Bus, Handlers, RunningConsumer } from '@flywheel/bus';
 import { runMigrations, type Pool } from '@flywheel/postgres';
 import type { Locks } from '@flywheel/redis';
-import { DependencyDown, FlywheelError, type Logger } from '@flywheel/runtime';
+import { DependencyDown, failpoint, FlywheelError, type Logger } from '@flywheel/runtime';
 import { AGGREGATOR_SOURCE, PgLedger, type Assessment } from './ledger.js';
 import type { Counters } from './redisCounters.js';
 import type { RetrainRules } from '@flywheel/contracts';
@@ -79,6 +79,7 @@ export const createAggregator = (deps: AggregatorDeps): Aggregator => {
     m.triggers.inc({ model: a.model, reason: a.fired.firing.reason });
     log.info({ model: a.model, reason: a.fired.firing.reason, details: a.fired.firing.details, token: a.fired.event.data.fencingToken }, 'retraining triggered');
     try {
+      failpoint('aggregator.after-ledger-write'); // the trigger is committed, not yet published: the sweep sends it after a restart
       await deps.bus.publisher.publish('retrainingTriggers', a.fired.event);
       await ledger.markPublished(a.fired.id);
     } catch (err) {

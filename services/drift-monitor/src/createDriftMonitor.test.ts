@@ -37,7 +37,7 @@ class FakeSnapshots implements TrainingSnapshots {
   }
 }
 
-const setup = (snapshots: TrainingSnapshots | undefined, referenceSize = 100) => {
+const setup = (snapshots: TrainingSnapshots | undefined, referenceSize = 100, metricsRegistry = new Registry()) => {
   const reports: DriftReported[] = [];
   const publisher: Publisher = {
     publish: async (topic, event) => {
@@ -47,7 +47,7 @@ const setup = (snapshots: TrainingSnapshots | undefined, referenceSize = 100) =>
   };
   const monitor = createDriftMonitor({
     publisher, trigger: { fire: async () => ({ triggered: false, why: 'cooldown' }) },
-    logger: createLogger({ service: 'drift-unit', level: 'silent' }), metrics: createDriftMetrics(new Registry()),
+    logger: createLogger({ service: 'drift-unit', level: 'silent' }), metrics: createDriftMetrics(metricsRegistry),
     settings: { referenceSize, windowSize: 100, windowMaxMs: 0, minWindow: 20, buckets: 32, minLabelled: 50, ignoreSubjectPrefixes: ['eval-'] }, source: '/test', snapshots,
   });
   const ctx = { topic: 'predictions', partition: 0, offset: '0', key: undefined };
@@ -152,5 +152,31 @@ describe('createDriftMonitor', () => {
     expect(monitor.status('m')).toMatchObject({ windowSize: 0, referenceSize: 500 });
     await predict('m', '1.0.0', 3, rowsFrom(21, words('alpha')), 'champion', 'user-7');
     expect(monitor.status('m')).toMatchObject({ windowSize: 3 });
+  });
+
+  it('starts with the other models when one champion snapshot is unreadable or unusable, and counts it', async () => {
+    const snaps = new FakeSnapshots();
+    const alpha = rowsFrom(5, words('alpha'));
+    for (const m of ['good', 'unreadable', 'unusable']) snaps.championOf.set(m, '1.0.0');
+    snaps.rowsOf.set('good@1.0.0', Array.from({ length: 500 }, alpha));
+    snaps.rowsOf.set('unusable@1.0.0', [{ text: null as never, label: 'a' }]); // parsed, but no reference can be built from it
+    const rows = snaps.rows.bind(snaps);
+    snaps.rows = async (model, version) => {
+      if (model === 'unreadable') throw new Error(`models/${model}/${version}/manifest.json is missing from the object store`);
+      return rows(model, version);
+    };
+    const registry = new Registry();
+    const { monitor, reports, predict } = setup(snaps, 100, registry);
+    await monitor.watchChampions();
+    expect(monitor.status('good')).toMatchObject({ reference: 'training_snapshot', referenceReady: true });
+    for (const m of ['unreadable', 'unusable']) expect(monitor.status(m)).toMatchObject({ version: '1.0.0', referenceReady: false });
+    const text = await registry.metrics();
+    expect(text).toMatch(/flywheel_drift_snapshot_failures_total\{model="unreadable"\} 1/);
+    expect(text).toMatch(/flywheel_drift_snapshot_failures_total\{model="unusable"\} 1/);
+    // The broken ones fall back to a reference from predictions; the good one reports from the start.
+    await predict('unusable', '1.0.0', 100, rowsFrom(6, words('alpha')));
+    expect(monitor.status('unusable')).toMatchObject({ reference: 'predictions', referenceReady: true });
+    await predict('good', '1.0.0', 100, rowsFrom(7, words('alpha')));
+    expect(reports.map((r) => r.reference)).toEqual(['training_snapshot']);
   });
 });

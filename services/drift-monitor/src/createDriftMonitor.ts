@@ -96,19 +96,24 @@ export const createDriftMonitor = (deps: DriftMonitorDeps) => {
     }
   };
 
+  // Never rejects: a rejection would stop the start-up (watchChampions) for every model. A snapshot
+  // that cannot be read or used is counted and logged; that model's reference comes from predictions.
   const loadReference = async (model: string, st: ModelState): Promise<void> => {
     let rows: LabelledText[] | undefined;
+    let reference: Reference | undefined;
     if (deps.snapshots) {
       try {
         rows = await deps.snapshots.rows(model, st.version);
         if (rows === undefined) log.warn({ model, version: st.version }, 'the registry has no such version: its reference will come from its first predictions');
+        else if (rows.length > 0) reference = snapshotReference(spreadSample(rows, s.maxSnapshotRows ?? 50_000), s.buckets);
       } catch (err) {
-        log.warn({ err, model, version: st.version }, 'the training snapshot could not be read: the reference will come from the first predictions');
+        m.snapshotFailures.inc({ model });
+        log.error({ err, model, version: st.version }, 'the training snapshot of this champion could not be read or used: its reference will come from its first predictions (restore or re-register its artifacts; other models are unaffected)');
       }
     }
     if (models.get(model) !== st) return; // superseded while loading
-    if (rows && rows.length > 0) {
-      st.reference = snapshotReference(spreadSample(rows, s.maxSnapshotRows ?? 50_000), s.buckets);
+    if (rows && reference) {
+      st.reference = reference;
       st.window = new CurrentWindow(st.reference);
       log.info({ model, version: st.version, rows: rows.length, used: st.reference.size }, 'reference from the training snapshot');
     } else {

@@ -5,6 +5,7 @@ export const createDriftMetrics = (registry: Registry) => ({
   score: new Gauge({ name: 'flywheel_drift_score', help: "Drift effect size of the last window (PSI, KS D, Cramér's V, accuracy drop)", labelNames: ['model', 'feature', 'test'], registers: [registry] }),
   level: new Gauge({ name: 'flywheel_drift_level', help: 'Drift level of the last window: 0 none, 1 warn, 2 significant', labelNames: ['model'], registers: [registry] }),
   reports: new Counter({ name: 'flywheel_drift_reports_total', help: 'Drift reports published', labelNames: ['model', 'level'], registers: [registry] }),
+  snapshotFailures: new Counter({ name: 'flywheel_drift_snapshot_failures_total', help: "Champion training snapshots that could not be read or used (that model's reference comes from its predictions; the others are unaffected)", labelNames: ['model'], registers: [registry] }),
   triggers: new Counter({ name: 'flywheel_drift_triggers_total', help: 'Retraining triggers published on drift', labelNames: ['model'], registers: [registry] }),
 });
 export type DriftMetrics = ReturnType<typeof createDriftMetrics>;

@@ -1,30 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaBus } from '@flywheel/bus';
+import type { Bus } from '@flywheel/bus';
 import { makeEvent, ModelName, ModelVersion, type EventOf } from '@flywheel/contracts';
-import { MinioObjectStore } from '@flywheel/objectstore';
-import { createPool } from '@flywheel/postgres';
-import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
+import { RedisLocks } from '@flywheel/redis';
 import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { createLogger, createMetricsRegistry } from '@flywheel/runtime';
+import { createMetricsRegistry } from '@flywheel/runtime';
 import { mulberry32 } from '@flywheel/stats';
+import { isolatedPlatform, type IsolatedPlatform } from '@flywheel/testing';
 import { retrainLockKey } from './RetrainTrigger.js';
 import { startDriftMonitor, type RunningDriftMonitor } from './startDriftMonitor.js';
 import type { LabelledText } from './textReference.js';
-import { RegistryTrainingSnapshots, type TrainingSnapshots } from './TrainingSnapshots.js';
+import { RegistryTrainingSnapshots } from './TrainingSnapshots.js';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
-if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: run `bash scripts/platform.sh up` and source .flywheel/platform.env');
 const run = randomUUID().slice(0, 8);
-const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const logger = createLogger({ service: 'drift-itest', level: 'silent' });
 const metrics = createMetricsRegistry('drift-itest');
-const bus = createKafkaBus({ brokers, clientId: `dm-${run}`, logger, metrics, dedupe: new RedisDedupe(redis, { prefix: `dm-${run}`, ttlSeconds: 600 }), topicPrefix: `dm-${run}-` });
-const lockPrefix = `dm-${run}`; // the service uses 'flywheel'; a unique prefix keeps test runs apart
-const locks = new RedisLocks(redis, lockPrefix);
-const env = (k: string, d: string): string => process.env[k] ?? d;
-const pool = createPool(env('POSTGRES_URL', 'postgres://postgres@127.0.0.1:5432/test'));
-const registry = new PgRegistry(pool);
+// Private schema (the registry), Redis prefix (locks, cooldowns), topic prefix and bucket (snapshots); all removed in afterAll.
+let p: IsolatedPlatform;
+let bus: Bus;
+let locks: RedisLocks;
+let registry: PgRegistry;
 let artifacts: MinioArtifactStore;
 const reports: EventOf<'driftReports'>[] = [];
 const triggers: EventOf<'retrainingTriggers'>[] = [];
@@ -78,21 +72,19 @@ const until = async <T>(what: string, probe: () => T | undefined, ms = 30_000): 
 const reportsOf = (model: string) => reports.filter((r) => r.subject === model);
 
 beforeAll(async () => {
-  await migrateRegistry(pool);
-  const store = await MinioObjectStore.fromSettings({ endpoint: env('S3_ENDPOINT', 'http://127.0.0.1:9000'), accessKey: env('S3_ACCESS_KEY', 'S3RVER'), secretKey: env('S3_SECRET_KEY', 'S3RVER'), bucket: env('S3_BUCKET', 'flywheel') });
-  artifacts = new MinioArtifactStore(store);
+  p = await isolatedPlatform('drift-monitor');
+  bus = p.newBus();
+  locks = new RedisLocks(p.redis, p.redisPrefix); // the service uses 'flywheel'
+  registry = new PgRegistry(p.pool);
+  await migrateRegistry(p.pool);
+  artifacts = new MinioArtifactStore(await p.objectStore());
   // Champions registered before the start: the monitor must read their snapshots at start.
   await registry.registerChampion(await storeVersion(`dm-${run}-a`, '1.0.0', Array.from({ length: SNAPSHOT }, rows(100, words('alpha')))));
   await registry.registerChampion(await storeVersion(`dm-${run}-c`, '1.0.0', Array.from({ length: SNAPSHOT }, rows(101, words('alpha')))));
-  const real = new RegistryTrainingSnapshots(registry, artifacts);
-  // The registry database is shared with other test files: watch only this run's models at start.
-  const snapshots: TrainingSnapshots = {
-    champions: async () => (await real.champions()).filter((c) => c.model.startsWith(`dm-${run}-`)),
-    champion: (model) => real.champion(model),
-    rows: (model, version) => real.rows(model, version),
-  };
+  // The registry is this file's own schema: every champion in it is one of this run's models.
+  const snapshots = new RegistryTrainingSnapshots(registry, artifacts);
   dm = await startDriftMonitor({
-    redis, bus, logger, metrics, snapshots, port: 0, adminToken: 'y'.repeat(16), lockPrefix, redisPrefix: `dm-${run}`, consumerGroup: `dm-${run}`,
+    redis: p.redis, bus, logger: p.logger, metrics, snapshots, port: 0, adminToken: 'y'.repeat(16), lockPrefix: p.redisPrefix, redisPrefix: p.redisPrefix, consumerGroup: `dm-${run}`,
     lockTtlMs: 60_000, cooldownMs: 60_000,
     settings: { referenceSize: WINDOW, windowSize: WINDOW, windowMaxMs: 0, minWindow: 50, buckets: 32, minLabelled: 50 },
   });
@@ -102,10 +94,12 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await dm.close();
-  await bus.close();
-  await redis.quit();
-  await pool.end();
+  try {
+    await dm?.close();
+    await bus?.close();
+  } finally {
+    await p?.drop();
+  }
 });
 
 describe('drift-monitor on real Kafka, Redis, PostgreSQL (registry) and S3 (snapshots)', () => {

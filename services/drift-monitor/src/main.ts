@@ -3,13 +3,15 @@ import { MinioObjectStore } from '@flywheel/objectstore';
 import { createPool } from '@flywheel/postgres';
 import { createRedis, RedisDedupe } from '@flywheel/redis';
 import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
+import { armFailpoints, createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
 import { loadConfig } from './config.js';
 import { startDriftMonitor } from './startDriftMonitor.js';
 import { RegistryTrainingSnapshots } from './TrainingSnapshots.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'drift-monitor', level: config.LOG_LEVEL });
+const failpoints = armFailpoints(config.FLYWHEEL_FAILPOINTS);
+if (failpoints.length > 0) logger.warn({ failpoints }, 'test failpoints armed: this process will crash on purpose');
 const metrics = createMetricsRegistry('drift-monitor');
 const shutdown = createShutdown(logger);
 const pool = createPool(config.POSTGRES_URL, { max: 2, applicationName: 'drift-monitor' });
@@ -21,7 +23,7 @@ const store = await MinioObjectStore.fromSettings({
 const snapshots = new RegistryTrainingSnapshots(new PgRegistry(pool), new MinioArtifactStore(store));
 const redis = createRedis(config.REDIS_URL);
 shutdown.onShutdown(() => redis.quit());
-const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'drift-monitor', logger, metrics, dedupe: new RedisDedupe(redis), topicPrefix: config.TOPIC_PREFIX });
+const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'drift-monitor', logger, metrics, dedupe: new RedisDedupe(redis), topicPrefix: config.TOPIC_PREFIX, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS });
 shutdown.onShutdown(() => bus.close());
 const running = await startDriftMonitor({
   redis, bus, logger, metrics, snapshots, port: config.PORT, adminToken: config.ADMIN_TOKEN, redisPrefix: config.REDIS_PREFIX,

@@ -2,13 +2,15 @@ import { createKafkaBus } from '@flywheel/bus';
 import { listen } from '@flywheel/http';
 import { createPool, withSearchPath } from '@flywheel/postgres';
 import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
-import { createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
+import { armFailpoints, createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
 import { loadConfig } from './config.js';
 import { createIngestService } from './createIngestService.js';
 import { createRuleBook } from '@flywheel/contracts';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'feedback-ingest', level: config.LOG_LEVEL });
+const failpoints = armFailpoints(config.FLYWHEEL_FAILPOINTS);
+if (failpoints.length > 0) logger.warn({ failpoints }, 'test failpoints armed: this process will crash on purpose');
 const metrics = createMetricsRegistry('feedback-ingest');
 const shutdown = createShutdown(logger);
 const rulesFor = createRuleBook(config);
@@ -24,6 +26,8 @@ const bus = createKafkaBus({
   metrics,
   dedupe: new RedisDedupe(redis, { prefix: config.REDIS_PREFIX }),
   topicPrefix: config.TOPIC_PREFIX,
+  sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+  rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS,
 });
 shutdown.onShutdown(() => bus.close());
 

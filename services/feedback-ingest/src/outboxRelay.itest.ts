@@ -11,8 +11,11 @@ import { createRuleBook, RuleEnv } from '@flywheel/contracts';
 import { isolatedPlatform, until } from '@flywheel/testing';
 
 const cleanups: (() => Promise<unknown>)[] = [];
+const platforms: Platform[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
+  // Not swallowed: a platform that cannot be removed fails the file, naming what it left.
+  for (const p of platforms) await p.drop();
 });
 
 type Platform = Awaited<ReturnType<typeof isolatedPlatform>>;
@@ -49,7 +52,7 @@ const countDeliveries = async (p: Platform) => {
 describe('the outbox relay', () => {
   it('keeps accepting while Kafka is unreachable, counts the backlog, and drains it when Kafka returns, losing nothing', async () => {
     const p = await isolatedPlatform('relay-down');
-    cleanups.push(() => p.drop());
+    platforms.push(p);
     // The relay first publishes through a bus whose broker does not exist: a Kafka outage.
     const down = p.newBus({ brokers: ['127.0.0.1:1'] });
     const up = p.newBus();
@@ -79,7 +82,7 @@ describe('the outbox relay', () => {
 
   it('publishes each row once with two replicas relaying the same outbox', async () => {
     const p = await isolatedPlatform('relay-two');
-    cleanups.push(() => p.drop());
+    platforms.push(p);
     const a = await startIngest(p);
     const b = await startIngest(p, undefined, 'b');
     const seen = await countDeliveries(p);

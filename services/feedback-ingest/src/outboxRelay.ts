@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { topics, type EventOf, type TopicKey } from '@flywheel/contracts';
 import type { Pool, PoolClient } from '@flywheel/postgres';
-import { backoffMs, type Logger } from '@flywheel/runtime';
+import { backoffMs, failpoint, type Logger } from '@flywheel/runtime';
 
 /** The part of the bus the relay needs. */
 export interface OutboxPublisher {
@@ -112,6 +112,7 @@ export const createOutboxRelay = (opts: OutboxRelayOptions): OutboxRelay => {
       // Not parsed here: the bus's publishMany validates every event against the topic schema (one
       // parse per row instead of two), and a row it refuses fails this batch loudly, as it would here.
       await opts.publisher.publishMany(topic, run.map((r) => r.event) as readonly EventOf<typeof topic>[]);
+      failpoint('feedback-ingest.relay.after-publish'); // published, not yet marked: the rows go again after a restart
       await c.query('UPDATE feedback_ingest_outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [run.map((r) => r.id)]);
       published.inc({ topic: topics[topic].name }, run.length);
       i = j;

@@ -98,6 +98,26 @@ describe('ModelHost', () => {
     expect(host.snapshot('m')?.champion.version).toBe('1.0.4');
   });
 
+  it('starts the other models when one cannot be loaded, and loads that one on a retry once it is repaired', async () => {
+    const source = new FakeSource();
+    const { registry, metrics } = testMetrics();
+    const host = new ModelHost({ source, engine: new FakeEngine(), routing: new FakeRouting(), metrics, logger: quietLogger(), loadRetry: { baseMs: 10, capMs: 20 } });
+    source.champions.set('bad', '9.0.0'); // FakeBase refuses 9.x adapters as corrupt
+    await Promise.all([host.start('good'), host.start('bad')]);
+    expect(host.snapshot('good')?.champion.version).toBe('1.0.0');
+    expect(host.snapshot('bad')).toBeUndefined();
+    expect(host.loadFailure('bad')).toMatchObject({ model: 'bad', reason: expect.stringMatching(/corrupt/) });
+    expect(host.loadFailures().map((f) => f.model)).toEqual(['bad']);
+    expect(host.ready()).toBe(true); // a broken model does not take the replica out of rotation
+    expect(await registry.metrics()).toMatch(/flywheel_serving_model_load_failures_total\{[^}]*model="bad"[^}]*\} [1-9]/);
+    source.champions.set('bad', '1.0.7'); // re-registered
+    await until(() => host.snapshot('bad') !== undefined);
+    expect(host.snapshot('bad')?.champion.version).toBe('1.0.7');
+    expect(host.loadFailure('bad')).toBeUndefined();
+    expect(host.describe('bad')?.loadFailure).toBeUndefined();
+    await host.close();
+  });
+
   it('lets a request that captured the old snapshot finish on it, then releases the old version and its base', async () => {
     const { host, engine } = setup(0);
     await host.start('m');

@@ -1,7 +1,9 @@
 import type { ModelUpdated, RoutingTable } from '@flywheel/contracts';
-import type { Logger } from '@flywheel/runtime';
+import { failpoint, type Logger } from '@flywheel/runtime';
+import { BaseModelCache } from './BaseModelCache.js';
+import { ModelLoadFailures, type LoadFailure, type LoadRetryPolicy } from './ModelLoadFailures.js';
 import { championOnly, type LoadedVersion, type ModelSnapshot } from './modelSnapshot.js';
-import type { BaseModel, InferenceEngine, ModelSource, RoutingStore } from './ports.js';
+import type { InferenceEngine, ModelSource, RoutingStore } from './ports.js';
 import type { ServingMetrics } from './servingMetrics.js';
 
 export interface ModelHostDeps {
@@ -14,6 +16,8 @@ export interface ModelHostDeps {
   releaseGraceMs?: number;
   /** Loaded-but-unrouted challengers kept per model (oldest dropped first). */
   maxStandby?: number;
+  /** Backoff of the retries of a model that failed to load at start. */
+  loadRetry?: LoadRetryPolicy;
 }
 
 /** The last state change of a model, shown by GET /v1/models/:model (and read by bench:swap). */
@@ -38,11 +42,6 @@ interface ModelState {
   lastSwap: SwapRecord | undefined;
 }
 
-interface BaseEntry {
-  base: Promise<BaseModel>;
-  users: number;
-}
-
 /**
  * Holds every served model's versions and swaps them: loads adapters (and bases) in the
  * background, installs a new immutable snapshot by reference once everything it names is loaded,
@@ -51,16 +50,20 @@ interface BaseEntry {
  */
 export class ModelHost {
   private readonly states = new Map<string, ModelState>();
-  private readonly bases = new Map<string, BaseEntry>();
+  private readonly bases: BaseModelCache;
   private readonly graceMs: number;
   private readonly maxStandby: number;
   private readonly log: Logger;
+  private readonly failures: ModelLoadFailures;
   private closed = false;
 
   constructor(private readonly deps: ModelHostDeps) {
     this.graceMs = deps.releaseGraceMs ?? 5_000;
     this.maxStandby = deps.maxStandby ?? 2;
     this.log = deps.logger.child({ component: 'model-host' });
+    this.bases = new BaseModelCache(deps.engine, this.log);
+    const retry = (model: string) => void this.start(model);
+    this.failures = new ModelLoadFailures({ metrics: deps.metrics, logger: this.log, retry, ...(deps.loadRetry ? { policy: deps.loadRetry } : {}) });
   }
 
   /** The snapshot serving `model` now (hot path: a map lookup), or undefined when unknown or not loaded yet. */
@@ -78,28 +81,44 @@ export class ModelHost {
     return [...this.states.keys()].sort();
   }
 
-  /** True when every known model has a champion loaded. */
+  /** True when every known model has a champion loaded or failed to load (it is retried; the others serve). */
   ready(): boolean {
-    for (const s of this.states.values()) if (s.snapshot === undefined) return false;
+    for (const [model, s] of this.states) if (s.snapshot === undefined && this.failures.get(model) === undefined) return false;
     return true;
+  }
+
+  /** Why `model` is not served, while its load keeps failing. */
+  loadFailure(model: string): LoadFailure | undefined {
+    return this.failures.get(model);
+  }
+
+  /** Every model whose load keeps failing, with the reason. */
+  loadFailures(): LoadFailure[] {
+    return this.failures.list();
   }
 
   /**
    * Loads the model's current state: the cached routing table when the ab-router wrote one, else
    * the registry's champion at 100 %. A model without a champion yet stays known but not ready
-   * until a model update names one. Throws when a champion exists but cannot be loaded.
+   * until a model update names one. Never throws: a model that cannot be loaded (missing or damaged
+   * artifacts) is recorded as failed, answers 503 and is retried with backoff; the others serve.
    */
   start(model: string): Promise<void> {
     return this.enqueue(model, async (state) => {
-      if (state.snapshot !== undefined) return; // an update arrived first and is newer
+      if (state.snapshot !== undefined || this.closed) return; // an update arrived first and is newer
       const t0 = performance.now();
-      const cached = await this.deps.routing.get(model);
-      const champion = cached?.champion ?? (await this.deps.source.champion(model));
-      if (champion === undefined) {
-        this.log.warn({ model }, 'model has no champion in the registry yet; it answers 503 until one is promoted');
-        return;
+      try {
+        const cached = await this.deps.routing.get(model);
+        const champion = cached?.champion ?? (await this.deps.source.champion(model));
+        if (champion === undefined) {
+          this.failures.loaded(model);
+          this.log.warn({ model }, 'model has no champion in the registry yet; it answers 503 until one is promoted');
+          return;
+        }
+        await this.install(state, model, cached ?? championOnly(model, champion), 'start', t0);
+      } catch (err) {
+        if (!this.closed) this.failures.failed(model, err);
       }
-      await this.install(state, model, cached ?? championOnly(model, champion), 'start', t0);
     });
   }
 
@@ -161,19 +180,19 @@ export class ModelHost {
       loaded: [...state.loaded.keys()].sort(),
       standby: [...state.standby],
       lastSwap: state.lastSwap,
+      loadFailure: this.failures.get(model),
     };
   }
 
   /** Releases every base; serving must have stopped taking requests. */
   async close(): Promise<void> {
     this.closed = true;
+    this.failures.close();
     for (const s of this.states.values()) {
       for (const t of s.retiring.values()) clearTimeout(t);
       s.retiring.clear();
     }
-    const entries = [...this.bases.values()];
-    this.bases.clear();
-    await Promise.allSettled(entries.map(async (e) => (await e.base).release()));
+    await this.bases.releaseAll();
   }
 
   private async lifecycle(state: ModelState, model: string, champion: string, action: ModelUpdated['action'], receivedAt: number): Promise<void> {
@@ -188,7 +207,9 @@ export class ModelHost {
   private async install(state: ModelState, model: string, table: RoutingTable, action: SwapRecord['action'], receivedAt: number): Promise<void> {
     const champion = await this.ensureLoaded(state, model, table.champion);
     const challenger = table.challenger === undefined ? undefined : await this.ensureLoaded(state, model, table.challenger);
+    if (action !== 'start') failpoint('serving.mid-swap'); // loaded, not yet swapped in: a restart must come back on the new table
     state.snapshot = { model, champion, challenger, routing: table, installedAt: new Date() };
+    this.failures.loaded(model);
     state.standby = state.standby.filter((v) => v !== table.champion && v !== table.challenger);
     this.retireUnused(state);
     state.lastSwap = this.swapRecord(action, state, receivedAt);
@@ -218,48 +239,17 @@ export class ModelHost {
       return have;
     }
     const artifact = await this.deps.source.version(model, version);
-    const base = await this.acquireBase(model, artifact.baseVersion, () => artifact.baseOnnx());
+    const base = await this.bases.acquire(model, artifact.baseVersion, () => artifact.baseOnnx());
     let loaded: LoadedVersion;
     try {
       const classifier = base.createClassifier(artifact.adapterBytes, artifact.adapterManifest);
       loaded = { model, version, baseVersion: artifact.baseVersion, classifier, labels: classifier.labels, loadedAt: new Date(), inFlight: 0 };
     } catch (err) {
-      await this.releaseBase(model, artifact.baseVersion);
+      await this.bases.release(model, artifact.baseVersion);
       throw err;
     }
     state.loaded.set(version, loaded);
     return loaded;
-  }
-
-  private async acquireBase(model: string, baseVersion: string, read: () => Promise<Uint8Array>): Promise<BaseModel> {
-    const key = `${model}\u0000${baseVersion}`;
-    let entry = this.bases.get(key);
-    if (entry === undefined) {
-      const created: BaseEntry = { base: read().then((bytes) => this.deps.engine.loadBase(bytes)), users: 0 };
-      this.bases.set(key, created);
-      created.base.catch(() => {
-        if (this.bases.get(key) === created) this.bases.delete(key);
-      });
-      entry = created;
-    }
-    entry.users++;
-    try {
-      return await entry.base;
-    } catch (err) {
-      entry.users--;
-      throw err;
-    }
-  }
-
-  private async releaseBase(model: string, baseVersion: string): Promise<void> {
-    const key = `${model}\u0000${baseVersion}`;
-    const entry = this.bases.get(key);
-    if (entry === undefined) return;
-    entry.users--;
-    if (entry.users > 0) return;
-    this.bases.delete(key);
-    await (await entry.base).release();
-    this.log.info({ model, baseVersion }, 'released a base model');
   }
 
   /** Schedules the release of loaded versions that nothing routes to and no standby slot holds. */
@@ -281,7 +271,7 @@ export class ModelHost {
         state.retiring.delete(version);
         state.loaded.delete(version);
         this.refreshGauge();
-        this.releaseBase(loaded.model, loaded.baseVersion).catch((err: unknown) => this.log.warn({ err, model: loaded.model }, 'releasing a base failed'));
+        this.bases.release(loaded.model, loaded.baseVersion).catch((err: unknown) => this.log.warn({ err, model: loaded.model }, 'releasing a base failed'));
         this.log.info({ model: loaded.model, version }, 'released a retired version');
       };
       state.retiring.set(version, setTimeout(check, this.graceMs).unref());

@@ -18,6 +18,9 @@ export const ServingConfig = PlatformConfig.merge(S3Config).extend({
   ONNX_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   /** A version nobody routes to stays loaded this long after the swap (then until its last request ends). */
   RELEASE_GRACE_MS: z.coerce.number().int().min(0).default(5_000),
+  /** A model that fails to load is reloaded after this delay, doubling per failure up to LOAD_RETRY_MAX_MS. */
+  LOAD_RETRY_BASE_MS: z.coerce.number().int().min(10).default(1_000),
+  LOAD_RETRY_MAX_MS: z.coerce.number().int().min(10).default(60_000),
   PREDICTION_BUFFER: z.coerce.number().int().min(100).default(20_000),
   PREDICTION_FLUSH_MS: z.coerce.number().int().min(5).default(50),
 });

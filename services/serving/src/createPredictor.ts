@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Variant } from '@flywheel/contracts';
 import { HttpError } from '@flywheel/http';
 import { NotFound } from '@flywheel/runtime';
+import type { LoadFailure } from './ModelLoadFailures.js';
+import { ModelUnavailable } from './ModelUnavailable.js';
 import { routeVariant, type LoadedVersion, type ModelSnapshot } from './modelSnapshot.js';
 import type { PredictionRecord } from './PredictionLog.js';
 import type { ServingMetrics } from './servingMetrics.js';
@@ -32,6 +34,8 @@ export interface SnapshotSource {
   snapshot(model: string): ModelSnapshot | undefined;
   knows(model: string): boolean;
   models(): string[];
+  /** Why the model is not served, while its load keeps failing (it is retried). */
+  loadFailure(model: string): LoadFailure | undefined;
 }
 
 /** Where answers go for the `predictions` topic; must not block (PredictionLog buffers). */
@@ -133,6 +137,8 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
     // Captured once: every row of this request runs on the versions present now, whatever swaps follow.
     const snapshot = deps.host.snapshot(model);
     if (snapshot === undefined) {
+      const failure = deps.host.loadFailure(model);
+      if (failure !== undefined) throw new ModelUnavailable(failure);
       if (deps.host.knows(model)) throw new HttpError(503, 'model_not_ready', `model "${model}" has no champion loaded yet; retry after one is promoted`);
       const known = deps.host.models();
       throw new NotFound(`model "${model}" is not served here; served models: ${known.length ? known.join(', ') : '(none)'}`);

@@ -19,6 +19,8 @@ describe.each([['express', false], ['fast path', true]] as const)('serving REST 
 
   beforeAll(async () => {
     await host.start('shop');
+    source.champions.set('broken', '9.0.0'); // its adapter fails to load: the model answers 503, the others serve
+    await host.start('broken');
     source.champ = undefined;
     await host.start('fresh'); // known, no champion yet
     await host.apply('shop', { action: 'routing_changed', routing: table({ champion: '1.0.0', challenger: '1.0.1', challengerShareBps: 5000, revision: 1 }) } as ModelUpdated);
@@ -29,7 +31,10 @@ describe.each([['express', false], ['fast path', true]] as const)('serving REST 
     base = `http://127.0.0.1:${s.port}`;
     close = s.close;
   });
-  afterAll(() => close());
+  afterAll(async () => {
+    await close();
+    await host.close();
+  });
 
   const post = async (path: string, body: unknown) => {
     const r = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -87,6 +92,21 @@ describe.each([['express', false], ['fast path', true]] as const)('serving REST 
     const metricsText = await (await fetch(`${base}/metrics`)).text();
     expect(metricsText).toMatch(/flywheel_serving_errors_total\{[^}]*model="\(unknown\)",code="not_found"/);
     expect(metricsText).toMatch(/flywheel_serving_request_duration_seconds_bucket\{[^}]*le="0.0002",[^}]*model="shop",variant="/);
+  });
+
+  it('answers 503 with the reason, retriable and Retry-After for a model that failed to load, and names it in /readyz', async () => {
+    for (const [path, body] of [['predict', { text: 'x' }], ['predict:batch', { items: [{ text: 'x' }] }], ['predict/batch', { items: [{ text: 'x' }] }]] as const) {
+      const r = await fetch(`${base}/v1/models/broken/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(r.status, path).toBe(503);
+      expect(Number(r.headers.get('retry-after')), path).toBeGreaterThanOrEqual(1);
+      const json = (await r.json()) as { error: { code: string; message: string; details: { reason: string; retriable: boolean } } };
+      expect(json.error.code).toBe('model_unavailable');
+      expect(json.error.details).toMatchObject({ retriable: true, reason: expect.stringMatching(/corrupt/) });
+    }
+    expect((await post('/v1/models/shop/predict', { text: 'still served' })).status).toBe(200);
+    const ready = (await (await fetch(`${base}/readyz`)).json()) as { details: { models: { failed: { model: string; reason: string }[] } } };
+    expect(ready.details.models.failed).toEqual([expect.objectContaining({ model: 'broken', reason: expect.stringMatching(/corrupt/) })]);
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/flywheel_serving_errors_total\{[^}]*model="broken",code="model_unavailable"/);
   });
 
   it('describes a model: versions loaded, labels and routing table', async () => {

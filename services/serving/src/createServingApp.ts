@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { createHttpApp, type ReadinessCheck } from '@flywheel/http';
 import { NotFound, type Logger } from '@flywheel/runtime';
 import type { Predictor } from './createPredictor.js';
+import { retryHeaders } from './ModelUnavailable.js';
 import { createPredictHandlers, type ModelDirectory } from './predictHandlers.js';
 import type { ServingMetrics } from './servingMetrics.js';
 
@@ -17,18 +18,24 @@ export interface ServingAppDeps {
 
 /**
  * The serving REST API over express (via @flywheel/http): predict one text or a batch for a named
- * model, model info, health, readiness (every known model has a champion) and metrics.
+ * model, model info, health, readiness (every known model has a champion or
+ * failed to load: its reload is retried and /readyz names it) and metrics.
  */
 export const createServingApp = (deps: ServingAppDeps): Express => {
   const { predict, directory, metrics } = deps;
   const handle = createPredictHandlers({ predict, directory, metrics });
 
-  const single = async (req: Request, res: Response): Promise<void> => {
-    res.json(await handle.single(String(req.params.model), req.body));
+  // The shared error handler writes the status and body; Retry-After is set here, before it runs.
+  const withRetryAfter = (run: (req: Request) => Promise<unknown>) => async (req: Request, res: Response): Promise<void> => {
+    try {
+      res.json(await run(req));
+    } catch (err) {
+      res.set(retryHeaders(err));
+      throw err;
+    }
   };
-  const batch = async (req: Request, res: Response): Promise<void> => {
-    res.json(await handle.batch(String(req.params.model), req.body));
-  };
+  const single = withRetryAfter((req) => handle.single(String(req.params.model), req.body));
+  const batch = withRetryAfter((req) => handle.batch(String(req.params.model), req.body));
 
   return createHttpApp({
     service: 'serving',
@@ -36,7 +43,8 @@ export const createServingApp = (deps: ServingAppDeps): Express => {
     metrics: deps.registry,
     // 256 rows of up to 20,000 characters each, JSON-escaped.
     bodyLimit: '12mb',
-    readiness: [{ name: 'models', check: () => directory.ready() }, ...(deps.readiness ?? [])],
+    // A model that fails to load does not make serving unready (the others serve); details name it.
+    readiness: [{ name: 'models', check: () => ({ ok: directory.ready(), details: { failed: directory.loadFailures() } }) }, ...(deps.readiness ?? [])],
     routes: (app) => {
       app.post('/v1/models/:model/predict', single);
       app.post('/v1/models/:model/predict/batch', batch);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Express } from 'express';
 import { toHttpError } from '@flywheel/http';
 import type { Logger } from '@flywheel/runtime';
+import { retryHeaders } from './ModelUnavailable.js';
 import type { PredictHandlers } from './predictHandlers.js';
 
 /** Handles the request and returns true, or returns false to let express handle it. */
@@ -16,10 +17,10 @@ const ROUTE = /^\/v1\/models\/([a-z][a-z0-9-]{0,62})\/(predict|predict:batch|pre
  * JSON errors as the express routes; anything else (other paths, non-JSON bodies) falls through.
  */
 export const createFastPredictPath = (handlers: PredictHandlers, opts: { logger: Logger; bodyLimitBytes: number }): FastPath => {
-  const send = (res: ServerResponse, status: number, body: unknown): void => {
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
     const json = JSON.stringify(body);
     // One write with a known length: no chunked encoding, no second syscall.
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
+    res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
     res.end(json);
   };
   const fail = (res: ServerResponse, model: string, err: unknown, counted: boolean): void => {
@@ -27,7 +28,7 @@ export const createFastPredictPath = (handlers: PredictHandlers, opts: { logger:
     const { status, body } = toHttpError(err);
     // 503s (model not ready) are expected while a model loads; only internal errors are logged.
     if (status === 500) opts.logger.error({ err, model }, 'request failed');
-    send(res, status, body);
+    send(res, status, body, retryHeaders(err));
   };
 
   return (req, res) => {

@@ -4,7 +4,7 @@ import { MinioObjectStore } from '@flywheel/objectstore';
 import { createPool } from '@flywheel/postgres';
 import { createRedis, RedisDedupe } from '@flywheel/redis';
 import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
+import { armFailpoints, createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
 import { loadConfig } from './config.js';
 import { onnxInferenceEngine } from './onnxInferenceEngine.js';
 import { RedisRoutingStore } from './RedisRoutingStore.js';
@@ -13,6 +13,8 @@ import { startServing } from './startServing.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'serving', level: config.LOG_LEVEL });
+const failpoints = armFailpoints(config.FLYWHEEL_FAILPOINTS);
+if (failpoints.length > 0) logger.warn({ failpoints }, 'test failpoints armed: this process will crash on purpose');
 const metrics = createMetricsRegistry('serving');
 const shutdown = createShutdown(logger);
 shutdown.installSignalHandlers();
@@ -27,6 +29,7 @@ const store = await MinioObjectStore.fromSettings({
 });
 const bus = createKafkaBus({
   brokers: config.KAFKA_BROKERS, clientId: 'serving', logger, metrics, dedupe: new RedisDedupe(redis), topicPrefix: config.KAFKA_TOPIC_PREFIX,
+  sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS,
 });
 shutdown.onShutdown(() => bus.close());
 
@@ -45,6 +48,7 @@ const serving = await startServing({
   port: config.PORT,
   host: config.HOST,
   releaseGraceMs: config.RELEASE_GRACE_MS,
+  loadRetry: { baseMs: config.LOAD_RETRY_BASE_MS, capMs: config.LOAD_RETRY_MAX_MS },
   predictionBuffer: config.PREDICTION_BUFFER,
   predictionFlushMs: config.PREDICTION_FLUSH_MS,
   eventSource: `/flywheel/serving/${hostname()}`,

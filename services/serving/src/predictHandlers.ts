@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Text } from '@flywheel/contracts';
 import { toHttpError } from '@flywheel/http';
 import type { PredictionAnswer, Predictor } from './createPredictor.js';
+import type { LoadFailure } from './ModelLoadFailures.js';
 import type { ServingMetrics } from './servingMetrics.js';
 
 /** Most rows in one batch request. */
@@ -31,6 +32,8 @@ export interface ModelDirectory {
   models(): string[];
   describe(model: string): unknown;
   ready(): boolean;
+  /** Models that failed to load (and are being retried), with the reason. */
+  loadFailures(): LoadFailure[];
 }
 
 /**

@@ -1,28 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent, topics, type DataOf, type EventOf } from '@flywheel/contracts';
-import { createKafkaBus, type Bus } from '@flywheel/bus';
+import type { Bus } from '@flywheel/bus';
 import type { TrainingState } from '@flywheel/learning';
-import { MinioObjectStore } from '@flywheel/objectstore';
-import { createPool, type Pool } from '@flywheel/postgres';
-import { createRedis, RedisDedupe, type Redis } from '@flywheel/redis';
 import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import { createLogger, createMetricsRegistry } from '@flywheel/runtime';
+import { isolatedPlatform, type IsolatedPlatform } from '@flywheel/testing';
 import { onnxInferenceEngine } from './onnxInferenceEngine.js';
 import { RedisRoutingStore, routingKey } from './RedisRoutingStore.js';
 import { RegistryModelSource } from './RegistryModelSource.js';
 import { startServing, type RunningServing } from './startServing.js';
 import { publishVersion, syntheticExamples, TINY_OPTIONS, trainState } from './testing/modelFixtures.js';
 
-const env = process.env;
 const run = randomUUID().slice(0, 8);
 const model = `itest-serving-${run}`;
-const redisPrefix = `itest-serving-${run}:`;
 const logger = createLogger({ service: 'serving-itest', level: 'warn' });
 
 describe('serving on real PostgreSQL, Redis, Kafka and S3', () => {
-  let pool: Pool;
-  let redis: Redis;
+  // Private schema, Redis prefix, topic prefix and bucket, all removed in afterAll.
+  let p: IsolatedPlatform;
+  let redisPrefix = '';
   let bus: Bus;
   let serving: RunningServing;
   let registry: PgRegistry;
@@ -46,26 +43,22 @@ describe('serving on real PostgreSQL, Redis, Kafka and S3', () => {
   };
 
   beforeAll(async () => {
-    pool = createPool(env.POSTGRES_URL!, { max: 4 });
-    await migrateRegistry(pool);
-    registry = new PgRegistry(pool);
-    const store = await MinioObjectStore.fromSettings({ endpoint: env.S3_ENDPOINT!, accessKey: env.S3_ACCESS_KEY!, secretKey: env.S3_SECRET_KEY!, bucket: env.S3_BUCKET ?? 'flywheel' });
-    artifacts = new MinioArtifactStore(store);
-    redis = createRedis(env.REDIS_URL!);
-    bus = createKafkaBus({
-      brokers: env.KAFKA_BROKERS!.split(','), clientId: `serving-itest-${run}`, logger, metrics: createMetricsRegistry('serving-itest-bus'),
-      dedupe: new RedisDedupe(redis, { prefix: redisPrefix }), topicPrefix: `itest-serving-${run}.`,
-    });
+    p = await isolatedPlatform('serving');
+    redisPrefix = `${p.redisPrefix}:`; // serving's prefix carries its own separator ('flywheel:')
+    await migrateRegistry(p.pool);
+    registry = new PgRegistry(p.pool);
+    artifacts = new MinioArtifactStore(await p.objectStore());
+    bus = p.newBus();
     ({ state } = await trainState(syntheticExamples(['alpha', 'beta', 'gamma'], 40), TINY_OPTIONS));
     await publishVersion({ registry, artifacts }, { model, version: '1.0.0', state, role: 'champion' });
     await publishVersion({ registry, artifacts }, { model, version: '1.0.1', state, role: 'challenger' });
     // The ab-router's cached table: 1.0.1 already on 30 % of subjects.
-    await redis.set(routingKey(redisPrefix, model), JSON.stringify({ champion: '1.0.0', challenger: '1.0.1', challengerShareBps: 3000, salt: 'exp', revision: 1 }));
+    await p.redis.set(routingKey(redisPrefix, model), JSON.stringify({ champion: '1.0.0', challenger: '1.0.1', challengerShareBps: 3000, salt: 'exp', revision: 1 }));
     await bus.consume(`itest-serving-${run}-reader`, { predictions: async (e) => void logged.push(e) });
     serving = await startServing({
       bus, logger, registry: createMetricsRegistry('serving-itest'),
       source: new RegistryModelSource(registry, artifacts),
-      routing: new RedisRoutingStore(redis, logger, redisPrefix),
+      routing: new RedisRoutingStore(p.redis, logger, redisPrefix),
       engine: onnxInferenceEngine(),
       models: [model], followAll: false, groupId: `serving-itest-${run}`,
       port: 0, host: '127.0.0.1', releaseGraceMs: 50, predictionFlushMs: 20,
@@ -74,10 +67,12 @@ describe('serving on real PostgreSQL, Redis, Kafka and S3', () => {
   });
 
   afterAll(async () => {
-    await serving?.close();
-    await bus?.close();
-    await redis?.quit();
-    await pool?.end();
+    try {
+      await serving?.close();
+      await bus?.close();
+    } finally {
+      await p?.drop();
+    }
   });
 
   it('starts on the cached routing table and answers with the real model', async () => {

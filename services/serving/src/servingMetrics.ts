@@ -46,6 +46,12 @@ export const createServingMetrics = (registry: Registry) => ({
     labelNames: ['model', 'action'] as const,
     registers: [registry],
   }),
+  modelLoadFailures: new Counter({
+    name: 'flywheel_serving_model_load_failures_total',
+    help: 'Failed attempts to load a model at start or on retry (the model answers 503, the others serve)',
+    labelNames: ['model'] as const,
+    registers: [registry],
+  }),
   predictionsDropped: new Counter({
     name: 'flywheel_serving_predictions_dropped_total',
     help: 'Prediction events lost from the log: buffer full (Kafka slow) or publish failed',

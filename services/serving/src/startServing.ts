@@ -6,6 +6,7 @@ import { createPredictor, type Predictor } from './createPredictor.js';
 import { createServingApp } from './createServingApp.js';
 import { createFastPredictPath, listenServing } from './fastPredictPath.js';
 import { ModelHost } from './ModelHost.js';
+import type { LoadRetryPolicy } from './ModelLoadFailures.js';
 import { onModelUpdate } from './onModelUpdate.js';
 import { PredictionLog } from './PredictionLog.js';
 import type { InferenceEngine, ModelSource, RoutingStore } from './ports.js';
@@ -28,6 +29,8 @@ export interface ServingDeps {
   port: number;
   host?: string;
   releaseGraceMs?: number;
+  /** Backoff of the reloads of a model that failed to load (default 1 s doubling up to 60 s). */
+  loadRetry?: LoadRetryPolicy;
   predictionBuffer?: number;
   predictionFlushMs?: number;
   /** CloudEvents source of the prediction events. */
@@ -53,7 +56,8 @@ export interface RunningServing {
 
 /**
  * Wires serving from built clients: consumes model-updates (own group, from now on), loads every
- * configured model's current state, serves HTTP. Resolves once listening and loaded.
+ * configured model's current state, serves HTTP. Resolves once listening and every model loaded or
+ * failed (a failed one answers 503 and is retried; the others serve).
  */
 export const startServing = async (deps: ServingDeps): Promise<RunningServing> => {
   const metrics = createServingMetrics(deps.registry);
@@ -64,6 +68,7 @@ export const startServing = async (deps: ServingDeps): Promise<RunningServing> =
     metrics,
     logger: deps.logger,
     ...(deps.releaseGraceMs === undefined ? {} : { releaseGraceMs: deps.releaseGraceMs }),
+    ...(deps.loadRetry === undefined ? {} : { loadRetry: deps.loadRetry }),
   });
   const predictions = new PredictionLog({
     publisher: deps.bus.publisher,
@@ -79,6 +84,7 @@ export const startServing = async (deps: ServingDeps): Promise<RunningServing> =
   const consumer = await deps.bus.consume(deps.groupId, { modelUpdates: onModelUpdate({ host, followAll: deps.followAll }) }, { fromBeginning: false });
   try {
     // A follow-all replica that restarts would otherwise serve nothing until the next model update.
+    // host.start never throws for one model: a broken one answers 503 and is reloaded with backoff.
     const known = deps.followAll && deps.source.modelsWithChampion ? await deps.source.modelsWithChampion() : [];
     await Promise.all([...new Set([...deps.models, ...known])].map((m) => host.start(m)));
   } catch (err) {

@@ -1,5 +1,6 @@
 import type { Bus, RunningConsumer } from '@flywheel/bus';
 import type { EventOf, JobId } from '@flywheel/contracts';
+import type { Job } from './PgJobStore.js';
 import { publishChallenger, publishStatus, retrainLockKey, runJob, type JobDeps } from './runJob.js';
 
 export interface TrainerDeps extends JobDeps {
@@ -66,25 +67,36 @@ export const createTrainer = (deps: TrainerDeps): Trainer => {
     return true;
   };
 
+  const recoverOne = async (job: Job): Promise<void> => {
+    // Registered before the trainer died: the work is done, only the bookkeeping is missing.
+    const registered = job.version !== undefined ? await deps.registry.version(job.model, job.version) : undefined;
+    if (registered && job.version) {
+      await deps.jobs.finish(job.id, 'succeeded', { reason: 'completed before a trainer restart', version: job.version, metrics: registered.metrics });
+      await publishChallenger(deps, job.model, { version: registered.version, artifact: registered.artifact, metrics: registered.metrics });
+      await publishStatus(deps, job, 'succeeded', 1, { version: job.version });
+    } else {
+      if (job.version !== undefined) await deps.artifacts.removeVersion(job.model, job.version);
+      await deps.jobs.finish(job.id, 'failed', { reason: 'trainer restarted' });
+      await publishStatus(deps, job, 'failed', 0, { reason: 'trainer restarted' });
+      deps.metrics.jobs.inc({ model: job.model, outcome: 'failed' });
+    }
+    await deps.locks.release({ key: retrainLockKey(job.model), token: job.fencingToken });
+    log.warn({ job: job.id, model: job.model, version: job.version, registered: Boolean(registered) }, 'recovered a job left running by a dead trainer');
+  };
+
+  /** Recovers each stale job on its own: one that cannot be recovered (e.g. its model's upload cannot be removed) stays stale for the next pass. */
   const recover = async (): Promise<number> => {
     const stale = await deps.jobs.staleRunning(deps.staleAfterMs);
+    let recovered = 0;
     for (const job of stale) {
-      // Registered before the trainer died: the work is done, only the bookkeeping is missing.
-      const registered = job.version !== undefined ? await deps.registry.version(job.model, job.version) : undefined;
-      if (registered && job.version) {
-        await deps.jobs.finish(job.id, 'succeeded', { reason: 'completed before a trainer restart', version: job.version, metrics: registered.metrics });
-        await publishChallenger(deps, job.model, { version: registered.version, artifact: registered.artifact, metrics: registered.metrics });
-        await publishStatus(deps, job, 'succeeded', 1, { version: job.version });
-      } else {
-        if (job.version !== undefined) await deps.artifacts.removeVersion(job.model, job.version);
-        await deps.jobs.finish(job.id, 'failed', { reason: 'trainer restarted' });
-        await publishStatus(deps, job, 'failed', 0, { reason: 'trainer restarted' });
-        deps.metrics.jobs.inc({ model: job.model, outcome: 'failed' });
+      try {
+        await recoverOne(job);
+        recovered++;
+      } catch (err) {
+        log.error({ err, job: job.id, model: job.model, version: job.version }, 'could not recover a job left running by a dead trainer; the next maintenance retries it, other jobs go on');
       }
-      await deps.locks.release({ key: retrainLockKey(job.model), token: job.fencingToken });
-      log.warn({ job: job.id, model: job.model, version: job.version, registered: Boolean(registered) }, 'recovered a job left running by a dead trainer');
     }
-    return stale.length;
+    return recovered;
   };
 
   const refreshRegistryGauge = async (): Promise<void> => {
@@ -93,10 +105,16 @@ export const createTrainer = (deps: TrainerDeps): Trainer => {
     for (const c of counts) deps.metrics.registryVersions.set({ model: c.model, status: c.status }, c.count);
   };
 
+  // Each step on its own: one failing (say, on one model's artifacts) must not skip the others.
   const maintenance = async (): Promise<void> => {
-    await recover();
-    await deps.artifacts.sweepOrphans((m, v) => deps.registry.hasVersion(m, v), { olderThanMs: deps.orphanMinAgeMs });
-    await refreshRegistryGauge();
+    const steps: [string, () => Promise<unknown>][] = [
+      ['recovering stale jobs', recover],
+      ['sweeping unregistered uploads', () => deps.artifacts.sweepOrphans((m, v) => deps.registry.hasVersion(m, v), { olderThanMs: deps.orphanMinAgeMs })],
+      ['refreshing the registry gauge', refreshRegistryGauge],
+    ];
+    for (const [what, step] of steps) {
+      await step().catch((err: unknown) => log.error({ err }, `${what} failed; the next maintenance retries it`));
+    }
   };
 
   const runLoop = async (): Promise<void> => {
@@ -128,7 +146,7 @@ export const createTrainer = (deps: TrainerDeps): Trainer => {
     recover,
     refreshRegistryGauge,
     async start() {
-      await maintenance().catch((err: unknown) => log.error({ err }, 'start-up recovery failed; the runner retries it'));
+      await maintenance();
       consumer = await deps.bus.consume(deps.group ?? 'trainer', { retrainingTriggers: onTrigger });
       running = true;
       loop = runLoop();

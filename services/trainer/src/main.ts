@@ -6,7 +6,7 @@ import { MinioObjectStore } from '@flywheel/objectstore';
 import { createPool, runMigrations } from '@flywheel/postgres';
 import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
 import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
+import { armFailpoints, createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
 import { inlineCandidateTrainer, workerCandidateTrainer } from './candidateTrainer.js';
 import { loadConfig } from './config.js';
 import { createTrainer } from './createTrainer.js';
@@ -16,6 +16,8 @@ import { createTrainerMetrics } from './trainerMetrics.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: 'trainer', level: config.LOG_LEVEL });
+const failpoints = armFailpoints(config.FLYWHEEL_FAILPOINTS);
+if (failpoints.length > 0) logger.warn({ failpoints }, 'test failpoints armed: this process will crash on purpose');
 const registryMetrics = createMetricsRegistry('trainer');
 const shutdown = createShutdown(logger);
 
@@ -26,7 +28,7 @@ await runMigrations(pool, trainerMigrationsDir, { table: 'trainer_migrations' })
 await migrateRegistry(pool);
 const redis = createRedis(config.REDIS_URL);
 const store = await MinioObjectStore.fromSettings({ endpoint: config.S3_ENDPOINT, accessKey: config.S3_ACCESS_KEY, secretKey: config.S3_SECRET_KEY, bucket: config.S3_BUCKET, region: config.S3_REGION });
-const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'trainer', logger, metrics: registryMetrics, dedupe: new RedisDedupe(redis), topicPrefix: config.TOPIC_PREFIX });
+const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'trainer', logger, metrics: registryMetrics, dedupe: new RedisDedupe(redis), topicPrefix: config.TOPIC_PREFIX, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS });
 const trainer = createTrainer({
   bus,
   jobs: new PgJobStore(pool, { models: config.TRAINER_MODELS }),

@@ -1,9 +1,9 @@
-import { makeEvent, type JobId, type Metrics, type ModelName, type ModelVersion, type TrainingState } from '@flywheel/contracts';
+import { makeEvent, type ArtifactRef, type JobId, type Metrics, type ModelName, type ModelVersion, type TrainingState } from '@flywheel/contracts';
 import type { Publisher } from '@flywheel/bus';
 import type { DeepPartial, Example, TrainOptions } from '@flywheel/learning';
 import type { Locks, Lease } from '@flywheel/redis';
 import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import type { Logger } from '@flywheel/runtime';
+import { failpoint, type Logger } from '@flywheel/runtime';
 import { z } from 'zod';
 import { assembleDataset } from './assembleDataset.js';
 import type { CandidateTrainer } from './candidateTrainer.js';
@@ -84,6 +84,20 @@ const parseJsonl = (bytes: Uint8Array): Example[] => {
   }
   return out;
 };
+/**
+ * The champion's training state and training set. A champion whose artifacts are missing or damaged
+ * fails this job with a reason that says so (and counts it); jobs of other models are unaffected.
+ */
+const readChampion = async (deps: Pick<JobDeps, 'artifacts' | 'metrics'>, model: string, champion: { version: string; artifact: ArtifactRef }) => {
+  try {
+    const [files, previous] = await Promise.all([deps.artifacts.readTrainingState(champion.artifact), deps.artifacts.readDataset(champion.artifact).then(parseJsonl)]);
+    return { files, previous };
+  } catch (err) {
+    deps.metrics.modelLoadFailures.inc({ model });
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new JobFailed(`champion ${model}@${champion.version} could not be read, so ${model} cannot retrain: ${reason}; restore or re-register its artifacts (other models are unaffected)`, { cause: err });
+  }
+};
 const toJsonl = (rows: readonly Example[]): Uint8Array => new TextEncoder().encode(rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
 /**
@@ -119,9 +133,8 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     }
     const champion = await registry.champion(job.model);
     if (!champion) throw new JobFailed(`model ${job.model} has no champion to continue from; bootstrap it first (flywheel bootstrap --model ${job.model} --data FILE)`);
-    const [championFiles, previous, fresh] = await Promise.all([
-      artifacts.readTrainingState(champion.artifact),
-      artifacts.readDataset(champion.artifact).then(parseJsonl),
+    const [{ files: championFiles, previous }, fresh] = await Promise.all([
+      readChampion(deps, job.model, champion),
       deps.data.fresh(job.model, { ...(job.trigger.feedbackWatermark !== undefined ? { watermark: job.trigger.feedbackWatermark } : {}), pseudoLabelMinConfidence: settings.pseudoLabelMinConfidence, pseudoLabelMaxRows: settings.pseudoLabelMaxRows }),
     ]);
     if (fresh.length === 0) throw new JobFailed(`no new feedback or confident predictions for ${job.model} up to watermark ${job.trigger.feedbackWatermark ?? 'latest'}; nothing to learn from`);
@@ -130,6 +143,7 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     const labelsAdded = fresh.some((e) => !known.has(e.label));
     const version = await registry.nextVersion(job.model, { labelsAdded, newBase: false });
     await step(0.15, 'training', version);
+    failpoint('trainer.mid-training'); // the job is running and holds the lease: recovery must fail it and free the model
     const out = await deps.train({
       model: job.model, version, championFiles,
       train: ds.train, holdout: ds.holdout, freshValidation: ds.freshValidation,
@@ -150,6 +164,7 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     const highest = await jobs.highestToken(job.model);
     if (highest !== undefined && highest > job.fencingToken) throw new JobFailed(`superseded: a newer trigger (token ${highest}) arrived for ${job.model} while this one (token ${job.fencingToken}) trained`);
     await step(0.85, 'uploading', version);
+    failpoint('trainer.before-upload');
     uploaded = version;
     const artifact = await artifacts.writeVersion({
       model: job.model, version, baseVersion: out.baseVersion, parentVersion: champion.version, labels: out.labels, metrics: trainMetrics,

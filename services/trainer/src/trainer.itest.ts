@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaBus, type Bus } from '@flywheel/bus';
+import type { Bus } from '@flywheel/bus';
 import { bootstrapModel } from '@flywheel/cli';
 import { JobId, makeEvent, ModelName, type EventOf, type FencingToken } from '@flywheel/contracts';
 import type { Example } from '@flywheel/learning';
-import { MinioObjectStore } from '@flywheel/objectstore';
-import { createPool, runMigrations } from '@flywheel/postgres';
-import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
+import type { MinioObjectStore } from '@flywheel/objectstore';
+import { runMigrations, type Pool } from '@flywheel/postgres';
+import { RedisLocks } from '@flywheel/redis';
 import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import { createLogger, createMetricsRegistry } from '@flywheel/runtime';
+import { isolatedPlatform, type IsolatedPlatform } from '@flywheel/testing';
 import { inlineCandidateTrainer } from './candidateTrainer.js';
 import { createTrainer, type TrainerDeps } from './createTrainer.js';
 import { PgJobStore } from './PgJobStore.js';
@@ -18,15 +19,16 @@ import { retrainLockKey, type JobSettings } from './runJob.js';
 import { createTrainerMetrics } from './trainerMetrics.js';
 import { trainerMigrationsDir } from './trainerMigrationsDir.js';
 
-const env = (k: string, d: string): string => process.env[k] ?? d;
 const run = randomUUID().slice(0, 8);
-const schema = `trainer_it_${run}`;
-const pool = createPool(env('POSTGRES_URL', 'postgres://postgres@127.0.0.1:5432/test'));
-const redis = createRedis(env('REDIS_URL', 'redis://127.0.0.1:6379'));
-const locks = new RedisLocks(redis, `fwtest-${run}`);
 const logger = createLogger({ service: 'trainer-itest', level: 'warn' });
-const registry = new PgRegistry(pool);
-const jobs = new PgJobStore(pool, { models: `t-${run}-%` });
+// Private schema (registry, trainer and feedback tables together, as in a stack), Redis prefix,
+// topic prefix and bucket; all removed in afterAll.
+let p: IsolatedPlatform;
+let schema: string;
+let pool: Pool;
+let locks: RedisLocks;
+let registry: PgRegistry;
+let jobs: PgJobStore;
 let artifacts: MinioArtifactStore;
 let store: MinioObjectStore;
 let bus: Bus;
@@ -68,18 +70,24 @@ const setupModel = async (): Promise<ModelName> => {
 };
 
 beforeAll(async () => {
+  p = await isolatedPlatform('trainer');
+  ({ schema, pool } = p);
+  locks = new RedisLocks(p.redis, p.redisPrefix);
+  registry = new PgRegistry(pool);
+  jobs = new PgJobStore(pool, { models: `t-${run}-%` });
   await migrateRegistry(pool);
   await runMigrations(pool, trainerMigrationsDir, { table: 'trainer_migrations' });
   await runMigrations(pool, fileURLToPath(new URL('../../feedback-ingest/migrations', import.meta.url)), { schema, table: 'feedback_ingest_migrations' });
-  store = await MinioObjectStore.fromSettings({ endpoint: env('S3_ENDPOINT', 'http://127.0.0.1:9000'), accessKey: env('S3_ACCESS_KEY', 'S3RVER'), secretKey: env('S3_SECRET_KEY', 'S3RVER'), bucket: env('S3_BUCKET', 'flywheel') });
+  store = await p.objectStore();
   artifacts = new MinioArtifactStore(store);
-  bus = createKafkaBus({ brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','), clientId: `trainer-it-${run}`, logger, metrics: createMetricsRegistry('bus-itest'), dedupe: new RedisDedupe(redis), topicPrefix: `it-${run}-` });
+  bus = p.newBus();
 });
 afterAll(async () => {
-  await bus.close();
-  await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await pool.end();
-  await redis.quit();
+  try {
+    await bus?.close();
+  } finally {
+    await p?.drop();
+  }
 });
 
 describe('trainer (real PostgreSQL, Redis, Kafka protocol, S3 API)', () => {

@@ -6,6 +6,7 @@ export interface TrainerMetrics {
   duration: Histogram<'model'>;
   progress: Gauge<'model'>;
   registryVersions: Gauge<'model' | 'status'>;
+  modelLoadFailures: Counter<'model'>;
 }
 
 export const createTrainerMetrics = (registry: Registry): TrainerMetrics => ({
@@ -13,4 +14,5 @@ export const createTrainerMetrics = (registry: Registry): TrainerMetrics => ({
   duration: new Histogram({ name: 'flywheel_trainer_job_duration_seconds', help: 'Wall time of a training job from claim to finish', labelNames: ['model'], buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600], registers: [registry] }),
   progress: new Gauge({ name: 'flywheel_trainer_job_progress', help: 'Progress of the running job of a model, 0..1', labelNames: ['model'], registers: [registry] }),
   registryVersions: new Gauge({ name: 'flywheel_registry_versions', help: 'Registered versions per model and status', labelNames: ['model', 'status'], registers: [registry] }),
+  modelLoadFailures: new Counter({ name: 'flywheel_trainer_model_load_failures_total', help: "Jobs failed because the champion's artifacts could not be read (that model cannot retrain; the others do)", labelNames: ['model'], registers: [registry] }),
 });

@@ -48,9 +48,11 @@ export class FakeEngine implements InferenceEngine {
 /** Every version exists on base "b1" unless its major is 2 (base "b2"). */
 export class FakeSource implements ModelSource {
   champ: string | undefined = '1.0.0';
+  /** Per-model champions, overriding `champ`. */
+  readonly champions = new Map<string, string>();
   loads: string[] = [];
-  async champion(): Promise<string | undefined> {
-    return this.champ;
+  async champion(model: string): Promise<string | undefined> {
+    return this.champions.get(model) ?? this.champ;
   }
   async version(_model: string, version: string): Promise<VersionArtifact> {
     this.loads.push(version);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { findRepoRoot, readPlatformEnv, startLocalStack, type LocalStack, type LocalStackOptions, type ServiceName } from '@flywheel/local-stack';
+import { isolatedBucket } from '@flywheel/testing';
 import { startPrivateKafka, type PrivateKafka } from './privateKafka.js';
 import { startPrivateRedis, type PrivateRedis } from './privateRedis.js';
 import { syntheticCorpus, toJsonl, type SyntheticCorpus } from './syntheticCorpus.js';
@@ -21,9 +22,11 @@ export interface E2eWorld {
   readonly workDir: string;
   /** The PostgreSQL schema every service of this stack uses (first on its search_path). */
   readonly schema: string;
+  /** The S3 bucket every service of this stack uses (S3_BUCKET; emptied and removed on close). */
+  readonly bucket: string;
   /** The version `flywheel bootstrap` registered as champion. */
   readonly baseVersion: string;
-  /** Stops the stack, Redis and the pool (idempotent enough for afterAll). */
+  /** Stops the stack, Redis and the pool, drops the schema and removes the bucket (idempotent enough for afterAll). */
   close(): Promise<void>;
 }
 
@@ -31,6 +34,9 @@ export interface E2eWorld {
  * Small thresholds so the loop turns in about a minute: 20 corrections trigger, 100 outcomes per
  * arm decide, the router evaluates every second.
  */
+/** Crashed members leave their consumer groups in seconds, not the production 30-60 s. */
+export const FAST_FAILOVER_ENV = { KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_REBALANCE_TIMEOUT_MS: '10000' };
+
 export const SMALL_LOOP_ENV: Partial<Record<ServiceName, Record<string, string>>> = {
   'feedback-ingest': { RETRAIN_CORRECTION_THRESHOLD: '20', RELAY_IDLE_POLL_MS: '50' },
   aggregator: { RETRAIN_CORRECTION_THRESHOLD: '20', SWEEP_INTERVAL_MS: '500' },
@@ -51,8 +57,8 @@ const mergeEnv = (...layers: (Partial<Record<ServiceName, Record<string, string>
 };
 
 /**
- * Starts the services on a private redis-server (so a test may FLUSHALL it) and a private
- * PostgreSQL schema (dropped on close), bootstraps a unique model from the synthetic corpus with `flywheel bootstrap`,
+ * Starts the services on a private redis-server (so a test may FLUSHALL it), a private
+ * PostgreSQL schema and a private S3 bucket (both removed on close), bootstraps a unique model from the synthetic corpus with `flywheel bootstrap`,
  * and waits until serving answers for it.
  *
  * Why a private schema: unique model names are not enough on a shared database. The
@@ -62,34 +68,54 @@ const mergeEnv = (...layers: (Partial<Record<ServiceName, Record<string, string>
  */
 export const startE2eWorld = async (name: string, o: Omit<LocalStackOptions, 'logDir'> & { bootstrap?: boolean; privateKafka?: boolean } = {}): Promise<E2eWorld> => {
   const workDir = mkdtempSync(join(tmpdir(), `flywheel-e2e-${name}-`));
-  const runId = `${name}-${Math.random().toString(16).slice(2, 8)}`;
+  const suffix = Math.random().toString(16).slice(2, 8);
+  const runId = `${name}-${suffix}`;
   const schema = `e2e_${runId.replace(/-/g, '_')}`;
   const model = `e2e-${runId}`;
   const corpus = syntheticCorpus();
   const platform = o.platformEnv ?? readPlatformEnv(o.root ?? findRepoRoot());
   const baseUrl = platform.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  // Artifacts are always `models/<model>/...`: a bucket of the stack's own keeps them out of the shared one.
+  const objects = isolatedBucket(`e2e-${name}`, suffix, () => ({
+    endpoint: platform.S3_ENDPOINT ?? 'http://127.0.0.1:9000', accessKey: platform.S3_ACCESS_KEY ?? 'S3RVER', secretKey: platform.S3_SECRET_KEY ?? 'S3RVER',
+  }));
   const redis = await startPrivateRedis();
   const kafka = o.privateKafka ? await startPrivateKafka() : undefined;
   let stack: LocalStack | undefined;
   let pool: pg.Pool | undefined;
-  const close = async (): Promise<void> => {
-    await stack?.stopAll();
-    await redis.stop();
-    await kafka?.stop();
-    await pool?.end().catch(() => undefined);
-    // The schema holds only this run's rows; leave nothing behind on the shared database.
-    const c = new pg.Client({ connectionString: baseUrl });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => c.end());
+  let closed: Promise<void> | undefined;
+  const removeAll = async (): Promise<void> => {
+    // Every step is tried; whatever could not be removed fails close() by name, never silently.
+    const failures: string[] = [];
+    const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        failures.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    await step('stop the services', async () => stack?.stopAll());
+    await step('stop the private Redis', () => redis.stop());
+    await step('stop the private Kafka', async () => kafka?.stop());
+    await step('close the pool', async () => pool?.end());
+    // The schema and bucket hold only this run's data; leave nothing behind on the shared platform.
+    await step(`drop schema ${schema} (DROP SCHEMA ${schema} CASCADE)`, async () => {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => c.end());
+    });
+    await step(`remove bucket ${objects.bucket}`, () => objects.drop());
+    if (failures.length > 0) throw new Error(`e2e world ${runId} left things behind:\n  ${failures.join('\n  ')}`);
   };
+  const close = (): Promise<void> => (closed ??= removeAll());
   try {
     stack = await startLocalStack({
       ...o,
       runId,
       pgSchema: schema,
-      platformEnv: kafka ? { ...platform, KAFKA_BROKERS: kafka.brokers } : platform,
+      platformEnv: { ...platform, ...(kafka ? { KAFKA_BROKERS: kafka.brokers } : {}), S3_BUCKET: objects.settings.bucket },
       logDir: join(workDir, 'logs'),
-      commonEnv: { ...(o.commonEnv ?? {}), REDIS_URL: redis.url },
+      commonEnv: { ...FAST_FAILOVER_ENV, ...(o.commonEnv ?? {}), REDIS_URL: redis.url },
       env: mergeEnv(SMALL_LOOP_ENV, o.env),
     });
     pool = new pg.Pool({ connectionString: stack.platformEnv.POSTGRES_URL, max: 3 });
@@ -105,9 +131,9 @@ export const startE2eWorld = async (name: string, o: Omit<LocalStackOptions, 'lo
         await waitFor(`serving to answer for ${model}`, async () => (await s.api.serving.predict(model, corpus.base[0]?.text ?? 'x', 'warmup')).modelVersion === baseVersion || undefined, { timeoutMs: 60_000, intervalMs: 300 });
       }
     }
-    return { stack, model, corpus, redis, kafka, pool, workDir, schema, baseVersion, close };
+    return { stack, model, corpus, redis, kafka, pool, workDir, schema, bucket: objects.bucket, baseVersion, close };
   } catch (err) {
-    await close();
+    await close().catch((closeErr: unknown) => { throw new AggregateError([err, closeErr], `e2e world ${runId} failed to start, then failed to clean up`); });
     throw err;
   }
 };

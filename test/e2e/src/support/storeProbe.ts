@@ -9,7 +9,7 @@ export interface StoreProbe {
   /** Outbox rows not yet published. */
   unpublishedOutbox(): Promise<number>;
   triggers(): Promise<{ id: string; reason: string; status: string; fencingToken: number | null }[]>;
-  jobs(): Promise<{ id: string; state: string; version: string | null; reason: string | null }[]>;
+  jobs(): Promise<{ id: string; state: string; version: string | null; reason: string | null; fencingToken: number }[]>;
   versions(): Promise<{ version: string; status: string; labels: string[] }[]>;
   champion(): Promise<string | undefined>;
   history(): Promise<{ version: string; from: string | null; to: string; actor: string; reason: string }[]>;
@@ -28,7 +28,8 @@ export const createStoreProbe = (pool: pg.Pool, model: string): StoreProbe => {
     triggers: async () =>
       (await pool.query<{ id: string; reason: string; status: string; fencing_token: string | null }>('SELECT id::text, reason, status, fencing_token FROM aggregator_triggers WHERE model = $1 ORDER BY created_at', [model])).rows
         .map((r) => ({ id: r.id, reason: r.reason, status: r.status, fencingToken: r.fencing_token === null ? null : Number(r.fencing_token) })),
-    jobs: async () => (await pool.query('SELECT id::text, state, version, reason FROM training_jobs WHERE model = $1 ORDER BY created_at', [model])).rows,
+    jobs: async () => (await pool.query<{ id: string; state: string; version: string | null; reason: string | null; fencing_token: string }>('SELECT id::text, state, version, reason, fencing_token FROM training_jobs WHERE model = $1 ORDER BY created_at', [model])).rows
+      .map(({ fencing_token, ...j }) => ({ ...j, fencingToken: Number(fencing_token) })),
     versions: async () => (await pool.query('SELECT version, status, labels FROM registry_versions WHERE model = $1 ORDER BY major, minor, patch', [model])).rows,
     champion: async () => (await pool.query<{ version: string }>("SELECT version FROM registry_versions WHERE model = $1 AND status = 'champion'", [model])).rows[0]?.version,
     history: async () => (await pool.query('SELECT version, from_status AS "from", to_status AS "to", actor, reason FROM registry_history WHERE model = $1 ORDER BY id', [model])).rows,

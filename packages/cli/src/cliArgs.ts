@@ -1,0 +1,110 @@
+import { parseArgs } from 'node:util';
+import { ModelName, ModelVersion } from '@flywheel/contracts';
+import { UsageError } from './cliErrors.js';
+import type { ColumnFormat } from './tableRows.js';
+
+export const USAGE = `flywheel <command> [options]
+
+registry (POSTGRES_URL; bootstrap and export also S3_*):
+  bootstrap --model NAME --data FILE [--format csv|jsonl] [--text-column C] [--label-column C]
+            [--no-header] [--label-depth N] [--epochs N] [--reason TEXT]
+                                  train a base on a CSV/JSONL file and register it as champion
+  models                          list models with champion and challenger
+  versions MODEL                  list versions with status and metrics
+  history MODEL                   show every status move (who, why, metrics)
+  promote MODEL VERSION --reason TEXT
+  rollback MODEL --reason TEXT    the previous champion comes back; the current one is deprecated
+  export MODEL VERSION --out DIR  copy a version's verified artifacts (and its base) to a folder
+
+services (over HTTP):
+  predict MODEL TEXT              label, confidence, version and variant for one text (SERVING_URL)
+  predict MODEL --in FILE --out OUT.csv [--text-column C] [--format csv|jsonl] [--no-header]
+                                  predict every row, 256 per request; OUT.csv: text,label,confidence,modelVersion
+  info MODEL                      champion, challenger, labels, metrics, running experiment and pending
+                                  retraining (POSTGRES_URL; ABROUTER_URL + ADMIN_TOKEN, FEEDBACK_URL when set)
+  retrain MODEL --reason TEXT     ask feedback-ingest to retrain now (FEEDBACK_URL, ADMIN_TOKEN)
+  watch DIR --model NAME [--once] [--format csv|jsonl] [--text-column C] [--label-column C]
+            [--no-header] [--label-depth N]
+                                  send each labelled CSV/JSONL file dropped into DIR to feedback-ingest
+                                  (FEEDBACK_URL), then move it to DIR/done/ (or DIR/failed/ with a
+                                  <name>.reason.txt); --once handles what is there and exits
+
+global: --env-file FILE (e.g. .flywheel/platform.env), --actor NAME, --no-publish (skip model-updates events), -h/--help
+env: POSTGRES_URL, S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET, KAFKA_BROKERS (for events), TOPIC_PREFIX,
+     SERVING_URL, FEEDBACK_URL, ABROUTER_URL, ADMIN_TOKEN (admin routes), API_KEY (sent as X-Api-Key)
+exit: 0 ok, 1 refused (unknown model, a service said no, bad input file), 2 usage or configuration error,
+      3 a store or service is down (retry later)`;
+
+const OPTIONS = {
+  'env-file': { type: 'string' }, actor: { type: 'string' }, 'no-publish': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  model: { type: 'string' }, data: { type: 'string' }, format: { type: 'string' }, 'text-column': { type: 'string' }, 'label-column': { type: 'string' },
+  'no-header': { type: 'boolean' }, 'label-depth': { type: 'string' }, epochs: { type: 'string' }, reason: { type: 'string' }, out: { type: 'string' },
+  in: { type: 'string' }, once: { type: 'boolean' },
+} as const;
+
+export type CliOptions = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+export interface ParsedCli {
+  command: string | undefined;
+  args: string[];
+  o: CliOptions;
+}
+
+/** Parses argv (without node and the script); an unknown or malformed flag is a UsageError. */
+export const parseCli = (argv: string[]): ParsedCli => {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+    const [command, ...args] = positionals;
+    return { command, args, o: values };
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+};
+
+/** A required argument or flag. */
+export const need = (v: string | undefined, what: string): string => {
+  if (v === undefined || v === '') throw new UsageError(`missing ${what}`);
+  return v;
+};
+
+/** A model name from the command line; a malformed one is a usage error, not a lookup. */
+export const modelArg = (v: string | undefined, what = 'MODEL'): ModelName => {
+  const r = ModelName.safeParse(need(v, what));
+  if (!r.success) throw new UsageError(`"${v}" is not a valid model name: ${r.error.issues[0]?.message ?? 'bad name'}`);
+  return r.data;
+};
+
+/** A whole number ≥ 1 given as a flag. */
+export const positiveInt = (v: string | undefined, flag: string): number | undefined => {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} must be a whole number ≥ 1, not "${v}"`);
+  return Number(v);
+};
+
+/** csv or jsonl: the --format flag, else the file extension. */
+export const formatOf = (file: string, flag: string | undefined): 'csv' | 'jsonl' => {
+  const f = flag ?? (/\.(jsonl|ndjson)$/i.test(file) ? 'jsonl' : 'csv');
+  if (f !== 'csv' && f !== 'jsonl') throw new UsageError(`--format must be csv or jsonl, not "${f}"`);
+  return f;
+};
+
+const column = (v: string | undefined, fallback: string): string | number => (v === undefined ? fallback : /^\d+$/.test(v) ? Number(v) : v);
+
+/** The column flags shared by bootstrap, predict --in and watch; `file` decides the format when --format is absent. */
+export const columnFormat = (o: CliOptions, file: string): ColumnFormat => {
+  const depth = positiveInt(o['label-depth'], '--label-depth');
+  return {
+    format: formatOf(file, o.format),
+    header: !o['no-header'],
+    textColumn: column(o['text-column'], 'text'),
+    labelColumn: column(o['label-column'], 'label'),
+    ...(depth === undefined ? {} : { labelDepth: depth }),
+  };
+};
+
+/** A version like 1.2.0 from the command line. */
+export const versionArg = (v: string | undefined): ModelVersion => {
+  const r = ModelVersion.safeParse(need(v, 'VERSION'));
+  if (!r.success) throw new UsageError(`"${v}" is not a version (expected MAJOR.MINOR.PATCH, e.g. 1.0.0)`);
+  return r.data;
+};

@@ -1,0 +1,122 @@
+// One model whose champion artifacts are broken must not stop the trainer for the other models.
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
+import type { JobId, ModelName, ModelVersion, RetrainingRequested } from '@flywheel/contracts';
+import { CorruptArtifact } from '@flywheel/registry';
+import { createLogger } from '@flywheel/runtime';
+import { describe, expect, it } from 'vitest';
+import { createTrainer } from './createTrainer.js';
+import type { Job, JobStore } from './PgJobStore.js';
+import { runJob, type JobDeps } from './runJob.js';
+import { createTrainerMetrics } from './trainerMetrics.js';
+
+/** A running job of `model` as the job store returns it. */
+const fakeJob = (model: string, extra: Partial<Job> = {}): Job => ({
+  id: randomUUID() as JobId,
+  model: model as ModelName,
+  fencingToken: 7,
+  state: 'running',
+  progress: 0,
+  stage: undefined,
+  reason: undefined,
+  version: undefined,
+  trigger: { reason: 'manual', details: {}, requestedBy: 'test', fencingToken: 7 } as unknown as RetrainingRequested,
+  heartbeatAt: undefined,
+  ...extra,
+});
+
+/**
+ * Hand-written fakes of the job's ports. Every model has champion 1.0.0; the artifacts of the models
+ * in `broken` are missing from the object store. No fresh data: a healthy model's job stops there.
+ */
+const fakeJobDeps = (broken: readonly string[]) => {
+  const finished: { id: string; state: string; reason: string | undefined }[] = [];
+  const published: string[] = [];
+  const released: string[] = [];
+  const removed: string[] = [];
+  const missing = (model: string) => {
+    if (broken.includes(model)) throw new CorruptArtifact(`models/${model}/1.0.0/manifest.json is missing from the object store`);
+  };
+  const registry = new Registry();
+  const jobs: Partial<JobStore> = {
+    update: async () => {},
+    heartbeat: async () => {},
+    finish: async (id, state, patch) => void finished.push({ id, state, reason: patch.reason }),
+    highestToken: async () => undefined,
+  };
+  const deps = {
+    jobs: jobs as JobStore,
+    registry: {
+      champion: async (model: string) => ({ version: '1.0.0' as ModelVersion, labels: ['a', 'b'], artifact: { bucket: 'b', prefix: `models/${model}/1.0.0/`, manifestKey: `models/${model}/1.0.0/manifest.json`, sha256: '0'.repeat(64) } }),
+      hasVersion: async () => false,
+      version: async () => undefined,
+      countByStatus: async () => [],
+    } as unknown as JobDeps['registry'],
+    artifacts: {
+      readTrainingState: async (ref: { prefix: string }) => (missing(ref.prefix.split('/')[1]!), { 'base.bin': new Uint8Array(1) }),
+      readDataset: async (ref: { prefix: string }) => (missing(ref.prefix.split('/')[1]!), new TextEncoder().encode('{"text":"t","label":"a"}\n')),
+      removeVersion: async (model: string, version: string) => {
+        missing(model);
+        removed.push(`${model}@${version}`);
+      },
+      sweepOrphans: async () => [],
+    } as unknown as JobDeps['artifacts'],
+    data: { fresh: async () => [] },
+    train: async () => {
+      throw new Error('not reached: no fresh data');
+    },
+    locks: {
+      acquire: async () => undefined,
+      extend: async () => true,
+      release: async (lease: { key: string }) => (released.push(lease.key), true),
+      holder: async () => undefined,
+    },
+    publisher: { publish: async (topic: string) => void published.push(topic), publishMany: async () => {} } as unknown as JobDeps['publisher'],
+    logger: createLogger({ service: 'trainer-unit', level: 'silent' }),
+    metrics: createTrainerMetrics(registry),
+    settings: {
+      gates: { minAccuracy: 0.5, maxForgetting: 0.1, minImprovement: 0 },
+      lockTtlMs: 60_000, keepAliveMs: 60_000, pseudoLabelMinConfidence: 0.9, pseudoLabelMaxRows: 10, oldMaxRows: 10, holdoutFraction: 0.2, holdoutMaxRows: 10, trainOptions: {},
+    },
+  } satisfies JobDeps;
+  return { deps, registry, finished, published, released, removed };
+};
+
+describe('runJob with a champion whose artifacts are broken', () => {
+  it('fails that job with a reason naming the champion and the missing file, counts it, and leaves other models alone', async () => {
+    const { deps, registry, finished, released } = fakeJobDeps(['bad']);
+    expect(await runJob(deps, fakeJob('bad'))).toBe('failed');
+    expect(finished).toHaveLength(1);
+    expect(finished[0]?.reason).toMatch(/champion bad@1\.0\.0 could not be read.*manifest\.json is missing from the object store.*re-register/);
+    expect(released).toEqual(['retrain:bad']);
+
+    // Another model's job gets past the champion (and stops later, for its own reason).
+    expect(await runJob(deps, fakeJob('good'))).toBe('failed');
+    expect(finished[1]?.reason).toMatch(/nothing to learn from/);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/flywheel_trainer_model_load_failures_total\{[^}]*model="bad"[^}]*\} 1/);
+    expect(metrics).not.toMatch(/flywheel_trainer_model_load_failures_total\{[^}]*model="good"/);
+  });
+});
+
+describe('trainer recovery', () => {
+  it('recovers the stale jobs of other models when one cannot be recovered, and still runs the rest of maintenance', async () => {
+    const { deps, finished, released, removed } = fakeJobDeps(['bad']);
+    const stale = [fakeJob('bad', { version: '1.0.1' as ModelVersion }), fakeJob('good', { version: '1.0.1' as ModelVersion })];
+    let swept = 0;
+    const jobs: JobStore = { ...deps.jobs, staleRunning: async () => stale, claimNext: async () => undefined };
+    const artifacts = { ...deps.artifacts, sweepOrphans: async () => (swept++, []) };
+    const trainer = createTrainer({
+      ...deps, jobs, artifacts, staleAfterMs: 1_000, orphanMinAgeMs: 1_000, pollMs: 10_000,
+      bus: { consume: async () => ({ stop: async () => {} }) as never },
+    });
+    expect(await trainer.recover()).toBe(1);
+    expect(removed).toEqual(['good@1.0.1']);
+    expect(finished).toEqual([{ id: stale[1]!.id, state: 'failed', reason: 'trainer restarted' }]);
+    expect(released).toEqual(['retrain:good']);
+
+    await trainer.start(); // start-up maintenance: the failing recovery does not skip the sweep
+    await trainer.stop();
+    expect(swept).toBe(1);
+  });
+});
