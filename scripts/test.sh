@@ -32,6 +32,10 @@ report_rel="$(node "$report_tool" report-path)"
 # Stale reports from an earlier run would be counted again.
 find packages services test tools -maxdepth 5 -path "*/$report_rel" -delete 2>/dev/null || true
 
+# Whether public was clean before the run: only then is "clean after" a check of the tests.
+clean_before=0
+bash scripts/lib/check-clean.sh --public-only >/dev/null 2>&1 && clean_before=1
+
 info "test: typecheck and lint"
 pnpm turbo run typecheck lint --continue --output-logs=errors-only --concurrency=2 >>"$log" 2>&1 || {
   status=1
@@ -48,6 +52,14 @@ pnpm turbo run test --continue --output-logs=full --concurrency=2 -- \
 turbo_status=${PIPESTATUS[0]}
 set -e
 [[ $turbo_status -eq 0 ]] || status=1
+# Nothing a test made may be visible to a user of this machine: no rows in `public` (what the CLI
+# lists) and no test objects in the shared bucket.
+if [[ $clean_before -eq 0 ]]; then
+  echo "test: public held data before the run (your own models?), so the tests' cleanliness was not checked"
+elif ! bash scripts/lib/check-clean.sh --public-only; then
+  status=1
+  early_failures+=("!the tests left data in the public schema or the shared bucket (listed above)")
+fi
 # Test tasks turbo saw fail (also those that never wrote a report).
 mapfile -t failed_tasks < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -oE '^\s*@[^#[:space:]]+#test' | sed -E 's/^\s*//; s/#test$//' | sort -u)
 node "$report_tool" summary "$ROOT" "${early_failures[@]}" "${failed_tasks[@]}" || status=1

@@ -17,11 +17,13 @@ if (!existsSync(dir)) {
   process.exit(0);
 }
 // Imported only when there is something to migrate: a service without migrations may not depend on it.
-const { createPool, runMigrations } = await import('@flywheel/postgres');
+const { createPool, runMigrations, migrateOutbox } = await import('@flywheel/postgres');
 const table = process.env.MIGRATIONS_TABLE ?? `${service.replaceAll('-', '_')}_migrations`;
 const schema = process.env.PG_SCHEMA ?? 'public';
 const pool = createPool(url, { max: 1, applicationName: `${service}-migrate` });
 try {
+  // The shared outbox first: a service's own migrations may move rows into it.
+  if (migrateOutbox) await migrateOutbox(pool, { schema });
   const result = await runMigrations(pool, dir.pathname, { table, schema });
   console.log(JSON.stringify({ service, table, schema, applied: result.applied, skipped: result.skipped.length }));
 } catch (err) {

@@ -32,7 +32,7 @@ const chunks = Math.ceil(N / CHUNK);
 let seq = 0;
 const event = (): EventOf<'predictions'> => {
   const e = makeEvent('predictions', {
-    source: '/bench', subject: `bench-model-${seq++ % 64}`,
+    source: '/flywheel/serving/bench', subject: `bench-model-${seq++ % 64}`,
     data: { predictionId: randomUUID() as never, modelVersion: '1.0.0' as never, variant: 'champion', text: 'x', label: 'electronics', confidence: 0.93, latencyMs: 0.2 },
   });
   const pad = 300 - JSON.stringify(e).length;

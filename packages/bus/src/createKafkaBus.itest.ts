@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deadLetterHeaders, makeEvent, type DataOf, type EventOf, type TopicKey } from '@flywheel/contracts';
+import { deadLetterHeaders, FLYWHEEL_SOURCES, makeEvent, type DataOf, type EventOf, type TopicKey } from '@flywheel/contracts';
 import { createLogger, createMetricsRegistry, DependencyDown } from '@flywheel/runtime';
 import { createRedis, RedisDedupe } from '@flywheel/redis';
 import { createKafkaBus } from './index.js';
@@ -32,6 +32,43 @@ const samples: { [K in TopicKey]: DataOf<K> } = {
   driftReports: { modelVersion: '1.0.0' as never, windowStart: new Date().toISOString(), windowEnd: new Date().toISOString(), predictions: 10, labelled: 0, measurements: [], level: 'none', triggeredRetraining: false },
 };
 
+/** A source each topic trusts (the bus refuses events from anyone but a topic's owners). */
+const owner: { [K in TopicKey]: string } = {
+  feedback: FLYWHEEL_SOURCES.feedbackIngest,
+  predictions: `${FLYWHEEL_SOURCES.serving}/itest-host`,
+  retrainingTriggers: FLYWHEEL_SOURCES.aggregator,
+  trainingStatus: FLYWHEEL_SOURCES.trainer,
+  modelUpdates: FLYWHEEL_SOURCES.abRouter,
+  driftReports: FLYWHEEL_SOURCES.driftMonitor,
+};
+
+/** Every record of a dead-letter topic, read from the start by a fresh group until `done` holds. */
+const readDeadLetters = async (topic: string, done: (rs: { key: string; value: string; reason: string; errorClass: string }[]) => boolean) => {
+  const raw = new Kafka({ brokers, clientId: 'raw-dlq', logLevel: logLevel.NOTHING });
+  const rs: { key: string; value: string; reason: string; errorClass: string }[] = [];
+  const c = raw.consumer({ groupId: `dlq-${randomUUID()}` });
+  await c.connect();
+  try {
+    await c.subscribe({ topic, fromBeginning: true });
+    await c.run({
+      eachMessage: async ({ message }) => {
+        rs.push({
+          key: message.key?.toString() ?? '', value: message.value?.toString() ?? '',
+          reason: message.headers?.[deadLetterHeaders.reason]?.toString() ?? '', errorClass: message.headers?.[deadLetterHeaders.errorClass]?.toString() ?? '',
+        });
+      },
+    });
+    const end = Date.now() + 20_000;
+    while (!done(rs)) {
+      if (Date.now() > end) throw new Error(`timed out reading ${topic}: have ${JSON.stringify(rs)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return rs;
+  } finally {
+    await c.disconnect();
+  }
+};
+
 const buses: { close(): Promise<void> }[] = [];
 afterAll(async () => {
   try {
@@ -54,7 +91,7 @@ describe('the bus against a Kafka-protocol broker', () => {
     );
     await bus.consume(`g1-${run}`, handlers);
     for (const k of Object.keys(samples) as TopicKey[]) {
-      await bus.publisher.publish(k, makeEvent(k, { source: '/itest', subject: 'demo-model', data: samples[k] as never }));
+      await bus.publisher.publish(k, makeEvent(k, { source: owner[k], subject: 'demo-model', data: samples[k] as never }));
     }
     await until(() => got.size === 6);
     expect(got.get('retrainingTriggers')).toMatchObject({ reason: 'threshold', fencingToken: 7 });
@@ -66,8 +103,8 @@ describe('the bus against a Kafka-protocol broker', () => {
     buses.push(bus);
     const seen: string[] = [];
     await bus.consume(`g2-${run}`, { retrainingTriggers: async (e) => { seen.push(e.id); } });
-    const e1 = makeEvent('retrainingTriggers', { source: '/itest', subject: 'm', data: samples.retrainingTriggers });
-    const e2 = makeEvent('retrainingTriggers', { source: '/itest', subject: 'm', data: samples.retrainingTriggers });
+    const e1 = makeEvent('retrainingTriggers', { source: owner.retrainingTriggers, subject: 'm', data: samples.retrainingTriggers });
+    const e2 = makeEvent('retrainingTriggers', { source: owner.retrainingTriggers, subject: 'm', data: samples.retrainingTriggers });
     await bus.publisher.publish('retrainingTriggers', e1);
     await bus.publisher.publish('retrainingTriggers', e1);
     // An outside producer writes garbage to the same partition (same key).
@@ -103,7 +140,7 @@ describe('the bus against a Kafka-protocol broker', () => {
         done = true;
       },
     }, { maxBackoffMs: 100 });
-    await bus.publisher.publish('trainingStatus', makeEvent('trainingStatus', { source: '/itest', subject: 'm', data: samples.trainingStatus }));
+    await bus.publisher.publish('trainingStatus', makeEvent('trainingStatus', { source: owner.trainingStatus, subject: 'm', data: samples.trainingStatus }));
     await until(() => done);
     expect(calls).toBe(3);
   });
@@ -112,7 +149,7 @@ describe('the bus against a Kafka-protocol broker', () => {
     const prefix = `t4-${run}-`;
     const bus = newBus(prefix);
     buses.push(bus);
-    const events = Array.from({ length: 200 }, (_, i) => makeEvent('feedback', { source: '/itest', subject: `m${i % 8}`, data: { ...samples.feedback, feedbackId: randomUUID() as never } }));
+    const events = Array.from({ length: 200 }, (_, i) => makeEvent('feedback', { source: owner.feedback, subject: `m${i % 8}`, data: { ...samples.feedback, feedbackId: randomUUID() as never } }));
     await bus.publisher.publishMany('feedback', events);
     const handled = new Set<string>();
     let first = 0;
@@ -131,5 +168,44 @@ describe('the bus against a Kafka-protocol broker', () => {
     await bus2.consume(`g4-${run}`, { feedback: async (e) => { handled.add(e.id); } });
     await until(() => handled.size === 200, 30_000);
     expect([...handled].sort()).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it('dead-letters forged control events with their reason and hands only the genuine one to the handler', async () => {
+    const prefix = `t5-${run}-`;
+    const bus = newBus(prefix);
+    buses.push(bus);
+    const seen: string[] = [];
+    await bus.consume(`g5-${run}`, {
+      retrainingTriggers: async (e) => { seen.push(e.id); },
+      modelUpdates: async (e) => { seen.push(e.id); },
+    });
+    const trigger = (source: string, fencingToken: number) => makeEvent('retrainingTriggers', { source, subject: 'm', data: { ...samples.retrainingTriggers, fencingToken: fencingToken as never } });
+    const routing = (revision: number) => makeEvent('modelUpdates', {
+      source: owner.modelUpdates, subject: 'm',
+      data: { action: 'routing_changed', routing: { champion: '1.0.0' as never, challengerShareBps: 0, salt: 's', revision } },
+    });
+    const fromEvil = trigger('/evil', 7);
+    const hugeToken = trigger(owner.retrainingTriggers, Number.MAX_SAFE_INTEGER);
+    const genuine = trigger(owner.retrainingTriggers, 7);
+    const hugeRevision = routing(Number.MAX_SAFE_INTEGER);
+    const genuineRouting = routing(3);
+    // The attacker writes straight to Kafka, as any client of an open broker could.
+    const raw = new Kafka({ brokers, clientId: 'raw-forger', logLevel: logLevel.NOTHING });
+    const p = raw.producer();
+    await p.connect();
+    await p.send({ topic: `${prefix}retraining-triggers`, messages: [fromEvil, hugeToken, genuine].map((e) => ({ key: 'm', value: JSON.stringify(e) })) });
+    await p.send({ topic: `${prefix}model-updates`, messages: [hugeRevision, genuineRouting].map((e) => ({ key: 'm', value: JSON.stringify(e) })) });
+    await p.disconnect();
+
+    await until(() => seen.includes(genuine.id) && seen.includes(genuineRouting.id));
+    const triggers = await readDeadLetters(`${prefix}retraining-triggers.dlq`, (rs) => rs.length >= 2);
+    const updates = await readDeadLetters(`${prefix}model-updates.dlq`, (rs) => rs.length >= 1);
+    expect(seen.sort()).toEqual([genuine.id, genuineRouting.id].sort());
+    const byId = (rs: { value: string }[], id: string) => rs.find((r) => (JSON.parse(r.value) as { id: string }).id === id);
+    expect(byId(triggers, fromEvil.id)).toMatchObject({ errorClass: 'UntrustedEvent', reason: expect.stringMatching(/source "\/evil" may not publish on retraining-triggers/) });
+    expect(byId(triggers, hugeToken.id)).toMatchObject({ errorClass: 'UntrustedEvent', reason: expect.stringMatching(/fencing token 9007199254740991 is beyond the sane bound/) });
+    expect(byId(updates, hugeRevision.id)).toMatchObject({ errorClass: 'UntrustedEvent', reason: expect.stringMatching(/routing revision 9007199254740991 is beyond the sane bound/) });
+    expect(triggers).toHaveLength(2);
+    expect(updates).toHaveLength(1);
   });
 });

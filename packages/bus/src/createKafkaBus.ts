@@ -1,9 +1,10 @@
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { deadLetterHeaders, deadLetterTopic, topics, type EventOf, type TopicKey } from '@flywheel/contracts';
-import { backoffMs, FlywheelError, sleep, type Logger } from '@flywheel/runtime';
+import { createTrustCheck, deadLetterHeaders, deadLetterTopic, topics, type EventOf, type TopicKey, type TrustOptions } from '@flywheel/contracts';
+import { backoffMs, classifyError, sleep, type Logger } from '@flywheel/runtime';
 import { createBusMetrics } from './busMetrics.js';
 import { decode } from './decode.js';
+import { kafkaClientSecurity, type KafkaSecurity } from './kafkaSecurity.js';
 import type { Bus, ConsumeOptions, Handlers, MessageContext, Publisher, RunningConsumer } from './types.js';
 
 /** What the consume loop needs to skip redeliveries: the Redis-backed Dedupe satisfies it. */
@@ -25,6 +26,10 @@ export interface KafkaBusOptions {
   /** Consumer group failover (see KAFKA_SESSION_TIMEOUT_MS); defaults 30 s and 60 s. */
   sessionTimeoutMs?: number;
   rebalanceTimeoutMs?: number;
+  /** TLS and SASL to the brokers (kafkaSecurityFromConfig builds it from KAFKA_TLS*, KAFKA_SASL_*). */
+  security?: KafkaSecurity;
+  /** Bounds of the trust check every consumed event passes (defaults: DEFAULT_TRUST_BOUNDS). */
+  trust?: TrustOptions;
 }
 
 const STRUCTURED = { 'content-type': 'application/cloudevents+json' } as const;
@@ -45,6 +50,7 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
     connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
     logLevel: logLevel.WARN,
+    ...kafkaClientSecurity(opts.security),
     logCreator: () => ({ namespace, level, log: entry }) => {
       const { message, ...extra } = entry;
       log[toLogLevel(level)]({ kafka: extra, namespace }, message);
@@ -53,6 +59,8 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
   const m = createBusMetrics(opts.metrics);
   const prefix = opts.topicPrefix ?? '';
   const topicName = (k: TopicKey): string => `${prefix}${topics[k].name}`;
+  // Who may publish on each topic, and sane bounds on tokens and revisions: refused events are dead letters.
+  const trust = createTrustCheck(opts.trust);
 
   // Not idempotent: the mock broker has no controller for it, and consumers dedupe by event id anyway.
   let producer: Producer | undefined;
@@ -174,7 +182,7 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
       const schema = topics[key].schema;
       const partitionKey = `${batch.topic}:${batch.partition}`;
       const labels = { group, topic: batch.topic };
-      const decoded = batch.messages.map((msg) => decode(schema, msg.value));
+      const decoded = batch.messages.map((msg) => decode(schema, msg.value, trust));
       const ids: string[] = [];
       for (const d of decoded) if (d.ok) ids.push(d.event.id);
       // Ids whose mark is still in flight were processed already even if the store does not say so yet.
@@ -213,7 +221,7 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
         const d = decoded[i]!;
         const ctx: MessageContext = { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString() };
         if (!d.ok) {
-          await deadLetter(msg, ctx, d.reason, 'PoisonMessage');
+          await deadLetter(msg, ctx, d.reason, d.errorClass);
         } else if (already.has(d.event.id)) {
           duplicates++;
         } else {
@@ -226,11 +234,13 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
               already.add(d.event.id);
               break;
             } catch (err) {
-              const known = err instanceof FlywheelError;
-              const retriable = known ? err.retriable : attempt + 1 < maxUnknown;
+              // One retry policy: data errors (schema, PostgreSQL classes 22/23) are dead letters at once,
+              // unavailability is retried for as long as it takes, an unclassified error (a bug) a few times.
+              const known = classifyError(err);
+              const retriable = known ? known.retriable : attempt + 1 < maxUnknown;
               m.failed.inc({ group, topic: batch.topic, retriable: String(retriable) });
               if (!retriable) {
-                await deadLetter(msg, ctx, `${(err as Error).message ?? String(err)}`, (err as Error).name ?? 'Error');
+                await deadLetter(msg, ctx, known?.message ?? `${(err as Error).message ?? String(err)}`, known?.name ?? (err as Error).name ?? 'Error');
                 break;
               }
               log.warn({ err, group, topic: batch.topic, offset: msg.offset, attempt }, 'handler failed; retrying without committing');

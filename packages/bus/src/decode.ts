@@ -1,18 +1,27 @@
 import type { z } from 'zod';
 
-export type Decoded<T> = { ok: true; event: T } | { ok: false; reason: string };
+/** Why a value never reaches a handler: it does not parse, or it parses but its producer is not trusted. */
+export type Refusal = 'PoisonMessage' | 'UntrustedEvent';
+export type Decoded<T> = { ok: true; event: T } | { ok: false; reason: string; errorClass: Refusal };
 
-/** Decodes one Kafka value with its topic's schema; a failure carries a reason fit for a dead-letter header. */
-export const decode = <S extends z.ZodTypeAny>(schema: S, value: Buffer | null): Decoded<z.infer<S>> => {
-  if (value === null || value.length === 0) return { ok: false, reason: 'empty message value (tombstone); expected a JSON envelope' };
+/**
+ * Decodes one Kafka value with its topic's schema, then its trust check (who may publish there, sane
+ * bounds: see createTrustCheck). A failure carries a reason fit for a dead-letter header.
+ */
+export const decode = <S extends z.ZodTypeAny>(schema: S, value: Buffer | null, trust?: (event: z.infer<S>) => string | undefined): Decoded<z.infer<S>> => {
+  if (value === null || value.length === 0) return { ok: false, reason: 'empty message value (tombstone); expected a JSON envelope', errorClass: 'PoisonMessage' };
   let json: unknown;
   try {
     json = JSON.parse(value.toString('utf8'));
   } catch (err) {
-    return { ok: false, reason: `value is not JSON: ${(err as Error).message}` };
+    return { ok: false, reason: `value is not JSON: ${(err as Error).message}`, errorClass: 'PoisonMessage' };
   }
   const r = schema.safeParse(json);
-  if (r.success) return { ok: true, event: r.data };
-  const issues = r.error.issues.slice(0, 10).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  return { ok: false, reason: `schema validation failed: ${issues.join('; ')}` };
+  if (!r.success) {
+    const issues = r.error.issues.slice(0, 10).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    return { ok: false, reason: `schema validation failed: ${issues.join('; ')}`, errorClass: 'PoisonMessage' };
+  }
+  const refused = trust?.(r.data);
+  if (refused !== undefined) return { ok: false, reason: `untrusted event: ${refused}`, errorClass: 'UntrustedEvent' };
+  return { ok: true, event: r.data };
 };

@@ -1,32 +1,33 @@
 import { makeEvent, ModelName, type ModelVersion } from '@flywheel/contracts';
 import type { Publisher } from '@flywheel/bus';
-import { exportAdapter, exportBaseOnnx, serializeTrainingState, trainBase, type DeepPartial, type Example, type TrainOptions } from '@flywheel/learning';
+import { BOOTSTRAP_OPTIONS, exportAdapter, exportBaseOnnx, serializeTrainingState, type DeepPartial, type Example, type SplitConfig, type TrainOptions } from '@flywheel/learning';
+import { bootstrapCandidate } from '@flywheel/learning/train';
 import type { MinioArtifactStore, PgRegistry, VersionRecord } from '@flywheel/registry';
 
 export const CLI_SOURCE = '/flywheel/cli';
 
-/** The learning core's best strategy (replay + distillation + EWC) is set up from the first version, so its state carries a reservoir and a Fisher. */
-export const BOOTSTRAP_STRATEGY: DeepPartial<TrainOptions> = {
-  strategy: { replay: { capacity: 2000, ratio: 0.5 }, ewc: { lambda: 100, fisherSamples: 500, decay: 0.9 } },
-};
+/** The options of a model's first version (learning's BOOTSTRAP_OPTIONS: reservoir and Fisher from the start). */
+export const BOOTSTRAP_STRATEGY: DeepPartial<TrainOptions> = BOOTSTRAP_OPTIONS;
 
 /**
- * Trains a new base on `examples`, uploads it (base, adapter, state, dataset snapshot, manifest
+ * Trains a new base on the train part of `examples` (all rows go into the snapshot), uploads it (base, adapter, state, dataset snapshot, manifest
  * last) and registers it as the model's champion (a new base: next major version, 1.0.0 first).
  * Publishes model-updates `promoted` when a publisher is given.
  */
 export async function bootstrapModel(
   deps: { registry: Pick<PgRegistry, 'nextVersion' | 'registerChampion' | 'ensureModel'>; artifacts: Pick<MinioArtifactStore, 'writeVersion'>; publisher?: Publisher },
-  input: { model: string; examples: readonly Example[]; trainOptions?: DeepPartial<TrainOptions>; actor: string; reason?: string; description?: string },
+  input: { model: string; examples: readonly Example[]; trainOptions?: DeepPartial<TrainOptions>; split?: Partial<SplitConfig>; actor: string; reason?: string; description?: string },
 ): Promise<{ version: VersionRecord; previous: ModelVersion | undefined; seconds: number }> {
   const model = ModelName.parse(input.model);
   const t0 = performance.now();
   const examples = input.examples.map((e) => ({ ...e, source: e.source ?? ('original' as const) }));
-  const result = await trainBase(examples, { ...BOOTSTRAP_STRATEGY, ...input.trainOptions });
+  // Held-out validation / gate / test rows by group hash, the same partition the trainer uses later:
+  // the champion never trains on rows a retrain will judge it on.
+  const result = await bootstrapCandidate(examples, { ...BOOTSTRAP_STRATEGY, ...input.trainOptions }, input.split);
   const state = result.state;
   await deps.registry.ensureModel(model, input.description);
   const version = await deps.registry.nextVersion(model, { labelsAdded: false, newBase: true });
-  const metrics = { accuracy: result.validation.accuracy, macroF1: result.validation.macroF1, trainRows: examples.length, epochs: result.epochs, trainSeconds: result.seconds };
+  const metrics = result.metrics;
   const artifact = await deps.artifacts.writeVersion({
     model, version, baseVersion: state.baseVersion, labels: [...state.labels], metrics,
     adapter: exportAdapter(state, { version, modelName: model, metrics }),

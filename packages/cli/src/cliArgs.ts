@@ -16,6 +16,13 @@ registry (POSTGRES_URL; bootstrap and export also S3_*):
   rollback MODEL --reason TEXT    the previous champion comes back; the current one is deprecated
   export MODEL VERSION --out DIR  copy a version's verified artifacts (and its base) to a folder
 
+api keys (POSTGRES_URL; a key is shown once, stored hashed, and taken up by every service within seconds):
+  keys create NAME --scopes predict,feedback,admin [--trust trusted|standard]
+                                  issue a key to a new client (trust default: standard; scopes are explicit,
+                                  admin does not imply predict); prints the key as the last line
+  keys list                       clients with scopes, trust, key id, created and revoked
+  keys revoke NAME                withdraw the client's key (the name may then be issued a new one)
+
 services (over HTTP):
   predict MODEL TEXT              label, confidence, version and variant for one text (SERVING_URL)
   predict MODEL --in FILE --out OUT.csv [--text-column C] [--format csv|jsonl] [--no-header]
@@ -23,6 +30,15 @@ services (over HTTP):
   info MODEL                      champion, challenger, labels, metrics, running experiment and pending
                                   retraining (POSTGRES_URL; ABROUTER_URL + ADMIN_TOKEN, FEEDBACK_URL when set)
   retrain MODEL --reason TEXT     ask feedback-ingest to retrain now (FEEDBACK_URL, ADMIN_TOKEN)
+  experiments [MODEL] [--state running|promoted|rejected|halted|stopped]
+                                  A/B experiments with arm totals and the test's current call
+                                  (ABROUTER_URL, ADMIN_TOKEN; so are the experiment commands below)
+  experiment show|evaluate ID     one experiment's statistics; evaluate decides now if the test allows
+  experiment promote|stop ID --reason TEXT
+                                  promote the challenger now, or end the test with the champion kept
+  experiment rollback MODEL --reason TEXT
+                                  roll the champion back through the ab-router (ends a running
+                                  experiment, re-publishes routing)
   watch DIR --model NAME [--once] [--format csv|jsonl] [--text-column C] [--label-column C]
             [--no-header] [--label-depth N]
                                   send each labelled CSV/JSONL file dropped into DIR to feedback-ingest
@@ -40,6 +56,8 @@ const OPTIONS = {
   model: { type: 'string' }, data: { type: 'string' }, format: { type: 'string' }, 'text-column': { type: 'string' }, 'label-column': { type: 'string' },
   'no-header': { type: 'boolean' }, 'label-depth': { type: 'string' }, epochs: { type: 'string' }, reason: { type: 'string' }, out: { type: 'string' },
   in: { type: 'string' }, once: { type: 'boolean' },
+  state: { type: 'string' },
+  scopes: { type: 'string' }, trust: { type: 'string' },
 } as const;
 
 export type CliOptions = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];

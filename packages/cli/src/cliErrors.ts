@@ -2,12 +2,12 @@ import { ConfigError, FlywheelError } from '@flywheel/runtime';
 
 /** The command line itself is wrong (missing argument, bad flag value): fix it and run again. */
 export class UsageError extends FlywheelError {
-  readonly retriable = false;
+  readonly kind = 'invalid' as const;
 }
 
 /** A service refused the request (4xx); the message carries the service's own explanation. */
 export class ServiceRefused extends FlywheelError {
-  readonly retriable = false;
+  readonly kind = 'failed' as const;
   constructor(readonly service: string, readonly status: number, readonly code: string | undefined, message: string) {
     super(message);
   }
@@ -26,5 +26,5 @@ export const exitCodeOf = (err: unknown): 1 | 2 | 3 => {
 
 /** An input file the command cannot use as it is (bad rows, missing column): fix the file. */
 export class BadInput extends FlywheelError {
-  readonly retriable = false;
+  readonly kind = 'invalid' as const;
 }

@@ -3,6 +3,7 @@
 // builds clients, runs one command, closes everything. Exit status: see exitCodeOf.
 import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
+import { migrateAuth } from '@flywheel/auth';
 import { createKafkaBus, type Bus } from '@flywheel/bus';
 import { MinioObjectStore } from '@flywheel/objectstore';
 import { createPool, type Pool } from '@flywheel/postgres';
@@ -11,7 +12,9 @@ import { commaList, ConfigError, createLogger, createMetricsRegistry, parseEnvFi
 import { columnFormat, modelArg, need, parseCli, positiveInt, USAGE, versionArg, type ParsedCli } from './cliArgs.js';
 import { exitCodeOf, UsageError } from './cliErrors.js';
 import { commands, requireModel } from './commands.js';
+import { experimentCommand } from './experimentCommand.js';
 import { infoCommand } from './infoCommand.js';
+import { keysCommand } from './keysCommand.js';
 import { predictCommands } from './predictCommand.js';
 import { retrainCommand } from './retrainCommand.js';
 import { pgRunningExperiment } from './runningExperiment.js';
@@ -127,6 +130,12 @@ const run = async ({ command, args, o }: ParsedCli & { command: string }, rawEnv
       }
       return 0;
     }
+    case 'keys': {
+      const p = await getPool();
+      await migrateAuth(p);
+      await keysCommand({ pool: p, print, actor }, args, o);
+      return 0;
+    }
     case 'predict': {
       const model = modelArg(args[0]);
       const text = args.slice(1).join(' ');
@@ -144,6 +153,11 @@ const run = async ({ command, args, o }: ParsedCli & { command: string }, rawEnv
         registry: await registry(), abRouter, experimentFromDb: abRouter ? undefined : pgRunningExperiment(await getPool()),
         feedback: config.FEEDBACK_URL ? service('feedback-ingest', config.FEEDBACK_URL) : undefined, print,
       }, model);
+      return 0;
+    }
+    case 'experiments':
+    case 'experiment': {
+      await experimentCommand({ abRouter: service('ab-router', required(config, 'ABROUTER_URL')), print }, command, args, o);
       return 0;
     }
     case 'retrain': {

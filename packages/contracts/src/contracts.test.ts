@@ -57,3 +57,22 @@ describe('JSON Schema files', () => {
     }
   });
 });
+
+describe('input hygiene: control characters are refused with the field named', () => {
+  it('refuses NUL and other C0 characters in text, labels, ids and names; keeps tab and newline in text', async () => {
+    const { FeedbackEvent } = await import('./index.js').then((m) => ({ FeedbackEvent: m.topics.feedback.schema }));
+    const base = { specversion: '1.0', id: '8f7e6d5c-4b3a-4210-9f8e-7d6c5b4a3921', source: '/t', type: 'feedback.received.v1', subject: 'm', time: new Date().toISOString(), datacontenttype: 'application/json', schemaversion: 1 };
+    const data = { feedbackId: '1f7e6d5c-4b3a-4210-9f8e-7d6c5b4a3921', kind: 'misclassification', text: 'a\tb\nc', predictedLabel: 'x', correctLabel: 'y' };
+    const ok = FeedbackEvent.safeParse({ ...base, data });
+    const bad = (patch: Record<string, unknown>) => FeedbackEvent.safeParse({ ...base, data: { ...data, ...patch } });
+    const nulText = bad({ text: 'a\u0000b' });
+    const nulLabel = bad({ correctLabel: 'y\u0000' });
+    const escLabel = bad({ correctLabel: 'y\u001b[31m' });
+    const nulReporter = bad({ reporter: 'r\u0000' });
+    const nulSource = FeedbackEvent.safeParse({ ...base, source: '/a\u0000', data });
+    if (!ok.success) throw new Error(JSON.stringify(ok.error.issues));
+    for (const r of [nulText, nulLabel, escLabel, nulReporter, nulSource]) expect(r.success).toBe(false);
+    expect(nulText.success ? '' : nulText.error.issues[0]?.message).toMatch(/text must not contain control characters/);
+    expect(nulLabel.success ? [] : nulLabel.error.issues[0]?.path).toContain('correctLabel');
+  });
+});

@@ -1,5 +1,12 @@
 import { z } from 'zod';
 import { FeedbackId, Label, ModelVersion, PredictionId, Variant } from './ids.js';
+import { safeString, safeText } from './safeText.js';
+
+/** An API client's name (the `api_clients` row that holds its key). */
+export const ClientName = safeString('client').regex(/^[a-z][a-z0-9._-]{0,62}$/, 'a client name is 1-63 characters: a lowercase letter, then lowercase letters, digits, ".", "_" or "-"');
+/** How much an API client's evidence is trusted: `trusted` reviewers, `standard` end users. */
+export const ClientTrust = z.enum(['trusted', 'standard']);
+export type ClientTrust = z.infer<typeof ClientTrust>;
 
 /** What a person or system tells Flywheel about one prediction. */
 export const FeedbackKind = z.enum(['misclassification', 'confirmation', 'thumbs_up', 'thumbs_down']);
@@ -7,12 +14,12 @@ export type FeedbackKind = z.infer<typeof FeedbackKind>;
 
 /** Free-form, small, JSON-only metadata a caller may attach (bounded so it cannot bloat the log). */
 export const FeedbackMetadata = z
-  .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
+  .record(safeString('metadata key').max(100), z.union([safeString('metadata value').max(1000), z.number(), z.boolean(), z.null()]))
   .refine((m) => Object.keys(m).length <= 32, 'metadata holds at most 32 keys');
 
 /** Text limits shared by feedback and predictions. */
 export const TEXT_MAX_CHARS = 20_000;
-export const Text = z.string().min(1, 'text must not be empty').max(TEXT_MAX_CHARS, `text is at most ${TEXT_MAX_CHARS} characters`);
+export const Text = safeText('text').min(1, 'text must not be empty').max(TEXT_MAX_CHARS, `text is at most ${TEXT_MAX_CHARS} characters`);
 
 /**
  * The label rules every feedback item obeys, on the wire and at the REST API: a misclassification
@@ -53,10 +60,19 @@ export const FeedbackReceived = z
     predictedLabel: Label.optional(),
     correctLabel: Label.optional(),
     kind: FeedbackKind,
-    reporter: z.string().min(1).max(200).optional(),
+    reporter: safeString('reporter').min(1).max(200).optional(),
     metadata: FeedbackMetadata.optional(),
     /** Position in the ingest log; absent for events from outside producers. */
     sequence: z.number().int().nonnegative().optional(),
+    /**
+     * The API client that sent it, as feedback-ingest authenticated it, and that client's trust level.
+     * Outside producers have neither (their client is the `/clients/<name>` source, always standard):
+     * only ingest, which checked a key, may vouch for a client.
+     */
+    client: ClientName.optional(),
+    clientTrust: ClientTrust.optional(),
+    /** A correction naming a label the model does not know yet: recorded, not trainable until accepted. */
+    proposedLabel: z.boolean().optional(),
   })
   .superRefine((f, ctx) => checkFeedbackLabels(f, ctx));
 export type FeedbackReceived = z.infer<typeof FeedbackReceived>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeString } from './safeText.js';
 
 /** A model's name: lower-case, digits and dashes, so it is safe in topic keys, S3 paths and URLs. */
 export const ModelName = z
@@ -34,7 +35,7 @@ export const ExperimentId = uuid.brand<'ExperimentId'>();
 export type ExperimentId = z.infer<typeof ExperimentId>;
 
 /** A class label as users see it. Trimmed, non-empty, bounded. */
-export const Label = z.string().trim().min(1, 'label must not be empty').max(200, 'label is at most 200 characters');
+export const Label = safeString('label').trim().min(1, 'label must not be empty').max(200, 'label is at most 200 characters');
 export type Label = z.infer<typeof Label>;
 
 /** Which arm of an experiment answered. */

@@ -13,7 +13,7 @@ export {
   versionId,
 } from './ids.js';
 export { envelope, EnvelopeHeader, SPEC_VERSION } from './envelope.js';
-export { checkFeedbackLabels, FeedbackKind, FeedbackMetadata, FeedbackReceived, Text, TEXT_MAX_CHARS, teachingLabel, outcomeOf } from './feedback.js';
+export { checkFeedbackLabels, ClientName, ClientTrust, FeedbackKind, FeedbackMetadata, FeedbackReceived, Text, TEXT_MAX_CHARS, teachingLabel, outcomeOf } from './feedback.js';
 export { PredictionMade } from './predictions.js';
 export { TriggerReason, RetrainingRequested } from './triggers.js';
 export { TrainingState, TrainingStatusChanged, Metrics } from './training.js';
@@ -24,3 +24,6 @@ export { topics, topicKeys, deadLetterTopic, deadLetterHeaders, makeEvent } from
 export type { Topics, TopicKey, EventOf, DataOf } from './topics.js';
 export { jsonSchemas, renderSchema } from './jsonSchemas.js';
 export { RetrainRules, RuleEnv, createRuleBook } from './retrainRules.js';
+export { safeString, safeText } from './safeText.js';
+export { CLIENT_SOURCE_PREFIX, DEFAULT_TRUST_BOUNDS, FLYWHEEL_SOURCES, clientSource, createTrustCheck, topicOwners } from './trust.js';
+export type { TrustBounds, TrustCheck, TrustOptions } from './trust.js';

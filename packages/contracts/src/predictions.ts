@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Label, ModelVersion, PredictionId, Variant } from './ids.js';
-import { Text } from './feedback.js';
+import { ClientName, Text } from './feedback.js';
+import { safeString } from './safeText.js';
 
 /** One answer of serving, logged for drift monitoring, A/B joins and pseudo-labels. */
 export const PredictionMade = z.object({
@@ -8,7 +9,7 @@ export const PredictionMade = z.object({
   modelVersion: ModelVersion,
   variant: Variant,
   /** Sticky routing key (user, session, document) when the caller gave one. */
-  subjectId: z.string().min(1).max(200).optional(),
+  subjectId: safeString('subjectId').min(1).max(200).optional(),
   experimentId: z.string().uuid().optional(),
   text: Text,
   label: Label,
@@ -17,5 +18,7 @@ export const PredictionMade = z.object({
   /** Share of the text's hashed features the model never saw in training, 0..1. */
   oovRate: z.number().min(0).max(1).optional(),
   latencyMs: z.number().nonnegative(),
+  /** The API client the answer went to: only its outcomes (or a trusted client's) count for the test. */
+  client: ClientName.optional(),
 });
 export type PredictionMade = z.infer<typeof PredictionMade>;

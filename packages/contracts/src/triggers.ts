@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeString, safeText } from './safeText.js';
 import { FencingToken } from './ids.js';
 
 /** Why retraining was asked for. */
@@ -12,9 +13,9 @@ export type TriggerReason = z.infer<typeof TriggerReason>;
 export const RetrainingRequested = z.object({
   reason: TriggerReason,
   /** The rule's numbers at the moment it fired, e.g. { pendingCorrections: 50, threshold: 50 }. */
-  details: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
-  requestedBy: z.string().min(1).max(200),
-  note: z.string().max(2000).optional(),
+  details: z.record(safeString('detail key').max(100), z.union([z.number(), safeString('detail value').max(1000), z.boolean()])),
+  requestedBy: safeString('requestedBy').min(1).max(200),
+  note: safeText('note').max(2000).optional(),
   fencingToken: FencingToken,
   /** Feedback up to and including this ingest sequence is included in the training set. */
   feedbackWatermark: z.number().int().nonnegative().optional(),

@@ -1,5 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '@flywheel/runtime';
 import { Histogram, type Registry } from 'prom-client';
 import { toHttpError } from './httpErrors.js';
@@ -84,10 +84,16 @@ export const createHttpApp = (opts: HttpAppOptions): Express => {
   return app;
 };
 
+/**
+ * A handler in front of express on the same server (serving's predict routes on bare node:http):
+ * it answers the request and returns true, or returns false to let express handle it.
+ */
+export type FrontHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 /** Starts listening and resolves once bound; the returned close waits for in-flight requests. */
-export const listen = (app: Express, port: number, host = '0.0.0.0'): Promise<{ server: Server; port: number; close: () => Promise<void> }> =>
+export const listen = (app: Express, port: number, host = '0.0.0.0', front?: FrontHandler): Promise<{ server: Server; port: number; close: () => Promise<void> }> =>
   new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = (front ? createServer((req, res) => { if (!front(req, res)) void app(req, res); }) : createServer(app)).listen(port, host);
     server.keepAliveTimeout = 65_000;
     server.once('error', reject);
     server.once('listening', () => {

@@ -6,15 +6,23 @@
  *   pnpm bench:learn [--data FILE] [--format csv|jsonl] [--header] [--text-col N|name]
  *                    [--label-col N|name] [--group-col N|name] [--min-class-rows 50] [--quick]
  *                    [--experiences 5] [--seed 42] [--ewc-lambda 100]
- *   iterating: [--scenarios ci1,drift,ci2] [--only combined,replay] [--skip-joint] [--skip-speed]
- *              (--skip-* print strategy rows only, as the last-line JSON)
+ *   iterating: [--scenarios ci1,drift,ci2] [--only combined,replay,trainer] [--skip-joint] [--skip-speed]
+ *              [--trainer-options JSON] (--skip-* print strategy rows only, as the last-line JSON)
+ *
+ * The `trainer` row runs learning's bootstrapCandidate and trainCandidate with TRAINER_DEFAULT_OPTIONS:
+ * the exact functions and defaults the trainer service runs (its own held-out validation, gate and
+ * test sets included). --trainer-options JSON (DeepPartial<TrainOptions>) replaces those defaults
+ * to measure another configuration through the same path.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import {
   argmaxRowForBench,
+  BOOTSTRAP_OPTIONS,
+  bootstrapCandidate,
   continueTraining,
   createRng,
   createOnnxBase,
@@ -24,10 +32,13 @@ import {
   groupKey,
   initBackend,
   readExamples,
+  logitsEce,
   splitByGroup,
   tokenize,
   RECOMMENDED_CONTINUAL_OPTIONS,
+  TRAINER_DEFAULT_OPTIONS,
   trainBase,
+  trainCandidate,
   updateReservoir,
   type DeepPartial,
   type Example,
@@ -55,18 +66,20 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string', default: 'ci1,drift,ci2' },
     'skip-joint': { type: 'boolean', default: false },
     'skip-speed': { type: 'boolean', default: false },
+    'trainer-options': { type: 'string' },
   },
 });
 const col = (v: string): string | number => (/^\d+$/.test(v) ? Number(v) : v);
 const seed = Number(args.seed);
 const nExp = Number(args.experiences);
 const ewcLambda = Number(args['ewc-lambda']);
+const trainerOptions: DeepPartial<TrainOptions> = args['trainer-options'] !== undefined ? (JSON.parse(args['trainer-options']) as DeepPartial<TrainOptions>) : TRAINER_DEFAULT_OPTIONS;
 const log = (s = ''): void => console.log(s);
 const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const pct = (x: number): string => fmt(100 * x, 1);
 
 const backend = await initBackend();
-log(`backend: ${backend}`);
+log(`backend: ${backend}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
 async function load(depth: number): Promise<Example[]> {
   const rows = await readExamples(args.data, {
@@ -126,8 +139,22 @@ function accuracy(state: TrainingState, rows: readonly Example[]): number {
   return ok / rows.length;
 }
 
+/** ECE (15 bins) of the state on rows: raw softmax and with the state's fitted temperature. */
+function eceOf(state: TrainingState, rows: readonly Example[]): { raw: number; calibrated: number; temperature: number } {
+  const known = new Map(state.labels.map((l, i) => [l, i]));
+  const held = rows.filter((r) => known.has(r.label));
+  const clf = createTfClassifier(state);
+  const z = clf.logits(held.map((r) => r.text));
+  clf.dispose();
+  const y = Int32Array.from(held.map((r) => known.get(r.label) as number));
+  const T = state.temperature ?? 1;
+  return { raw: logitsEce(z, y, state.labels.length, 1), calibrated: logitsEce(z, y, state.labels.length, T), temperature: T };
+}
+
 interface StrategyRow {
   strategy: string;
+  ece?: { raw: number; calibrated: number; temperature: number };
+  samplesPerSecond?: number;
   finalAccuracy: number;
   averageForgetting: number;
   backwardTransfer: number;
@@ -163,6 +190,8 @@ const strategies: Record<string, Strategy> = {
 };
 const only = args.only?.split(',');
 const chosen = Object.entries(strategies).filter(([n]) => only === undefined || only.includes(n));
+// Iterating on the trainer row alone: no other strategy needs the shared base.
+const needBase = chosen.length > 0 || !args['skip-joint'];
 
 async function runScenario(name: string, exps: Experience[]): Promise<{ name: string; rows: StrategyRow[]; baseSeconds: number; jointSeconds: number[] }> {
   log(`\n## ${name}: ${exps.map((e) => `${e.train.length}/${e.test.length}`).join(', ')} train/test rows per experience`);
@@ -170,9 +199,36 @@ async function runScenario(name: string, exps: Experience[]): Promise<{ name: st
   const first = exps[0] as Experience;
   // One base for every strategy; its state already carries the replay buffer and Fisher.
   // Reservoir at the largest capacity any strategy uses (each strategy's own capacity re-caps it on its first update).
-  const base = await trainBase(first.train, { ...opts, strategy: { replay: { capacity: 4000, ratio: 0.5 }, ewc: { lambda: ewcLambda, fisherSamples: 200 } } });
-  const R0 = exps.map((e) => accuracy(base.state, e.test));
+  const base = needBase ? await trainBase(first.train, { ...opts, strategy: { replay: { capacity: 4000, ratio: 0.5 }, ewc: { lambda: ewcLambda, fisherSamples: 200 } } }) : undefined;
+  const R0 = base !== undefined ? exps.map((e) => accuracy(base.state, e.test)) : [];
   const rows: StrategyRow[] = [];
+  if (only === undefined || only.includes('trainer')) {
+    // The trainer service's path: bootstrap on the first experience, then one trainCandidate per
+    // experience (fresh rows = the experience, previous = the snapshot), with the trainer's defaults.
+    const boot = await bootstrapCandidate(first.train, { ...BOOTSTRAP_OPTIONS, seed });
+    let state = boot.state;
+    let snapshot = boot.snapshot;
+    const R = [exps.map((e) => accuracy(state, e.test))];
+    const seconds: number[] = [];
+    let samples = 0;
+    let trainSeconds = 0;
+    for (let k = 1; k < exps.length; k++) {
+      const t0 = performance.now();
+      const r = await trainCandidate(state, { fresh: (exps[k] as Experience).train, previous: snapshot }, { ...trainerOptions, seed });
+      seconds.push((performance.now() - t0) / 1000);
+      samples += r.training.samplesPerSecond * r.training.seconds;
+      trainSeconds += r.training.seconds;
+      state = r.state;
+      snapshot = r.snapshot;
+      R.push(exps.map((e) => accuracy(state, e.test)));
+    }
+    const row = summarize('trainer', R, seconds, exportAdapter(state, { version: 'bench@0.0.0' }).bytes.byteLength);
+    row.ece = eceOf(state, exps.flatMap((e) => e.test));
+    row.samplesPerSecond = samples / Math.max(1e-9, trainSeconds);
+    rows.push(row);
+    log(`  trainer: final ${pct(row.finalAccuracy)}%, forgetting ${pct(row.averageForgetting)} pts, ${fmt(row.secondsPerUpdate, 2)} s/update, ECE ${fmt(row.ece.raw, 3)} → ${fmt(row.ece.calibrated, 3)} (T ${fmt(row.ece.temperature, 2)})`);
+  }
+  if (base === undefined) return { name, rows, baseSeconds: NaN, jointSeconds: [] };
   for (const [sname, strategy] of chosen) {
     // The base's reservoir was filled at the largest capacity: cut it to this strategy's capacity.
     const capacity = strategy.strategy?.replay?.capacity;
@@ -209,6 +265,7 @@ async function runScenario(name: string, exps: Experience[]): Promise<{ name: st
     R.push(exps.map((e) => accuracy(jointState, e.test)));
   }
   rows.push(summarize('joint', R, jointSeconds, exportAdapter(jointState, { version: 'bench@0.0.0' }).bytes.byteLength));
+  (rows[rows.length - 1] as StrategyRow).ece = eceOf(jointState, exps.flatMap((e) => e.test));
   // Same frozen base, fresh adapter on all data seen so far: the ceiling of adapter-only updates.
   const RA = [R0];
   const jointAdapterSeconds: number[] = [];
@@ -280,14 +337,34 @@ async function servingSpeed(state: TrainingState, texts: string[]): Promise<{ ba
 const started = performance.now();
 const depth1 = await load(1);
 const depth2 = await load(2);
-const scenarios = [];
+const scenarios: Awaited<ReturnType<typeof runScenario>>[] = [];
+const skipped: { scenario: string; reason: string }[] = [];
 const wanted = new Set(args.scenarios.split(','));
-if (wanted.has('ci1')) scenarios.push(await runScenario(`class-incremental, depth 1 (${new Set(depth1.map((r) => r.label)).size} classes)`, classIncremental(depth1)));
-if (wanted.has('drift')) scenarios.push(await runScenario(`drift, depth 1`, drift(depth1)));
-if (wanted.has('ci2') && !args.quick) scenarios.push(await runScenario(`class-incremental, depth 2 (${new Set(depth2.map((r) => r.label)).size} classes)`, classIncremental(depth2)));
+const classesOf = (rows: Example[]): number => new Set(rows.map((r) => r.label)).size;
+/** Why the experiences cannot make a scenario (undefined when they can). */
+const unformable = (exps: Experience[]): string | undefined => {
+  const empty = exps.findIndex((e) => e.train.length === 0 || e.test.length === 0);
+  return empty >= 0 ? `experience ${empty + 1} has no training or test rows (try fewer --experiences or a lower --min-class-rows)` : undefined;
+};
+const maybeRun = async (key: string, name: string, make: () => Experience[], precondition?: string): Promise<void> => {
+  if (!wanted.has(key)) return;
+  const reason = precondition ?? unformable(make());
+  if (reason !== undefined) {
+    skipped.push({ scenario: name, reason });
+    log(`\n## ${name}: skipped, ${reason}`);
+    return;
+  }
+  scenarios.push(await runScenario(name, make()));
+};
+await maybeRun('ci1', `class-incremental, depth 1 (${classesOf(depth1)} classes)`, () => classIncremental(depth1), classesOf(depth1) < 2 * nExp ? `${classesOf(depth1)} classes cannot make ${nExp} class-incremental experiences of at least 2 classes` : undefined);
+await maybeRun('drift', 'drift, depth 1', () => drift(depth1));
+if (!args.quick) {
+  const flat = classesOf(depth2) === classesOf(depth1) && depth2.every((r, i) => r.label === depth1[i]?.label);
+  await maybeRun('ci2', `class-incremental, depth 2 (${classesOf(depth2)} classes)`, () => classIncremental(depth2), flat ? 'the labels have no second level (no "a >> b" paths), so depth 2 is depth 1' : classesOf(depth2) < 2 * nExp ? `${classesOf(depth2)} classes cannot make ${nExp} experiences` : undefined);
+}
 if (args['skip-joint'] || args['skip-speed']) {
   // Iteration mode: strategy rows only.
-  console.log(JSON.stringify({ backend, scenarios: scenarios.map((s) => ({ name: s.name, strategies: s.rows.map(({ accuracyMatrix: _m, ...r }) => r) })) }));
+  console.log(JSON.stringify({ backend, skipped, scenarios: scenarios.map((s) => ({ name: s.name, strategies: s.rows.map(({ accuracyMatrix: _m, ...r }) => r) })) }));
   process.exit(0);
 }
 
@@ -311,6 +388,7 @@ const summary = scenarios.map((s) => {
   const jointAdapter = s.rows.find((r) => r.strategy === 'joint-adapter') as StrategyRow;
   const best = continual.reduce((a, b) => (b.finalAccuracy > a.finalAccuracy ? b : a));
   const jointSecondsLast = s.jointSeconds[s.jointSeconds.length - 1] ?? NaN;
+  const trainer = s.rows.find((r) => r.strategy === 'trainer');
   return {
     scenario: s.name,
     best: best.strategy,
@@ -318,6 +396,14 @@ const summary = scenarios.map((s) => {
     bestOfJointAdapter: best.finalAccuracy / jointAdapter.finalAccuracy,
     bestForgettingPoints: 100 * best.averageForgetting,
     updateOverJointTime: best.secondsPerUpdate / jointSecondsLast,
+    ...(trainer !== undefined
+      ? {
+          trainerOfJoint: trainer.finalAccuracy / joint.finalAccuracy,
+          trainerForgettingPoints: 100 * trainer.averageForgetting,
+          trainerUpdateOverJointTime: trainer.secondsPerUpdate / jointSecondsLast,
+          ece: trainer.ece,
+        }
+      : {}),
     targets: {
       accuracy97: best.finalAccuracy / joint.finalAccuracy >= 0.97,
       forgettingUnder2: 100 * best.averageForgetting < 2,
@@ -327,15 +413,23 @@ const summary = scenarios.map((s) => {
 });
 log('\n## targets');
 for (const s of summary) {
+  if (s.trainerOfJoint !== undefined) log(`${s.scenario}: trainer ${pct(s.trainerOfJoint)}% of joint (≥97: ${s.trainerOfJoint >= 0.97}), forgetting ${fmt(s.trainerForgettingPoints ?? NaN, 2)} pts (≤2: ${(s.trainerForgettingPoints ?? Infinity) <= 2}), update/joint time ${fmt(s.trainerUpdateOverJointTime ?? NaN, 3)} (≤0.2: ${(s.trainerUpdateOverJointTime ?? Infinity) <= 0.2}), ECE ${fmt(s.ece?.raw ?? NaN, 3)} → ${fmt(s.ece?.calibrated ?? NaN, 3)} (≤0.03: ${(s.ece?.calibrated ?? Infinity) <= 0.03})`);
   log(`${s.scenario}: best=${s.best} ${pct(s.bestOfJoint)}% of joint (≥97: ${s.targets.accuracy97}; ${pct(s.bestOfJointAdapter)}% of joint-adapter), forgetting ${fmt(s.bestForgettingPoints, 2)} pts (<2: ${s.targets.forgettingUnder2}), update/joint time ${fmt(s.updateOverJointTime, 3)} (<0.2: ${s.targets.updateUnderFifth})`);
 }
 log(`full base training < 30 s: ${full.seconds < 30} (${fmt(full.seconds, 1)} s); total bench ${fmt((performance.now() - started) / 1000, 0)} s`);
 
 const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d;
+/** Mean training throughput of the trainer rows (samples/s inside fit, the path the trainer runs). */
+const trainerSpeed = (): number => {
+  const speeds = scenarios.flatMap((s) => s.rows.filter((r) => r.strategy === 'trainer' && r.samplesPerSecond !== undefined).map((r) => r.samplesPerSecond as number));
+  return Math.round(speeds.reduce((a, b) => a + b, 0) / Math.max(1, speeds.length));
+};
 console.log(
   JSON.stringify({
     backend,
     data: args.data,
+    loadAverage: loadavg().map((x) => round(x, 2)),
+    skipped,
     scenarios: scenarios.map((s) => ({
       name: s.name,
       baseSeconds: round(s.baseSeconds, 2),
@@ -347,11 +441,13 @@ console.log(
         backwardTransfer: round(r.backwardTransfer),
         secondsPerUpdate: round(r.secondsPerUpdate, 2),
         adapterBytes: r.adapterBytes,
+        ...(r.ece !== undefined ? { ece: { raw: round(r.ece.raw), calibrated: round(r.ece.calibrated), temperature: round(r.ece.temperature, 3) } } : {}),
+        ...(r.samplesPerSecond !== undefined ? { samplesPerSecond: Math.round(r.samplesPerSecond) } : {}),
       })),
     })),
     summary,
     fullBaseTraining: { rows: allRows.length, seconds: round(full.seconds, 2), samplesPerSecond: Math.round(full.samplesPerSecond), valAccuracy: round(full.validation.accuracy) },
-    trainingSpeed: { mlpBatch64: Math.round(mlp64), mlpBatch256: Math.round(mlp256), pytorchReference: 27000, ratioBatch64: round(mlp64 / 27000), ratioBatch256: round(mlp256 / 27000), mlpBatch1024: Math.round(mlp1024), ratioBatch1024: round(mlp1024 / 27000) },
+    trainingSpeed: { trainerSamplesPerSecond: trainerSpeed(), mlpBatch64: Math.round(mlp64), mlpBatch256: Math.round(mlp256), pytorchReference: 27000, ratioBatch64: round(mlp64 / 27000), ratioBatch256: round(mlp256 / 27000), mlpBatch1024: Math.round(mlp1024), ratioBatch1024: round(mlp1024 / 27000) },
     serving: { batch1RowsPerSecond: Math.round(serving.batch1RowsPerSecond), batch32RowsPerSecond: Math.round(serving.batch32RowsPerSecond), batch1Microseconds: round(serving.batch1Microseconds, 1), adapterSwapMilliseconds: round(serving.adapterSwapMilliseconds, 3) },
     totalSeconds: round((performance.now() - started) / 1000, 1),
   }),

@@ -1,22 +1,29 @@
-// The bench uses the package's public surface (plus one helper), straight from the sources.
+// The bench uses the package's public surface (both entries, plus one helper), straight from the sources.
 export {
-  continueTraining,
+  BOOTSTRAP_OPTIONS,
   createRng,
   createOnnxBase,
-  createTfClassifier,
   exportAdapter,
   exportBaseOnnx,
   groupKey,
-  initBackend,
+  logitsEce,
   readExamples,
   RECOMMENDED_CONTINUAL_OPTIONS,
   splitByGroup,
   tokenize,
-  trainBase,
-  updateReservoir,
+  TRAINER_DEFAULT_OPTIONS,
   type DeepPartial,
   type Example,
   type TrainingState,
   type TrainOptions,
 } from '../src/index.js';
+export {
+  bootstrapCandidate,
+  continueTraining,
+  createTfClassifier,
+  initBackend,
+  trainBase,
+  trainCandidate,
+  updateReservoir,
+} from '../src/trainIndex.js';
 export { argmaxRow as argmaxRowForBench } from '../src/model.js';

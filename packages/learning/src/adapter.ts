@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LearningError } from './errors.js';
+import { embeddingDeltaTensors } from './embeddingDelta.js';
 import { headInputs } from './model.js';
 import type { TrainingState } from './state.js';
 import { encodeTensorFile, TensorEntry } from './tensorFile.js';
@@ -22,6 +23,10 @@ export const AdapterManifest = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().nonnegative(),
   metrics: z.record(z.unknown()).default({}),
+  /** rows of the frozen embedding table the adapter changes (0 or absent: none; needs a base with the h0_delta input) */
+  embeddingDeltaRows: z.number().int().nonnegative().optional(),
+  /** softmax temperature fitted on held-out rows; absent in older adapters (= 1, raw softmax) */
+  temperature: z.number().positive().optional(),
   createdAt: z.string(),
 });
 export type AdapterManifest = z.infer<typeof AdapterManifest>;
@@ -55,6 +60,7 @@ export function exportAdapter(
   }
   const H = headInputs(state.model);
   tensors.push({ name: 'head.kernel', shape: [H, state.labels.length], data: adapter.head.kernel }, { name: 'head.bias', shape: [state.labels.length], data: adapter.head.bias });
+  tensors.push(...embeddingDeltaTensors(adapter.embeddingDelta, state.model.embeddingDim));
   const { bytes, entries } = encodeTensorFile(tensors);
   const manifest: AdapterManifest = {
     format: 'flywheel-adapter/v1',
@@ -73,5 +79,7 @@ export function exportAdapter(
     createdAt: meta.createdAt ?? new Date().toISOString(),
   };
   if (meta.modelName !== undefined) manifest.modelName = meta.modelName;
+  if (state.temperature !== undefined && state.temperature !== 1) manifest.temperature = state.temperature;
+  if (adapter.embeddingDelta !== undefined && adapter.embeddingDelta.rows.length > 0) manifest.embeddingDeltaRows = adapter.embeddingDelta.rows.length;
   return { bytes, manifest };
 }

@@ -1,3 +1,5 @@
+import { FlywheelError } from '@flywheel/runtime';
+
 /** Closed set of failure kinds of the learning package. */
 export type LearningErrorCode =
   | 'invalid_manifest'
@@ -12,14 +14,13 @@ export type LearningErrorCode =
  * Raised for inputs the caller must fix (bad files, wrong base, corrupted bytes).
  * Never retriable: retrying with the same input fails the same way.
  */
-export class LearningError extends Error {
-  readonly retriable = false as const;
+export class LearningError extends FlywheelError {
+  readonly kind = 'invalid' as const;
   constructor(
     readonly code: LearningErrorCode,
     message: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
-    this.name = 'LearningError';
+    super(message, { ...options, reason: code });
   }
 }

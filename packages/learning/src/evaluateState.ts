@@ -1,6 +1,7 @@
 import type { Example } from './data.js';
 import { evaluate, type Evaluation } from './evaluate.js';
-import { argmaxRow, createTfClassifier } from './model.js';
+import { argmaxRow } from './model.js';
+import { createTfClassifier } from './tfClassifier.js';
 import type { TrainingState } from './state.js';
 
 /** Evaluates a training state on labelled examples (tfjs), with forgetting against `previous`. */

@@ -1,7 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
-import { createFeaturizer, type FeatureBatch } from './features.js';
+import type { FeatureBatch } from './features.js';
 import type { Rng } from './random.js';
-import type { AdapterWeights, BaseWeights, DenseWeights, LoraConfig, ModelConfig, TrainingState } from './state.js';
+import type { AdapterWeights, BaseWeights, DenseWeights, EmbeddingDelta, LoraConfig, ModelConfig, TrainingState } from './state.js';
 
 /** Label, its probability, and every label's probability. */
 export interface Prediction {
@@ -97,17 +96,28 @@ export function padColumns(m: Float32Array, rows: number, oldCols: number, cols:
 export function embeddingBag(embedding: Float32Array, dim: number, batch: FeatureBatch, rows: readonly number[] | undefined, out: Float32Array): void {
   const L = batch.maxFeatures;
   const n = rows?.length ?? batch.rows;
+  const { counts, weights, indices } = batch;
   out.fill(0, 0, n * dim);
   for (let k = 0; k < n; k++) {
     const r = rows === undefined ? k : (rows[k] as number);
-    const count = batch.counts[r] as number;
+    const count = counts[r] as number;
     const o = k * dim;
     for (let j = 0; j < count; j++) {
-      const w = batch.weights[r * L + j] as number;
-      const e = (batch.indices[r * L + j] as number) * dim;
-      for (let d = 0; d < dim; d++) out[o + d] = (out[o + d] as number) + w * (embedding[e + d] as number);
+      axpy(weights[r * L + j] as number, embedding, (indices[r * L + j] as number) * dim, out, o, dim);
     }
   }
+}
+
+/** y[yo..yo+n) += a · x[xo..xo+n), unrolled by 4 (the hot loop of the bag and the sparse optimiser: ~30% faster in V8). */
+export function axpy(a: number, x: Float32Array, xo: number, y: Float32Array, yo: number, n: number): void {
+  let d = 0;
+  for (; d + 3 < n; d += 4) {
+    y[yo + d] = (y[yo + d] as number) + a * (x[xo + d] as number);
+    y[yo + d + 1] = (y[yo + d + 1] as number) + a * (x[xo + d + 1] as number);
+    y[yo + d + 2] = (y[yo + d + 2] as number) + a * (x[xo + d + 2] as number);
+    y[yo + d + 3] = (y[yo + d + 3] as number) + a * (x[xo + d + 3] as number);
+  }
+  for (; d < n; d++) y[yo + d] = (y[yo + d] as number) + a * (x[xo + d] as number);
 }
 
 /** Merged kernel W + (alpha/rank)·A·B, [inputs, units]. */
@@ -125,72 +135,6 @@ export function mergeLora(layer: DenseWeights, lora: { a: Float32Array; b: Float
     }
   }
   return w;
-}
-
-/** TensorFlow.js inference over a training state (evaluation, parity with ONNX). */
-export interface TfClassifier {
-  readonly labels: readonly string[];
-  /** probabilities [texts.length * labels.length] row-major */
-  probabilities(texts: readonly string[]): Float32Array;
-  predict(texts: readonly string[]): Prediction[];
-  dispose(): void;
-}
-
-/** Builds a tfjs graph for the state: gather-based embedding bag, LoRA applied unmerged. */
-export function createTfClassifier(state: TrainingState, options: { batchSize?: number } = {}): TfClassifier {
-  const featurizer = createFeaturizer(state.model.features);
-  const { embeddingDim: dim } = state.model;
-  const labels = [...state.labels];
-  const C = labels.length;
-  const embedding = tf.tensor2d(state.base.embedding, [state.model.features.buckets, dim]);
-  const dense = state.base.dense.map((layer, i) => {
-    const lora = state.adapter.mode === 'lora' ? state.adapter.layers[`dense${i}`] : undefined;
-    return {
-      kernel: tf.tensor2d(layer.kernel, [layer.inputs, layer.units]),
-      bias: tf.tensor1d(layer.bias),
-      a: lora === undefined ? undefined : tf.tensor2d(lora.a, [layer.inputs, state.adapter.lora.rank]),
-      b: lora === undefined ? undefined : tf.tensor2d(lora.b, [state.adapter.lora.rank, layer.units]),
-    };
-  });
-  const scale = state.adapter.lora.alpha / state.adapter.lora.rank;
-  const H = headInputs(state.model);
-  const headKernel = tf.tensor2d(state.adapter.head.kernel, [H, C]);
-  const headBias = tf.tensor1d(state.adapter.head.bias);
-  const batchSize = options.batchSize ?? 256;
-
-  const probabilities = (texts: readonly string[]): Float32Array => {
-    const out = new Float32Array(texts.length * C);
-    for (let start = 0; start < texts.length; start += batchSize) {
-      const chunk = texts.slice(start, start + batchSize);
-      const f = featurizer.featurize(chunk);
-      const probs = tf.tidy(() => {
-        const idx = tf.tensor2d(f.indices, [chunk.length, f.maxFeatures], 'int32');
-        const w = tf.tensor3d(f.weights, [chunk.length, f.maxFeatures, 1]);
-        let h: tf.Tensor2D = tf.sum(tf.mul(tf.gather(embedding, idx), w), 1);
-        for (const layer of dense) {
-          let z = tf.add(tf.matMul(h, layer.kernel), layer.bias);
-          if (layer.a !== undefined && layer.b !== undefined) z = tf.add(z, tf.mul(tf.matMul(tf.matMul(h, layer.a), layer.b), scale));
-          h = tf.relu(z) as tf.Tensor2D;
-        }
-        return tf.softmax(tf.add(tf.matMul(h, headKernel), headBias));
-      });
-      out.set(probs.dataSync(), start * C);
-      probs.dispose();
-    }
-    return out;
-  };
-
-  return {
-    labels,
-    probabilities,
-    predict(texts) {
-      const p = probabilities(texts);
-      return texts.map((_, r) => toPrediction(p, r, labels));
-    },
-    dispose() {
-      tf.dispose([embedding, headKernel, headBias, ...dense.flatMap((d) => [d.kernel, d.bias, ...(d.a ? [d.a] : []), ...(d.b ? [d.b] : [])])]);
-    },
-  };
 }
 
 export function argmaxRow(p: ArrayLike<number>, r: number, C: number): number {
@@ -212,4 +156,62 @@ export function toPrediction(p: ArrayLike<number>, r: number, labels: readonly s
   const probabilities: Record<string, number> = {};
   for (let c = 0; c < C; c++) probabilities[labels[c] as string] = p[r * C + c] as number;
   return { label: labels[best] as string, confidence: p[r * C + best] as number, probabilities };
+}
+
+/** The embedding table a state computes with: the base's, plus the adapter's sparse rows (a copy then). */
+export function effectiveEmbedding(state: Pick<TrainingState, 'base' | 'adapter' | 'model'>): Float32Array {
+  const delta = state.adapter.embeddingDelta;
+  if (delta === undefined || delta.rows.length === 0) return state.base.embedding;
+  const out = state.base.embedding.slice();
+  addEmbeddingDelta(out, state.model.embeddingDim, delta);
+  return out;
+}
+
+/** Adds a sparse delta into an embedding table in place. */
+export function addEmbeddingDelta(embedding: Float32Array, D: number, delta: EmbeddingDelta): void {
+  delta.rows.forEach((row, k) => {
+    const e = row * D;
+    for (let d = 0; d < D; d++) embedding[e + d] = (embedding[e + d] as number) + (delta.values[k * D + d] as number);
+  });
+}
+
+/**
+ * The rows of `trained` that differ from `base`, at most `maxRows` of them (largest change first,
+ * by squared L2 norm): what an adapter ships so a frozen base gains the vocabulary it learned.
+ */
+export function extractEmbeddingDelta(trained: Float32Array, base: Float32Array, D: number, maxRows: number): EmbeddingDelta {
+  const buckets = base.length / D;
+  const norms: { row: number; n: number }[] = [];
+  for (let r = 0; r < buckets; r++) {
+    let n = 0;
+    for (let d = 0; d < D; d++) {
+      const x = (trained[r * D + d] as number) - (base[r * D + d] as number);
+      n += x * x;
+    }
+    if (n > 0) norms.push({ row: r, n });
+  }
+  norms.sort((a, b) => b.n - a.n || a.row - b.row);
+  const kept = norms.slice(0, Math.max(0, maxRows)).map((x) => x.row).sort((a, b) => a - b);
+  const values = new Float32Array(kept.length * D);
+  kept.forEach((row, k) => {
+    for (let d = 0; d < D; d++) values[k * D + d] = (trained[row * D + d] as number) - (base[row * D + d] as number);
+  });
+  return { rows: Int32Array.from(kept), values };
+}
+
+/**
+ * Per-row bag of the delta only: out[r] = Σ_j w[r,j] · Δ[idx[r,j]] for the buckets that have a
+ * delta (`slotOf[bucket]` = its row in `values`, or -1). Added to the base bag, it equals the bag of E + Δ.
+ */
+export function deltaBag(batch: FeatureBatch, rows: number, width: number, slotOf: Int32Array, values: Float32Array, D: number, out: Float32Array): void {
+  out.fill(0, 0, rows * D);
+  const L = batch.maxFeatures;
+  for (let r = 0; r < rows; r++) {
+    const count = Math.min(width, batch.counts[r] as number);
+    for (let j = 0; j < count; j++) {
+      const slot = slotOf[batch.indices[r * L + j] as number] as number;
+      if (slot < 0) continue;
+      axpy(batch.weights[r * L + j] as number, values, slot * D, out, r * D, D);
+    }
+  }
 }

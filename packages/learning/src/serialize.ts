@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Example } from './data.js';
+import { embeddingDeltaTensors, readEmbeddingDelta } from './embeddingDelta.js';
 import { LearningError } from './errors.js';
 import { BaseMetadata } from './onnx/exportBase.js';
 import { headInputs } from './model.js';
@@ -21,6 +22,7 @@ const StateManifest = z.object({
   tensors: z.object({ base: z.array(TensorEntry), adapter: z.array(TensorEntry), fisher: z.array(TensorEntry).optional() }),
   fisherLabels: z.array(z.string()).optional(),
   replaySeen: z.record(z.number()).optional(),
+  temperature: z.number().positive().optional(),
 });
 
 /** Everything needed to continue training later, as files (upload them under one prefix). */
@@ -44,6 +46,7 @@ export function serializeTrainingState(state: TrainingState): TrainingStateFiles
     }),
     { name: 'head.kernel', shape: [H, state.labels.length], data: state.adapter.head.kernel },
     { name: 'head.bias', shape: [state.labels.length], data: state.adapter.head.bias },
+    ...embeddingDeltaTensors(state.adapter.embeddingDelta, state.model.embeddingDim),
   ]);
   const fisher =
     state.fisher === undefined
@@ -61,6 +64,7 @@ export function serializeTrainingState(state: TrainingState): TrainingStateFiles
     tensors: { base: base.entries, adapter: adapter.entries, ...(fisher ? { fisher: fisher.entries } : {}) },
     ...(state.fisher ? { fisherLabels: state.fisher.labels } : {}),
     ...(state.replaySeen ? { replaySeen: state.replaySeen } : {}),
+    ...(state.temperature !== undefined ? { temperature: state.temperature } : {}),
   };
   const files: TrainingStateFiles = {
     'state.json': new TextEncoder().encode(JSON.stringify(manifest)),
@@ -131,6 +135,8 @@ export function deserializeTrainingState(files: Readonly<Partial<TrainingStateFi
     },
     labels: m.labels,
   };
+  const delta = readEmbeddingDelta(adT, D, model.features.buckets, 'adapter.bin');
+  if (delta !== undefined) state.adapter.embeddingDelta = delta;
   const fisherBytes = files['fisher.bin'];
   if (fisherBytes !== undefined && m.tensors.fisher !== undefined && m.fisherLabels !== undefined) {
     const f = decodeTensorFile(fisherBytes, m.tensors.fisher);
@@ -155,5 +161,6 @@ export function deserializeTrainingState(files: Readonly<Partial<TrainingStateFi
       });
   }
   if (m.replaySeen !== undefined) state.replaySeen = m.replaySeen;
+  if (m.temperature !== undefined) state.temperature = m.temperature;
   return state;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exportAdapter } from './adapter.js';
 import { LearningError } from './errors.js';
-import { createTfClassifier } from './model.js';
+import { createTfClassifier } from './tfClassifier.js';
 import { exportBaseOnnx } from './onnx/exportBase.js';
 import { createOnnxBase } from './serving.js';
 import { syntheticExamples, tinyOptions } from './testing/synthetic.js';

@@ -2,7 +2,8 @@ import * as ort from 'onnxruntime-node';
 import { parseAdapterManifest, sha256Hex, type AdapterManifest } from './adapter.js';
 import { LearningError } from './errors.js';
 import { createFeaturizer, type FeatureBatch, type FeatureConfig } from './features.js';
-import { mergeLora, toPrediction, type Prediction } from './model.js';
+import { readEmbeddingDelta } from './embeddingDelta.js';
+import { deltaBag, mergeLora, toPrediction, type Prediction } from './model.js';
 import { BaseMetadata, DEFAULT_PREFIX } from './onnx/exportBase.js';
 import { decodeOnnxModel } from './onnx/onnxModel.js';
 import { decodeTensorFile } from './tensorFile.js';
@@ -46,6 +47,8 @@ interface Workspace {
   batch: FeatureBatch | undefined;
   indices: Int32Array;
   weights: Float32Array;
+  /** [rows, D] bag of the adapter's embedding delta (zeros without one) */
+  delta: Float32Array;
 }
 
 /** Loads the base once (one InferenceSession); create classifiers per adapter with createClassifier. */
@@ -76,6 +79,9 @@ export async function createOnnxBase(onnxBytes: Uint8Array, options: OnnxBaseOpt
   const featurizer = createFeaturizer(model.features);
   const L = model.features.maxFeatures;
   const H = model.hiddenUnits[model.hiddenUnits.length - 1] ?? model.embeddingDim;
+  const D = model.embeddingDim;
+  // Bases exported before embedding deltas have no h0_delta input: they serve delta-free adapters only.
+  const takesDelta = session.inputNames.includes('h0_delta');
   // Buffers are reused per concurrent call (a small pool), never shared by two in-flight runs.
   const pool: Workspace[] = [];
 
@@ -100,14 +106,21 @@ export async function createOnnxBase(onnxBytes: Uint8Array, options: OnnxBaseOpt
     const headKernel = tensors.get('head.kernel');
     const headBias = tensors.get('head.bias');
     if (headKernel?.length !== H * C || headBias?.length !== C) throw new LearningError('invalid_manifest', `adapter ${manifest.version}: head tensors do not match ${C} labels`);
-    feeds['head.kernel'] = new ort.Tensor('float32', headKernel, [H, C]);
-    feeds['head.bias'] = new ort.Tensor('float32', headBias, [C]);
+    // Calibrated confidence at no run-time cost: softmax(z / T) = softmax(h·(W/T) + b/T).
+    const invT = 1 / (manifest.temperature ?? 1);
+    feeds['head.kernel'] = new ort.Tensor('float32', invT === 1 ? headKernel : headKernel.map((v) => v * invT), [H, C]);
+    feeds['head.bias'] = new ort.Tensor('float32', invT === 1 ? headBias : headBias.map((v) => v * invT), [C]);
     const labels = Object.freeze([...manifest.labels]);
+    const delta = readEmbeddingDelta(tensors, D, model.features.buckets, `adapter ${manifest.version}`);
+    if (delta !== undefined && !takesDelta) throw new LearningError('base_mismatch', `adapter ${manifest.version} changes ${delta.rows.length} embedding rows, but base ${baseVersion} was exported before embedding deltas; re-export the base (exportBaseOnnx) and load it again`);
+    // bucket → row of the delta, -1 where the base row is unchanged
+    const slotOf = delta === undefined ? undefined : new Int32Array(model.features.buckets).fill(-1);
+    delta?.rows.forEach((row, k) => ((slotOf as Int32Array)[row] = k));
 
     const predictRaw = async (texts: readonly string[]): Promise<RawPredictions> => {
       const n = texts.length;
       if (n === 0) return { rows: 0, labelIndex: new Int32Array(0), confidence: new Float32Array(0), probabilities: new Float32Array(0) };
-      const ws = pool.pop() ?? { batch: undefined, indices: new Int32Array(0), weights: new Float32Array(0) };
+      const ws = pool.pop() ?? { batch: undefined, indices: new Int32Array(0), weights: new Float32Array(0), delta: new Float32Array(0) };
       try {
         const batch = featurizer.featurize(texts, ws.batch);
         ws.batch = batch;
@@ -129,11 +142,19 @@ export async function createOnnxBase(onnxBytes: Uint8Array, options: OnnxBaseOpt
             weights.set(batch.weights.subarray(r * L, r * L + width), r * width);
           }
         }
-        const out = await session.run({
+        const runFeeds: Record<string, ort.Tensor> = {
           ...feeds,
           indices: new ort.Tensor('int32', indices, [n, width]),
           weights: new ort.Tensor('float32', weights, [n, width]),
-        });
+        };
+        if (takesDelta) {
+          if (ws.delta.length < n * D) ws.delta = new Float32Array(Math.max(n * D, ws.delta.length * 2));
+          const h0Delta = ws.delta.subarray(0, n * D);
+          if (delta !== undefined && slotOf !== undefined) deltaBag(batch, n, width, slotOf, delta.values, D, h0Delta);
+          else h0Delta.fill(0);
+          runFeeds.h0_delta = new ort.Tensor('float32', h0Delta, [n, D]);
+        }
+        const out = await session.run(runFeeds);
         const probabilities = out.probabilities?.data;
         if (!(probabilities instanceof Float32Array)) throw new LearningError('invalid_model', 'base ONNX returned no float probabilities');
         const labelIndex = new Int32Array(n);

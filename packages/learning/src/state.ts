@@ -46,6 +46,14 @@ export interface AdapterWeights {
   layers: Record<string, LoraWeights>;
   /** kernel [hidden, labels] row-major, bias [labels] */
   head: { kernel: Float32Array; bias: Float32Array };
+  /** lora mode: sparse additions to the frozen embedding table (rows it learned), see EmbeddingDelta */
+  embeddingDelta?: EmbeddingDelta;
+}
+
+/** Sparse embedding rows: E'[rows[k]] = E[rows[k]] + values[k] (values [rows.length, embeddingDim]). */
+export interface EmbeddingDelta {
+  rows: Int32Array;
+  values: Float32Array;
 }
 
 /** Diagonal Fisher of the trainable parameters and the values they were anchored at. */
@@ -68,4 +76,6 @@ export interface TrainingState {
   replay?: Example[];
   /** rows of each class seen by the reservoir (for unbiased reservoir sampling) */
   replaySeen?: Record<string, number>;
+  /** softmax temperature fitted on held-out rows (calibrated confidence); absent = 1 */
+  temperature?: number;
 }

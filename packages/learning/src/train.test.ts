@@ -4,7 +4,10 @@ import { createRng } from './random.js';
 import { deserializeTrainingState, serializeTrainingState } from './serialize.js';
 import { syntheticExamples, tinyOptions } from './testing/synthetic.js';
 import { columnNorms } from './weightAlign.js';
-import { continueTraining, ewcPenalty, prepareExamples, trainBase, updateReservoir } from './train.js';
+import { prepareExamples } from './options.js';
+import { ewcPenalty } from './strategies/ewc.js';
+import { updateReservoir } from './strategies/replay.js';
+import { continueTraining, trainBase } from './train.js';
 
 const oldLabels = ['alpha', 'beta', 'gamma'];
 const newLabels = ['delta', 'epsilon'];

@@ -24,10 +24,10 @@ export const defaultServiceEnv = (): Record<ServiceName, Record<string, string>>
     EVAL_INTERVAL_MS: '2000', SPLIT_BPS: '5000', MIN_SAMPLE_PER_ARM: '150',
     HEALTH_WINDOW: '150', HEALTH_MIN_SAMPLES: '60', HEALTH_MAX_ACCURACY_DROP: '0.15',
   },
-  serving: { RELEASE_GRACE_MS: '1000', HOST: '127.0.0.1' },
+  serving: { RELEASE_GRACE_MS: '1000' },
 });
 
-/** What every service gets: platform addresses, its port, the admin token and the topic prefix (both spellings). */
+/** What every service gets: platform addresses, its port, the admin token and the topic prefix. */
 export const baseServiceEnv = (o: { platformEnv: Readonly<Record<string, string>>; port: number; adminToken: string; topicPrefix: string }): Record<string, string> => ({
   ...o.platformEnv,
   LOG_LEVEL: 'info',
@@ -35,5 +35,4 @@ export const baseServiceEnv = (o: { platformEnv: Readonly<Record<string, string>
   PORT: String(o.port),
   ADMIN_TOKEN: o.adminToken,
   TOPIC_PREFIX: o.topicPrefix,
-  KAFKA_TOPIC_PREFIX: o.topicPrefix,
 });

@@ -116,7 +116,7 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
     const env: Record<string, string> = {
       ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
       ...baseServiceEnv({ platformEnv: stackPlatformEnv, port, adminToken, topicPrefix }),
-      ...(svc === 'feedback-ingest' || svc === 'aggregator' ? { PG_SCHEMA: pgSchema } : {}),
+      ...(svc === 'feedback-ingest' || svc === 'aggregator' || svc === 'ab-router' ? { PG_SCHEMA: pgSchema } : {}),
       ...(svc === 'trainer' ? { FEEDBACK_PG_SCHEMA: pgSchema } : {}),
       ...defaults[svc],
       ...(svc === 'trainer' && o.trainerModels ? { TRAINER_MODELS: o.trainerModels } : {}),

@@ -3,9 +3,33 @@ import pg from 'pg';
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
-/** A PostgreSQL pool; `max` bounds connections per process. */
-export const createPool = (connectionString: string, opts: { max?: number; applicationName?: string } = {}): pg.Pool => {
-  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10, application_name: opts.applicationName ?? 'flywheel' });
+export interface PoolOptions {
+  max?: number;
+  applicationName?: string;
+  /** Server-side cap on one statement (default 60 s): a stuck query fails instead of holding a connection for good. */
+  statementTimeoutMs?: number;
+  /** A session left idle inside a transaction is ended by the server after this (default 60 s). */
+  idleInTransactionTimeoutMs?: number;
+  /** Giving up on a new connection (default 10 s): the caller sees DependencyDown and retries. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * A PostgreSQL pool; `max` bounds connections per process. TCP keepalive finds a half-open
+ * connection (a server that vanished without a FIN) instead of letting the relay or a consumer hang
+ * on it; the statement and idle-in-transaction timeouts bound what one bad session can hold.
+ */
+export const createPool = (connectionString: string, opts: PoolOptions = {}): pg.Pool => {
+  const pool = new pg.Pool({
+    connectionString,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'flywheel',
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    statement_timeout: opts.statementTimeoutMs ?? 60_000,
+    idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs ?? 60_000,
+  });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return pool;

@@ -2,5 +2,8 @@ export { createRedis } from './createRedis.js';
 export type { Redis } from './createRedis.js';
 export { RedisDedupe } from './RedisDedupe.js';
 export type { Dedupe } from './RedisDedupe.js';
+export { routingKey } from './keys.js';
 export { RedisLocks } from './RedisLocks.js';
 export type { Locks, Lease } from './RedisLocks.js';
+export { RetrainLeases, retrainLeaseKey } from './RetrainLeases.js';
+export type { RetrainLease } from './RetrainLeases.js';

@@ -8,6 +8,11 @@ import { bumpVersion, parseSemver, type VersionChange } from './semver.js';
 const VERSION_COLUMNS = 'model, version, status, base_version, parent_version, labels, metrics, artifact, created_at, updated_at';
 type Queryable = Pick<PoolClient, 'query'>;
 
+/** A compare-and-set guard for promote and rollback: refuse unless this version is the champion when the change applies. */
+export interface ChampionExpectation {
+  expectedChampion?: ModelVersion | undefined;
+}
+
 /**
  * The model registry over PostgreSQL. Every status move runs in one transaction that first locks
  * the model's row, so concurrent promote/reject/rollback of one model are serialized, and appends
@@ -114,15 +119,18 @@ export class PgRegistry {
   }
 
   /**
-   * Makes `version` the champion (from challenger, registered or archived); the current champion is
-   * archived so it can be rolled back to. Promoting the champion again changes nothing.
+   * Makes `version` the champion (from challenger, registered, archived or rolled_back: an admin may
+   * bring back a version a rollback took out); the current champion is archived so it can be rolled
+   * back to. Promoting the champion again changes nothing. With `expectedChampion` it is a
+   * compare-and-set: Conflict when another version became champion meanwhile.
    */
-  async promote(model: ModelName, version: ModelVersion, actor: string, reason: string, metrics?: Metrics): Promise<{ champion: VersionRecord; previous: ModelVersion | undefined; changed: boolean }> {
+  async promote(model: ModelName, version: ModelVersion, actor: string, reason: string, metrics?: Metrics, opts: ChampionExpectation = {}): Promise<{ champion: VersionRecord; previous: ModelVersion | undefined; changed: boolean }> {
     return withTransaction(this.pool, async (c) => {
       await this.lockModel(c, model);
       const target = await this.must(c, model, version);
       if (target.status === 'champion') return { champion: target, previous: undefined, changed: false };
       if (target.status === 'deprecated') throw new Conflict(`${model}@${version} is deprecated and cannot be promoted; train or register a new version`);
+      await this.expectChampion(c, model, opts.expectedChampion, `promote ${version}`);
       const out = await this.makeChampion(c, target, actor, reason, metrics ?? target.metrics);
       return { ...out, changed: true };
     });
@@ -142,14 +150,17 @@ export class PgRegistry {
   }
 
   /**
-   * Brings back the previous champion: the current champion is deprecated (it proved bad and must
-   * not come back by itself) and the most recent former champion still archived becomes champion.
+   * Brings back the previous champion: the current champion becomes `rolled_back` (it must not come
+   * back by itself, an admin may promote it again) and the most recent former champion still
+   * archived becomes champion. With `expectedChampion` it is a compare-and-set on the version being
+   * rolled back: of two concurrent rollbacks that saw the same champion, only one applies.
    */
-  async rollback(model: ModelName, actor: string, reason: string, metrics?: Metrics): Promise<{ champion: VersionRecord; from: ModelVersion }> {
+  async rollback(model: ModelName, actor: string, reason: string, metrics?: Metrics, opts: ChampionExpectation = {}): Promise<{ champion: VersionRecord; from: ModelVersion }> {
     return withTransaction(this.pool, async (c) => {
       await this.lockModel(c, model);
       const current = await this.one(c, "model = $1 AND status = 'champion'", [model]);
       if (!current) throw new NotFound(`model ${model} has no champion to roll back; bootstrap or promote a version first`);
+      await this.expectChampion(c, model, opts.expectedChampion, 'roll back');
       const { rows } = await c.query(
         `SELECT h.version FROM registry_history h JOIN registry_versions v ON v.model = h.model AND v.version = h.version
           WHERE h.model = $1 AND h.to_status = 'champion' AND v.status = 'archived' AND h.version <> $2
@@ -159,10 +170,21 @@ export class PgRegistry {
       const prevVersion = z.object({ version: ModelVersion }).optional().parse(rows[0])?.version;
       if (prevVersion === undefined) throw new Conflict(`model ${model} has no previous champion to roll back to (current: ${current.version})`);
       const prev = await this.must(c, model, prevVersion);
-      await this.move(c, current, 'deprecated', actor, reason, metrics ?? current.metrics);
+      await this.move(c, current, 'rolled_back', actor, reason, metrics ?? current.metrics);
       const champion = await this.move(c, prev, 'champion', actor, `rollback from ${current.version}: ${reason}`, prev.metrics);
       return { champion, from: current.version };
     });
+  }
+
+  /** Conflict (not retriable: decide again on fresh state) when the model's champion is not `expected`. Runs under the model lock. */
+  private async expectChampion(c: Queryable, model: string, expected: ModelVersion | undefined, what: string): Promise<void> {
+    if (expected === undefined) return;
+    const current = (await this.one(c, "model = $1 AND status = 'champion'", [model]))?.version;
+    if (current === expected) return;
+    throw new Conflict(
+      `cannot ${what} of ${model}: the champion is ${current ?? 'none'}, not ${expected} as expected (changed meanwhile); look again (flywheel versions ${model}) and decide on the current champion`,
+      { reason: 'champion_changed' },
+    );
   }
 
   private async makeChampion(c: PoolClient, target: VersionRecord, actor: string, reason: string, metrics: Metrics): Promise<{ champion: VersionRecord; previous: ModelVersion | undefined }> {

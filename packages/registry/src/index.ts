@@ -1,5 +1,6 @@
 export { migrateRegistry, registryMigrationsDir } from './migrateRegistry.js';
 export { PgRegistry } from './PgRegistry.js';
+export type { ChampionExpectation } from './PgRegistry.js';
 export { VersionStatus } from './records.js';
 export type { HistoryRecord, ModelRecord, NewVersion, VersionRecord } from './records.js';
 export { bumpVersion, compareSemver, parseSemver } from './semver.js';

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { ArtifactRef, Metrics, ModelName, ModelVersion } from '@flywheel/contracts';
 
-/** Where a version is in its lifecycle: registered → challenger → champion → archived → deprecated. */
-export const VersionStatus = z.enum(['registered', 'challenger', 'champion', 'archived', 'deprecated']);
+/**
+ * Where a version is in its lifecycle: registered → challenger → champion → archived → deprecated.
+ * A champion taken back by a rollback is `rolled_back`: never a rollback target, but an admin may promote it again.
+ */
+export const VersionStatus = z.enum(['registered', 'challenger', 'champion', 'archived', 'deprecated', 'rolled_back']);
 export type VersionStatus = z.infer<typeof VersionStatus>;
 
 /** One model (e.g. an urgency classifier) with its current champion and challenger. */

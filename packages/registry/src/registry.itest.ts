@@ -51,7 +51,7 @@ describe('PgRegistry (real PostgreSQL)', () => {
     await expect(pool.query('DELETE FROM registry_history WHERE model = $1', [m])).rejects.toThrow(/append-only/);
   });
 
-  it('rolls back to the previous champion in one call and deprecates the bad one', async () => {
+  it('rolls back to the previous champion in one call and marks the bad one rolled_back, which an admin can promote again', async () => {
     const m = uniqueModel();
     await registry.registerChampion(newVersion(m, '1.0.0'));
     await registry.registerChallenger(newVersion(m, '1.1.0'));
@@ -59,9 +59,44 @@ describe('PgRegistry (real PostgreSQL)', () => {
     const r = await registry.rollback(m, 'ops', 'errors up');
     expect(r.from).toBe('1.1.0');
     expect(r.champion.version).toBe('1.0.0');
-    expect((await registry.version(m, v('1.1.0')))?.status).toBe('deprecated');
+    expect((await registry.version(m, v('1.1.0')))?.status).toBe('rolled_back');
+    expect((await registry.history(m)).at(-2)).toMatchObject({ version: '1.1.0', fromStatus: 'champion', toStatus: 'rolled_back', reason: 'errors up' });
+    // A rolled_back version is never a rollback target: nothing archived is left to go back to.
     await expect(registry.rollback(m, 'ops', 'again')).rejects.toBeInstanceOf(Conflict);
-    await expect(registry.promote(m, v('1.1.0'), 'ops', 'x')).rejects.toBeInstanceOf(Conflict);
+    const again = await registry.promote(m, v('1.1.0'), 'admin', 'the drop was a labelling incident');
+    expect(again).toMatchObject({ previous: '1.0.0', changed: true });
+    expect((await registry.champion(m))?.version).toBe('1.1.0');
+    expect((await registry.version(m, v('1.0.0')))?.status).toBe('archived');
+    // deprecated (rejected, superseded) stays final
+    await registry.registerChallenger(newVersion(m, '1.2.0'));
+    await registry.reject(m, v('1.2.0'), 'ab-router', 'worse');
+    await expect(registry.promote(m, v('1.2.0'), 'ops', 'x')).rejects.toBeInstanceOf(Conflict);
+  });
+
+  it('promote and rollback with expectedChampion refuse when the champion changed meanwhile (compare-and-set)', async () => {
+    const m = uniqueModel();
+    await registry.registerChampion(newVersion(m, '1.0.0'));
+    await registry.registerChampion(newVersion(m, '1.1.0'));
+    await registry.register(newVersion(m, '1.2.0'));
+    const stale = registry.rollback(m, 'ops', 'stale view', undefined, { expectedChampion: v('1.0.0') });
+    await expect(stale).rejects.toBeInstanceOf(Conflict);
+    await expect(stale).rejects.toThrow(/champion is 1\.1\.0, not 1\.0\.0/);
+    await expect(registry.promote(m, v('1.2.0'), 'ops', 'stale', undefined, { expectedChampion: v('1.0.0') })).rejects.toBeInstanceOf(Conflict);
+    expect((await registry.champion(m))?.version).toBe('1.1.0');
+
+    // Two rollbacks that saw the same champion: exactly one applies.
+    const both = await Promise.allSettled([
+      registry.rollback(m, 'guard', 'accuracy', undefined, { expectedChampion: v('1.1.0') }),
+      registry.rollback(m, 'ops', 'by hand', undefined, { expectedChampion: v('1.1.0') }),
+    ]);
+    expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = both.find((r) => r.status === 'rejected');
+    expect(refused?.status === 'rejected' && refused.reason).toBeInstanceOf(Conflict);
+    expect((await registry.champion(m))?.version).toBe('1.0.0');
+    expect((await registry.history(m)).filter((h) => h.toStatus === 'rolled_back')).toHaveLength(1);
+
+    const ok = await registry.promote(m, v('1.2.0'), 'ops', 'fresh view', undefined, { expectedChampion: v('1.0.0') });
+    expect(ok).toMatchObject({ previous: '1.0.0', changed: true });
   });
 
   it('serializes concurrent promotes: exactly one champion afterwards', async () => {

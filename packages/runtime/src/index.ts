@@ -1,4 +1,6 @@
-export { FlywheelError, PoisonMessage, DependencyDown, ConfigError, Conflict, NotFound, Unauthorized, isRetriable } from './errors.js';
+export { ERROR_KINDS, FlywheelError, Invalid, PoisonMessage, DependencyDown, RateLimited, ConfigError, Conflict, NotFound, CorruptData, Failed, Unauthorized } from './errors.js';
+export type { ErrorKind, FlywheelErrorOptions } from './errors.js';
+export { classifyError, isRetriable } from './classifyError.js';
 export { parseOrExplain, commaList, envBoolean, PlatformConfig, S3Config } from './config.js';
 export { parseEnvFile } from './parseEnvFile.js';
 export { createLogger } from './logger.js';

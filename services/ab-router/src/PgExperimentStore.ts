@@ -1,4 +1,4 @@
-import type { Pool } from '@flywheel/postgres';
+import type { Pool, PoolClient } from '@flywheel/postgres';
 import { z } from 'zod';
 import { Conflict } from '@flywheel/runtime';
 import { ExperimentSettings } from './experimentSettings.js';
@@ -61,26 +61,55 @@ export interface RecordedPrediction {
   variant: 'champion' | 'challenger';
   subjectId?: string | undefined;
   experimentId?: string | undefined;
+  /** The API client the answer went to; undefined for predictions from before clients (only trusted outcomes count). */
+  client?: string | undefined;
   predictedAt: Date;
+}
+
+/** One report of whether a prediction was right, and who made it. */
+export interface OutcomeReport {
+  /** The feedback event's id: a redelivered event is one report. */
+  feedbackId: string;
+  predictionId: string;
+  /** The reporting API client; undefined when unknown (then only `trusted` can make it count). */
+  client?: string | undefined;
+  trusted: boolean;
+  correct: boolean;
+}
+
+/** A report as kept for audit, and whether it is the one that decided the prediction's outcome. */
+export interface StoredOutcomeReport extends OutcomeReport {
+  counted: boolean;
+  receivedAt: Date;
 }
 
 const COLUMNS = 'id, model, champion_version, challenger_version, split_bps, salt, method, config, state, started_at, decided_at, decision';
 
-// Applies a pending outcome once both rows exist. Run after either side writes, so whichever of
-// prediction and feedback commits second resolves the pair (READ COMMITTED sees the other's row).
-const RESOLVE_PENDING = `
-WITH p AS (
-  DELETE FROM ab_pending_outcomes
-  WHERE prediction_id = $1 AND EXISTS (SELECT 1 FROM ab_outcomes WHERE prediction_id = $1)
-  RETURNING correct, received_at)
-UPDATE ab_outcomes o SET correct = p.correct, labelled_at = p.received_at FROM p WHERE o.prediction_id = $1`;
+// Sets a prediction's outcome, once, from the first report that counts: one from the client the
+// prediction went to, or from a trusted client (a prediction without a client takes only trusted
+// ones). Run after either side writes, so whichever of prediction and report commits second
+// resolves the pair (READ COMMITTED sees the other's row). `correct IS NULL` is rechecked under the
+// row lock, so of two concurrent resolutions only the first sets it.
+const RESOLVE_OUTCOME = `
+UPDATE ab_outcomes o SET correct = r.correct, labelled_at = r.received_at, outcome_report_id = r.id
+FROM (
+  SELECT r.id, r.correct, r.received_at FROM ab_outcome_reports r JOIN ab_outcomes p ON p.prediction_id = r.prediction_id
+  WHERE r.prediction_id = $1 AND (r.trusted OR r.client = p.client)
+  ORDER BY r.id LIMIT 1) r
+WHERE o.prediction_id = $1 AND o.correct IS NULL`;
+
+const ReportRow = z.object({
+  feedback_id: z.string().nullable(), prediction_id: z.string(), client: z.string().nullable(), trusted: z.boolean(),
+  correct: z.boolean(), received_at: z.date(), counted: z.boolean(),
+});
 
 /**
  * Experiments and their outcomes in PostgreSQL. Arm statistics are SQL aggregates over one row per
  * prediction, so redelivered predictions (ON CONFLICT DO NOTHING) and feedback never double-count.
  */
 export class PgExperimentStore {
-  constructor(private readonly pool: Pool) {}
+  /** Over the pool, or over one transaction's client (see decisionTx.ts) so a decision's rows commit together. */
+  constructor(private readonly pool: Pool | PoolClient) {}
 
   /** Starts an experiment; Conflict when one is already running for the model. */
   async create(e: { id: string; model: string; championVersion: string; challengerVersion: string; salt: string; settings: ExperimentSettings }): Promise<Experiment> {
@@ -142,21 +171,38 @@ export class PgExperimentStore {
   /** Records a prediction once (at-least-once delivery) and applies feedback that arrived earlier. */
   async recordPrediction(p: RecordedPrediction): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ab_outcomes (prediction_id, model, model_version, experiment_id, variant, subject_id, predicted_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (prediction_id) DO NOTHING`,
-      [p.predictionId, p.model, p.modelVersion, p.experimentId ?? null, p.variant, p.subjectId ?? null, p.predictedAt],
+      `INSERT INTO ab_outcomes (prediction_id, model, model_version, experiment_id, variant, subject_id, client, predicted_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (prediction_id) DO NOTHING`,
+      [p.predictionId, p.model, p.modelVersion, p.experimentId ?? null, p.variant, p.subjectId ?? null, p.client ?? null, p.predictedAt],
     );
-    await this.pool.query(RESOLVE_PENDING, [p.predictionId]);
+    await this.pool.query(RESOLVE_OUTCOME, [p.predictionId]);
   }
 
-  /** Records whether a prediction was right; the latest feedback for a prediction wins. */
-  async recordOutcome(predictionId: string, correct: boolean): Promise<void> {
+  /**
+   * Keeps an outcome report (every one, for audit) and lets it decide the prediction's outcome if
+   * it is the first that counts (see RESOLVE_OUTCOME); a later or foreign report changes nothing.
+   */
+  async recordOutcome(r: OutcomeReport): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ab_pending_outcomes (prediction_id, correct) VALUES ($1, $2)
-       ON CONFLICT (prediction_id) DO UPDATE SET correct = EXCLUDED.correct, received_at = now()`,
-      [predictionId, correct],
+      `INSERT INTO ab_outcome_reports (feedback_id, prediction_id, client, trusted, correct) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (feedback_id) DO NOTHING`,
+      [r.feedbackId, r.predictionId, r.client ?? null, r.trusted, r.correct],
     );
-    await this.pool.query(RESOLVE_PENDING, [predictionId]);
+    await this.pool.query(RESOLVE_OUTCOME, [r.predictionId]);
+  }
+
+  /** Every report about a prediction in arrival order, marking the one that counted (audit). */
+  async outcomeReports(predictionId: string): Promise<StoredOutcomeReport[]> {
+    const r = await this.pool.query(
+      `SELECT r.feedback_id, r.prediction_id::text, r.client, r.trusted, r.correct, r.received_at, coalesce(o.outcome_report_id = r.id, false) AS counted
+       FROM ab_outcome_reports r LEFT JOIN ab_outcomes o ON o.prediction_id = r.prediction_id
+       WHERE r.prediction_id = $1 ORDER BY r.id`,
+      [predictionId],
+    );
+    return r.rows.map((raw) => {
+      const x = ReportRow.parse(raw);
+      return { feedbackId: x.feedback_id ?? '', predictionId: x.prediction_id, client: x.client ?? undefined, trusted: x.trusted, correct: x.correct, receivedAt: x.received_at, counted: x.counted };
+    });
   }
 
   async armTotals(experimentId: string): Promise<ArmTotals> {

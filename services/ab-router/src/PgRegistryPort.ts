@@ -10,8 +10,8 @@ export class PgRegistryPort implements Registry {
     return (await this.registry.champion(model))?.version;
   }
 
-  async promote(model: ModelName, version: ModelVersion, reason: string): Promise<{ previous?: ModelVersion | undefined }> {
-    const r = await this.registry.promote(model, version, this.actor, reason);
+  async promote(model: ModelName, version: ModelVersion, reason: string, expectedChampion?: ModelVersion): Promise<{ previous?: ModelVersion | undefined }> {
+    const r = await this.registry.promote(model, version, this.actor, reason, undefined, { expectedChampion });
     return { previous: r.previous };
   }
 
@@ -19,8 +19,8 @@ export class PgRegistryPort implements Registry {
     await this.registry.reject(model, version, this.actor, reason);
   }
 
-  async rollback(model: ModelName, reason: string, automatic: boolean): Promise<{ version: ModelVersion; from: ModelVersion }> {
-    const r = await this.registry.rollback(model, automatic ? `${this.actor} (automatic)` : this.actor, reason);
+  async rollback(model: ModelName, reason: string, automatic: boolean, expectedChampion: ModelVersion): Promise<{ version: ModelVersion; from: ModelVersion }> {
+    const r = await this.registry.rollback(model, automatic ? `${this.actor} (automatic)` : this.actor, reason, undefined, { expectedChampion });
     return { version: r.champion.version, from: r.from };
   }
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { Publisher } from '@flywheel/bus';
-import { makeEvent, RoutingTable, type ModelName } from '@flywheel/contracts';
+import { RoutingTable, type ModelName } from '@flywheel/contracts';
+import { routingKey } from '@flywheel/redis';
 import type { PgExperimentStore } from './PgExperimentStore.js';
 
 /** What a routing change says; the revision is assigned on publish. */
@@ -12,21 +12,18 @@ export interface RoutingChange {
   experimentId?: string | undefined;
 }
 
-/** Redis key serving reads the current routing table from (the cache of `ab_routing`). */
-export const routingKey = (prefix: string, model: string): string => `${prefix}:routing:${model}`;
-
 /**
- * Publishes a model's routing table: next revision from PostgreSQL (the source of truth), cached in
- * Redis for serving's start-up, then a `model-updates` routing_changed event serving applies.
+ * A model's routing table: the next revision comes from PostgreSQL (`ab_routing`, the source of
+ * truth, written in the decision's transaction together with the `routing_changed` outbox row, see
+ * decisionTx.ts); Redis holds a cache of the latest table that serving reads at start.
  */
 export class RoutingPublisher {
-  constructor(
-    private readonly deps: { store: PgExperimentStore; redis: Redis; publisher: Publisher; source: string; redisPrefix: string },
-  ) {}
+  constructor(private readonly deps: { redis: Redis; redisPrefix: string }) {}
 
-  async publish(model: ModelName, change: RoutingChange): Promise<RoutingTable> {
+  /** Assigns the next revision on `store` (the decision's transaction) and returns the table to announce. */
+  async next(store: PgExperimentStore, model: ModelName, change: RoutingChange): Promise<RoutingTable> {
     let table: RoutingTable | undefined;
-    await this.deps.store.nextRouting(model, (revision) => {
+    await store.nextRouting(model, (revision) => {
       table = RoutingTable.parse({
         champion: change.champion,
         ...(change.challenger ? { challenger: change.challenger } : {}),
@@ -38,9 +35,12 @@ export class RoutingPublisher {
       return table;
     });
     if (!table) throw new Error('routing revision was not assigned');
-    await this.deps.redis.set(routingKey(this.deps.redisPrefix, model), JSON.stringify(table));
-    await this.deps.publisher.publish('modelUpdates', makeEvent('modelUpdates', { source: this.deps.source, subject: model, data: { action: 'routing_changed', routing: table } }));
     return table;
+  }
+
+  /** Writes the committed table to the cache serving starts from. */
+  async cache(model: string, table: RoutingTable): Promise<void> {
+    await this.deps.redis.set(routingKey(this.deps.redisPrefix, model), JSON.stringify(table));
   }
 
   /** The cached table, parsed (Redis reads are a boundary too). */

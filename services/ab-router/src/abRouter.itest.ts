@@ -1,95 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@flywheel/auth';
 import type { Bus } from '@flywheel/bus';
-import { makeEvent, ModelName, ModelVersion, RoutingTable, type ArtifactRef, type DataOf, type EventOf } from '@flywheel/contracts';
-import { migrateRegistry, PgRegistry } from '@flywheel/registry';
-import { createMetricsRegistry } from '@flywheel/runtime';
+import { FLYWHEEL_SOURCES, ModelName, type EventOf } from '@flywheel/contracts';
+import { routingKey } from '@flywheel/redis';
+import type { PgRegistry } from '@flywheel/registry';
+import type { Service } from '@flywheel/service';
 import { assignVariant } from '@flywheel/stats';
-import { isolatedPlatform, type IsolatedPlatform } from '@flywheel/testing';
-import { PgRegistryPort } from './PgRegistryPort.js';
-import { routingKey } from './RoutingPublisher.js';
-import { startAbRouter, type RunningAbRouter } from './startAbRouter.js';
+import type { IsolatedPlatform } from '@flywheel/testing';
+import type { AbRouter } from './createAbRouter.js';
+import { championOnly, createDecisionTx } from './decisionTx.js';
 import { PgExperimentStore } from './PgExperimentStore.js';
+import { RoutingPublisher } from './RoutingPublisher.js';
 import type { ServingHealth } from './servingHealth.js';
+import { ADMIN_TOKEN, feedbackEvent, predictionEvent, startAbRouter, until, v, version, type AbRouterHarness, type Pred } from './testing/abRouterHarness.js';
 
-const run = randomUUID().slice(0, 8);
-const metrics = createMetricsRegistry('ab-router-itest');
 // Private schema, Redis prefix, topic prefix (and bucket, unused here); all removed in afterAll.
+let h: AbRouterHarness;
+let run: string;
 let p: IsolatedPlatform;
 let bus: Bus;
 let registry: PgRegistry;
-const updates: EventOf<'modelUpdates'>[] = [];
-let ab: RunningAbRouter;
-let servingHealth = new Map<string, ServingHealth>();
-
-const v = (s: string): ModelVersion => ModelVersion.parse(s);
-const ref = (model: string, version: string): ArtifactRef => ({ bucket: 'b', prefix: `models/${model}/${version}/`, manifestKey: `models/${model}/${version}/manifest.json`, sha256: 'a'.repeat(64) });
-const version = (model: ModelName, ver: string) => ({ model, version: v(ver), baseVersion: 'base1', labels: ['a', 'b'], metrics: { accuracy: 0.9 }, artifact: ref(model, ver), actor: 'itest', reason: 'itest' });
-
-const until = async <T>(what: string, probe: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const got = await probe();
-    if (got !== undefined && got !== false) return got;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
-
-/** A model with champion 1.0.0 and challenger 1.0.1 registered, and the registration announced. */
-const modelWithChallenger = async (): Promise<{ model: ModelName; experimentId: string; salt: string }> => {
-  const model = ModelName.parse(`abr-${run}-${randomUUID().slice(0, 6)}`);
-  await registry.registerChampion(version(model, '1.0.0'));
-  await registry.registerChallenger(version(model, '1.0.1'));
-  await bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', {
-    source: '/itest', subject: model,
-    data: { action: 'challenger_registered', version: v('1.0.1'), artifact: ref(model, '1.0.1'), metrics: { accuracy: 0.9 } },
-  }));
-  const e = await until('experiment started', async () => (await ab.router.list({ model, state: 'running' }))[0]);
-  return { model, experimentId: e.id, salt: e.salt };
-};
-
-type Pred = { id: string; variant: 'champion' | 'challenger'; version: string; correct: boolean; subject: string };
-const predictionEvent = (model: string, p: Pred, experimentId?: string) => makeEvent('predictions', {
-  source: '/itest', subject: model,
-  data: { predictionId: p.id as never, modelVersion: v(p.version), variant: p.variant, subjectId: p.subject, ...(experimentId ? { experimentId } : {}), text: 'some text', label: 'a', confidence: 0.8, latencyMs: 3 },
-});
-const feedbackEvent = (model: string, p: Pred) => makeEvent('feedback', {
-  source: '/itest', subject: model,
-  data: { feedbackId: randomUUID() as never, predictionId: p.id as never, text: 'some text', kind: p.correct ? 'thumbs_up' : 'thumbs_down' } as DataOf<'feedback'>,
-});
-const labelled = async (experimentOrModel: { experimentId?: string; model?: string; version?: string }): Promise<number> => {
-  const r = experimentOrModel.experimentId
-    ? await p.pool.query<{ n: string }>('SELECT count(correct) AS n FROM ab_outcomes WHERE experiment_id = $1', [experimentOrModel.experimentId])
-    : await p.pool.query<{ n: string }>('SELECT count(correct) AS n FROM ab_outcomes WHERE model = $1 AND model_version = $2', [experimentOrModel.model, experimentOrModel.version]);
-  return Number(r.rows[0]?.n ?? 0);
-};
-const routingOf = async (model: string): Promise<RoutingTable> => RoutingTable.parse(JSON.parse((await p.redis.get(routingKey(p.redisPrefix, model))) ?? 'null'));
+let updates: EventOf<'modelUpdates'>[];
+let svc: Service;
+let ab: { router: AbRouter; port: number };
+const setServingHealth = (m: Map<string, ServingHealth>): void => { h.health.serving = m; };
+const modelWithChallenger = () => h.modelWithChallenger();
+const labelled = (of: Parameters<AbRouterHarness['labelled']>[0]) => h.labelled(of);
+const routingOf = (model: string) => h.routingOf(model);
 
 beforeAll(async () => {
-  p = await isolatedPlatform('ab-router');
-  bus = p.newBus();
-  registry = new PgRegistry(p.pool);
-  await migrateRegistry(p.pool);
-  ab = await startAbRouter({
-    pool: p.pool, redis: p.redis, bus, logger: p.logger, metrics, registry: new PgRegistryPort(registry), adminToken: 'x'.repeat(16), port: 0, redisPrefix: p.redisPrefix,
-    consumerGroup: `abr-${run}`, evalIntervalMs: 0,
-    settings: { defaults: { minSamplePerArm: 200 }, perModel: {} },
-    health: {
-      windowSize: 100, minSamples: 50, maxAccuracyDrop: 0.1,
-      // Our own interface, faked: what serving's /metrics said over the last interval, per model.
-      serving: { source: { sample: async () => servingHealth }, limits: { minRequests: 100, maxErrorRate: 0.05, maxP99Ms: 1000 } },
-    },
-  });
-  await bus.consume(`abr-${run}-watch`, { modelUpdates: async (e) => { updates.push(e); } });
+  h = await startAbRouter('ab-router');
+  ({ run, p, bus, registry, updates, svc } = h);
+  ab = { router: h.router, port: h.port };
 });
 afterAll(async () => {
-  try {
-    await ab?.close();
-    await bus?.close();
-  } finally {
-    await p?.drop();
-  }
+  await h?.stop();
 });
 
 describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
@@ -130,7 +76,7 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
     const early = labelledPreds.filter((_, i) => i % 2 === 0);
     const late = labelledPreds.filter((_, i) => i % 2 === 1);
     await bus.publisher.publishMany('feedback', early.map((p) => feedbackEvent(model, p)), { key: (e) => e.data.predictionId ?? e.subject });
-    await until('early feedback pending', async () => (await p.pool.query('SELECT 1 FROM ab_pending_outcomes WHERE prediction_id = ANY($1::uuid[])', [early.map((p) => p.id)])).rowCount === early.length);
+    await until('early feedback kept', async () => (await h.reports(early.map((p) => p.id))) === early.length);
     await bus.publisher.publishMany('predictions', preds.map((p) => predictionEvent(model, p, experimentId)));
     await bus.publisher.publishMany('feedback', late.map((p) => feedbackEvent(model, p)), { key: (e) => e.data.predictionId ?? e.subject });
     await until('all outcomes joined', async () => (await labelled({ experimentId })) === 600, 45_000);
@@ -155,7 +101,7 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
     const rolledBack = await until('rolled_back event', async () => updates.find((u) => u.subject === model && u.data.action === 'rolled_back'));
     expect(rolledBack.data).toMatchObject({ action: 'rolled_back', version: '1.0.0', from: '1.0.1', automatic: true });
     expect((await registry.champion(model))?.version).toBe('1.0.0');
-    expect((await registry.version(model, v('1.0.1')))?.status).toBe('deprecated');
+    expect((await registry.version(model, v('1.0.1')))?.status).toBe('rolled_back');
     const history = await registry.history(model);
     expect(history.at(-1)).toMatchObject({ version: '1.0.0', toStatus: 'champion' });
     const routing = await until('routing back to 1.0.0', async () => {
@@ -163,7 +109,7 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
       return r?.data.action === 'routing_changed' && r.data.routing.champion === '1.0.0' ? r.data.routing : undefined;
     });
     expect(routing.challengerShareBps).toBe(0);
-    expect(await metrics.metrics()).toMatch(new RegExp(`flywheel_abrouter_rollbacks_total\\{model="${model}",automatic="true",service="ab-router-itest"\\} 1`));
+    expect(await svc.metrics.metrics()).toMatch(new RegExp(`flywheel_abrouter_rollbacks_total\\{model="${model}",automatic="true",service="ab-router-itest"\\} 1`));
   });
 
   it('rolls the champion back automatically when serving reports its p99 latency over the limit', async () => {
@@ -171,30 +117,82 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
     await registry.registerChampion(version(model, '1.0.0'));
     await registry.registerChampion(version(model, '1.1.0'));
     await new PgExperimentStore(p.pool).setChampion(model, '1.1.0');
-    servingHealth = new Map([[model, { requests: 50, errorRate: 0, p99Ms: 4000 }]]);
+    setServingHealth(new Map([[model, { requests: 50, errorRate: 0, p99Ms: 4000 }]]));
     await ab.router.checkHealth();
     expect((await registry.champion(model))?.version, 'too few requests to judge').toBe('1.1.0');
-    servingHealth = new Map([[model, { requests: 800, errorRate: 0.001, p99Ms: 2500 }]]);
+    setServingHealth(new Map([[model, { requests: 800, errorRate: 0.001, p99Ms: 2500 }]]));
     await ab.router.checkHealth();
     expect((await registry.champion(model))?.version).toBe('1.0.0');
     const event = await until('rolled_back on latency', async () => updates.find((u) => u.subject === model && u.data.action === 'rolled_back'));
     expect(event.data).toMatchObject({ action: 'rolled_back', version: '1.0.0', from: '1.1.0', automatic: true, reason: expect.stringMatching(/p99 latency 2500 ms/) });
-    servingHealth = new Map();
+    setServingHealth(new Map());
   });
 
-  it('answers admin routes only with the bearer token and rolls back by hand with a reason', async () => {
+  it('answers admin routes only with an admin-scoped key (ADMIN_TOKEN or a keyring client) and rolls back by hand with a reason', async () => {
     const url = `http://127.0.0.1:${ab.port}`;
     expect((await fetch(`${url}/admin/experiments`)).status).toBe(401);
-    expect((await fetch(`${url}/admin/experiments`, { headers: { authorization: 'Bearer wrong-token-wrong' } })).status).toBe(403);
+    // An unknown key is 401 (not a valid credential); a valid key without the admin scope is 403.
+    expect((await fetch(`${url}/admin/experiments`, { headers: { authorization: 'Bearer wrong-token-wrong' } })).status).toBe(401);
+    const { key: predictKey } = await createClient(p.pool, { name: `predict-${run}`, scopes: ['predict', 'feedback'], trust: 'trusted' });
+    const { key: adminKey } = await createClient(p.pool, { name: `ops-${run}`, scopes: ['admin'] });
+    const forbidden = await until('the keyring to pick up the new keys', async () => {
+      const r = await fetch(`${url}/admin/experiments`, { headers: { authorization: `Bearer ${predictKey}` } });
+      return r.status === 401 ? undefined : r;
+    });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers.get('www-authenticate')).toMatch(/insufficient_scope/);
+    for (const [method, path] of [['POST', '/admin/experiments'], ['POST', `/admin/experiments/${randomUUID()}/promote`], ['POST', '/admin/models/m/rollback']] as const) {
+      expect((await fetch(`${url}${path}`, { method, headers: { 'x-api-key': predictKey, 'content-type': 'application/json' }, body: '{}' })).status, `${method} ${path}`).toBe(403);
+      expect((await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: '{}' })).status, `${method} ${path}`).toBe(401);
+    }
+    expect((await fetch(`${url}/admin/experiments`, { headers: { 'x-api-key': adminKey } })).status).toBe(200);
     const model = ModelName.parse(`abr-${run}-man`);
     await registry.registerChampion(version(model, '1.0.0'));
     await registry.registerChampion(version(model, '1.1.0'));
-    const auth = { authorization: `Bearer ${'x'.repeat(16)}`, 'content-type': 'application/json' };
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
     expect((await fetch(`${url}/admin/models/${model}/rollback`, { method: 'POST', headers: auth, body: '{}' })).status).toBe(400);
     const res = await fetch(`${url}/admin/models/${model}/rollback`, { method: 'POST', headers: auth, body: JSON.stringify({ reason: 'support tickets doubled' }) });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ version: '1.0.0', from: '1.1.0' });
     expect((await registry.champion(model))?.version).toBe('1.0.0');
     await until('manual rolled_back event', async () => updates.some((u) => u.subject === model && u.data.action === 'rolled_back' && !u.data.automatic));
+  });
+
+  it('finishes a promotion a crash left between the decision row and applying it, once (resumeDecisions)', async () => {
+    const { model, experimentId } = await modelWithChallenger();
+    // What the failpoint ab-router.after-decision leaves behind: the row says promoted, nothing is applied.
+    expect(await new PgExperimentStore(p.pool).finish(experimentId, 'promoted', { reason: 'challenger better' })).toBe(true);
+    expect((await registry.champion(model))?.version).toBe('1.0.0');
+    expect(await ab.router.resumeDecisions({ graceMs: 0 })).toBe(1);
+    expect((await registry.champion(model))?.version).toBe('1.0.1');
+    const promoted = await until('promoted event from the outbox', async () => updates.find((u) => u.subject === model && u.data.action === 'promoted'));
+    expect(promoted.source).toBe(FLYWHEEL_SOURCES.abRouter);
+    expect(promoted.data).toMatchObject({ version: '1.0.1', previous: '1.0.0', reason: expect.stringMatching(/resumed after a restart: challenger better/) });
+    expect(await routingOf(model)).toMatchObject({ champion: '1.0.1', challengerShareBps: 0 });
+    const applied = await p.pool.query<{ applied_at: Date | null }>('SELECT applied_at FROM ab_experiments WHERE id = $1', [experimentId]);
+    expect(applied.rows[0]?.applied_at).not.toBeNull();
+    expect(await ab.router.resumeDecisions({ graceMs: 0 }), 'nothing left to finish').toBe(0);
+    expect((await registry.history(model)).filter((h) => h.version === '1.0.1' && h.toStatus === 'champion')).toHaveLength(1);
+  });
+
+  it("writes a decision's rows and the events announcing them in one transaction: a failure leaves neither", async () => {
+    const model = `abr-${run}-tx`;
+    const decide = createDecisionTx({ pool: p.pool, routing: new RoutingPublisher({ redis: p.redis, redisPrefix: p.redisPrefix }), source: FLYWHEEL_SOURCES.abRouter });
+    const rows = async (table: 'flywheel_outbox' | 'ab_routing', column: 'key' | 'model'): Promise<number> =>
+      (await p.pool.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [model])).rowCount ?? 0;
+    await expect(decide(async (tx) => {
+      await tx.announce(model, { action: 'rolled_back', version: v('1.0.0'), from: v('1.1.0'), reason: 'itest', automatic: false });
+      await championOnly(tx, model, '1.0.0');
+      throw new Error('failed half-way');
+    })).rejects.toThrow('failed half-way');
+    expect(await rows('flywheel_outbox', 'key')).toBe(0);
+    expect(await rows('ab_routing', 'model')).toBe(0);
+    expect(await p.redis.get(routingKey(p.redisPrefix, model))).toBeNull();
+
+    const table = await decide((tx) => championOnly(tx, model, '1.0.0'));
+    expect(await rows('flywheel_outbox', 'key')).toBe(1);
+    expect(await routingOf(model)).toEqual(table);
+    const announced = await until('routing_changed from the outbox', async () => updates.find((u) => u.subject === model && u.data.action === 'routing_changed'));
+    expect(announced.data).toEqual({ action: 'routing_changed', routing: table });
   });
 });

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { z } from 'zod';
-import { requireBearer } from '@flywheel/http';
+import { requireScope, type Keyring } from '@flywheel/auth';
 import { ModelName, ModelVersion } from '@flywheel/contracts';
 import { NotFound } from '@flywheel/runtime';
 import type { AbRouter } from './createAbRouter.js';
@@ -9,15 +9,18 @@ import { ExperimentState } from './PgExperimentStore.js';
 
 const StartBody = z.object({ model: ModelName, challengerVersion: ModelVersion, settings: ExperimentSettingsInput.default({}) });
 const ReasonBody = z.object({ reason: z.string().trim().min(1, 'say why (it goes into the registry history)').max(2000) });
+/** `expectedChampion`: the version the caller saw serving; the rollback is refused (409) if it is another by then. */
+const RollbackBody = ReasonBody.extend({ expectedChampion: ModelVersion.optional() });
 const ListQuery = z.object({ model: z.string().optional(), state: ExperimentState.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 const IdParam = z.object({ id: z.string().uuid('experiment id is a UUID') });
 
 /**
- * Admin REST (bearer token): list experiments with live statistics, start, stop, evaluate now,
- * promote now, roll a model's champion back.
+ * Admin REST: list experiments with live statistics, start, stop, evaluate now, promote now, roll a
+ * model's champion back. Every route needs a key with the `admin` scope (401 without a valid key,
+ * 403 with another scope); ADMIN_TOKEN is the keyring's built-in admin client.
  */
-export const adminRoutes = (router: AbRouter, adminToken: string) => (app: Express): void => {
-  const admin = requireBearer(adminToken);
+export const adminRoutes = (router: AbRouter, keyring: Keyring) => (app: Express): void => {
+  const admin = requireScope(keyring, 'admin');
   app.get('/admin/experiments', admin, async (req, res) => {
     const q = ListQuery.parse(req.query);
     res.json({ experiments: await router.list({ model: q.model, state: q.state, limit: q.limit }) });
@@ -48,6 +51,7 @@ export const adminRoutes = (router: AbRouter, adminToken: string) => (app: Expre
   });
   app.post('/admin/models/:model/rollback', admin, async (req, res) => {
     const model = ModelName.parse(req.params.model);
-    res.json(await router.rollback(model, ReasonBody.parse(req.body ?? {}).reason, false));
+    const body = RollbackBody.parse(req.body ?? {});
+    res.json(await router.rollback(model, body.reason, false, body.expectedChampion));
   });
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { commaList, parseOrExplain, PlatformConfig } from '@flywheel/runtime';
+import { ServiceConfig } from '@flywheel/service';
+import { commaList, parseOrExplain } from '@flywheel/runtime';
 import { ExperimentSettingsInput } from './experimentSettings.js';
 
 const json = <S extends z.ZodTypeAny>(schema: S, example: string) =>
@@ -12,12 +13,10 @@ const json = <S extends z.ZodTypeAny>(schema: S, example: string) =>
     }
   }).pipe(schema);
 
-const Config = PlatformConfig.extend({
-  PORT: z.coerce.number().int().default(8085),
+/** The platform settings every service shares (ServiceConfig) plus the ab-router's own. */
+const Config = ServiceConfig.extend({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8085),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters'),
-  REDIS_PREFIX: z.string().min(1).default('flywheel'),
-  /** Prepended to every topic name (and consumer group): an isolated stack on a shared broker. */
-  TOPIC_PREFIX: z.string().default(''),
   /** Evaluation and health-check period (default 6 h; seconds in the demo). */
   EVAL_INTERVAL_MS: z.coerce.number().int().min(0).default(6 * 3600 * 1000),
   SPLIT_BPS: z.coerce.number().int().min(1).max(9_999).optional(),

@@ -1,10 +1,14 @@
 export { createAbRouter } from './createAbRouter.js';
-export type { AbRouter, AbRouterDeps, HealthSettings, ExperimentView, EvaluationOutcome } from './createAbRouter.js';
-export { startAbRouter, migrationsDir } from './startAbRouter.js';
-export type { AbRouterOptions, RunningAbRouter } from './startAbRouter.js';
+export type { AbRouter, AbRouterDeps } from './createAbRouter.js';
+export type { HealthSettings } from './championGuard.js';
+export type { ExperimentView } from './experimentView.js';
+export type { EvaluationOutcome } from './evaluation.js';
+export { createDecisionTx } from './decisionTx.js';
+export type { DecisionTx, RunDecision } from './decisionTx.js';
+export { migrationsDir } from './migrations.js';
 export { PgExperimentStore, ExperimentState } from './PgExperimentStore.js';
 export type { Experiment, ArmTotals, RecordedPrediction } from './PgExperimentStore.js';
-export { RoutingPublisher, routingKey } from './RoutingPublisher.js';
+export { RoutingPublisher } from './RoutingPublisher.js';
 export type { RoutingChange } from './RoutingPublisher.js';
 export { PgRegistryPort } from './PgRegistryPort.js';
 export type { Registry } from './ports.js';

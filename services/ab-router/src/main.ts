@@ -1,33 +1,47 @@
-import { createKafkaBus } from '@flywheel/bus';
-import { createPool } from '@flywheel/postgres';
-import { createRedis, RedisDedupe } from '@flywheel/redis';
+// The ab-router's composition root: config, the service skeleton, migrations, the core over its
+// stores, then what runs (consumer, schedules, admin API).
+import { authMigrationsDir, createKeyring } from '@flywheel/auth';
+import { FLYWHEEL_SOURCES } from '@flywheel/contracts';
+import { createOutboxRelay, outboxMigrationsDir } from '@flywheel/postgres';
 import { migrateRegistry, PgRegistry } from '@flywheel/registry';
-import { armFailpoints, createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
+import { createService } from '@flywheel/service';
+import { createAbRouterMetrics } from './abRouterMetrics.js';
+import { adminRoutes } from './adminRoutes.js';
 import { defaultSettings, loadConfig } from './config.js';
+import { createAbRouter } from './createAbRouter.js';
+import { createDecisionTx } from './decisionTx.js';
+import { migrationsDir } from './migrations.js';
+import { PgExperimentStore } from './PgExperimentStore.js';
 import { PgRegistryPort } from './PgRegistryPort.js';
+import { RoutingPublisher } from './RoutingPublisher.js';
 import { ServingHealthProbe } from './ServingHealthProbe.js';
-import { startAbRouter } from './startAbRouter.js';
 
 const config = loadConfig(process.env);
-const logger = createLogger({ service: 'ab-router', level: config.LOG_LEVEL });
-const failpoints = armFailpoints(config.FLYWHEEL_FAILPOINTS);
-if (failpoints.length > 0) logger.warn({ failpoints }, 'test failpoints armed: this process will crash on purpose');
-const metrics = createMetricsRegistry('ab-router');
-const shutdown = createShutdown(logger);
-const pool = createPool(config.POSTGRES_URL, { applicationName: 'ab-router' });
-shutdown.onShutdown(() => pool.end());
-await migrateRegistry(pool);
-const redis = createRedis(config.REDIS_URL);
-shutdown.onShutdown(() => redis.quit());
-const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'ab-router', logger, metrics, dedupe: new RedisDedupe(redis), topicPrefix: config.TOPIC_PREFIX, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS });
-shutdown.onShutdown(() => bus.close());
-const running = await startAbRouter({
-  pool, redis, bus, logger, metrics,
-  registry: new PgRegistryPort(new PgRegistry(pool)),
-  adminToken: config.ADMIN_TOKEN,
-  port: config.PORT,
-  redisPrefix: config.REDIS_PREFIX,
-  evalIntervalMs: config.EVAL_INTERVAL_MS,
+const svc = createService({ name: 'ab-router', config });
+
+await svc.migrate(outboxMigrationsDir, 'outbox_migrations');
+await migrateRegistry(svc.pool());
+await svc.migrate(migrationsDir, 'ab_router_migrations');
+await svc.migrate(authMigrationsDir, 'auth_migrations');
+
+// Admin routes need a key with the `admin` scope; ADMIN_TOKEN is the built-in admin client.
+const keyring = await createKeyring({ pool: svc.pool(), refreshMs: 5_000, adminToken: config.ADMIN_TOKEN, logger: svc.logger });
+svc.onStop(async () => keyring.close());
+svc.ready({ name: 'keyring', check: () => keyring.fresh() });
+
+// Decisions' model-updates events leave through the shared outbox; one relay per schema publishes them.
+const relay = createOutboxRelay({ pool: svc.pool(), publisher: svc.bus().publisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.abRouter });
+relay.start();
+svc.onStop(() => relay.stop());
+
+const routing = new RoutingPublisher({ redis: svc.redis(), redisPrefix: config.REDIS_PREFIX });
+const router = createAbRouter({
+  store: new PgExperimentStore(svc.pool()),
+  routing,
+  registry: new PgRegistryPort(new PgRegistry(svc.pool())),
+  decide: createDecisionTx({ pool: svc.pool(), routing, source: FLYWHEEL_SOURCES.abRouter, committed: () => relay.nudge() }),
+  logger: svc.logger,
+  metrics: createAbRouterMetrics(svc.metrics),
   settings: { defaults: defaultSettings(config), perModel: config.EXPERIMENT_OVERRIDES },
   health: {
     windowSize: config.HEALTH_WINDOW,
@@ -43,6 +57,11 @@ const running = await startAbRouter({
       : {}),
   },
 });
-shutdown.onShutdown(() => running.close());
-shutdown.installSignalHandlers();
-logger.info({ port: running.port, evalIntervalMs: config.EVAL_INTERVAL_MS }, 'ab-router started');
+
+// Decisions a crash left half-applied are finished before any new event is handled.
+await router.resumeDecisions({ graceMs: 0 });
+svc.consume('ab-router', router.handlers);
+svc.every('evaluate', config.EVAL_INTERVAL_MS, router.tick);
+svc.every('outbox-prune', 3_600_000, () => relay.prune({ olderThanMs: 7 * 86_400_000 }));
+svc.routes(adminRoutes(router, keyring));
+await svc.start();

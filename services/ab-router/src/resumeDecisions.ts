@@ -1,5 +1,7 @@
-import { ModelName, ModelVersion, type DataOf } from '@flywheel/contracts';
+import { ModelName, ModelVersion } from '@flywheel/contracts';
 import { FlywheelError, type Logger } from '@flywheel/runtime';
+import type { Champions } from './champions.js';
+import { championOnly, type RunDecision } from './decisionTx.js';
 import type { Experiment, PgExperimentStore } from './PgExperimentStore.js';
 import type { Registry } from './ports.js';
 import type { RoutingPublisher } from './RoutingPublisher.js';
@@ -7,13 +9,13 @@ import type { RoutingPublisher } from './RoutingPublisher.js';
 export interface DecisionResumerDeps {
   store: PgExperimentStore;
   registry: Registry;
-  routing: RoutingPublisher;
+  /** Reads the cached routing table (whose experiment it routes). */
+  routing: Pick<RoutingPublisher, 'current'>;
+  decide: RunDecision;
+  champions: Champions;
   log: Logger;
-  /** The promotion steps after the decision row (registry, guard, event, routing, applied mark). */
+  /** The promotion steps after the decision row (registry, then guard, events, routing and applied mark in one transaction). */
   applyPromotion(e: Experiment, reason: string): Promise<void>;
-  adoptChampion(model: string, version: string): Promise<unknown>;
-  championOnly(model: string, champion: string): Promise<unknown>;
-  announce(model: string, data: DataOf<'modelUpdates'>): Promise<void>;
 }
 
 const reasonOf = (decision: unknown): string => {
@@ -23,17 +25,18 @@ const reasonOf = (decision: unknown): string => {
 
 /**
  * Finishes decisions a crash interrupted. A decision is written first (the experiment row) and
- * applied after (registry, `model-updates`, routing, then `applied_at`), so a row decided and not
- * applied says exactly what is left to do; every step is idempotent, so re-running one that had
- * already happened changes nothing. It also restores the routing of a running experiment that lost
- * it (a crash before the first routing publish, a Redis flush).
+ * applied after: the registry (its own transaction), then one transaction of ours with the guard,
+ * the `model-updates` events (outbox), routing and `applied_at`. A row decided and not applied says
+ * exactly what is left to do; every step is idempotent, so re-running one that had already
+ * happened changes nothing. It also restores the routing of a running experiment that lost
+ * it (a Redis flush, or a crash between a commit and its cache write).
  *
  * `graceMs` leaves alone what this process decided a moment ago and is applying right now; at start
  * (nothing of this process in flight) it is 0, so a restarted router settles old decisions before
  * it handles any new event.
  */
 export const createDecisionResumer = (deps: DecisionResumerDeps) => {
-  const { store, registry, routing, log } = deps;
+  const { store, registry, routing, decide, champions, log } = deps;
 
   const applyDecided = async (e: Experiment): Promise<void> => {
     const name = ModelName.parse(e.model);
@@ -45,19 +48,24 @@ export const createDecisionResumer = (deps: DecisionResumerDeps) => {
       }
       if (champion === e.challengerVersion) {
         // The registry moved; whether the event and routing went out is unknown: send them again.
-        await deps.adoptChampion(e.model, champion);
-        await deps.announce(e.model, { action: 'promoted', version: champion, reason: `resumed after a restart: ${reasonOf(e.decision)}` });
-        await deps.championOnly(e.model, champion);
+        await decide(async (tx) => {
+          await champions.adopt(tx.store, e.model, champion);
+          await tx.announce(e.model, { action: 'promoted', version: champion, reason: `resumed after a restart: ${reasonOf(e.decision)}` });
+          await championOnly(tx, e.model, champion);
+          await tx.store.markApplied(e.id);
+        });
+        return;
       }
       // Otherwise an operator changed the champion since: the decision is moot.
     } else {
-      if (e.state === 'rejected') {
-        const challenger = ModelVersion.parse(e.challengerVersion);
-        await registry.reject(name, challenger, reasonOf(e.decision));
-        await deps.announce(e.model, { action: 'rejected', version: challenger, reason: reasonOf(e.decision) });
-      }
+      if (e.state === 'rejected') await registry.reject(name, ModelVersion.parse(e.challengerVersion), reasonOf(e.decision));
       const table = await routing.current(e.model);
-      if (table === undefined || table.experimentId === e.id) await deps.championOnly(e.model, champion ?? e.championVersion);
+      await decide(async (tx) => {
+        if (e.state === 'rejected') await tx.announce(e.model, { action: 'rejected', version: ModelVersion.parse(e.challengerVersion), reason: reasonOf(e.decision) });
+        if (table === undefined || table.experimentId === e.id) await championOnly(tx, e.model, champion ?? e.championVersion);
+        await tx.store.markApplied(e.id);
+      });
+      return;
     }
     await store.markApplied(e.id);
   };
@@ -65,7 +73,7 @@ export const createDecisionResumer = (deps: DecisionResumerDeps) => {
   const restoreRouting = async (e: Experiment): Promise<boolean> => {
     const table = await routing.current(e.model);
     if (table?.experimentId === e.id) return false;
-    await routing.publish(ModelName.parse(e.model), { champion: e.championVersion, challenger: e.challengerVersion, challengerShareBps: e.splitBps, salt: e.salt, experimentId: e.id });
+    await decide((tx) => tx.route(e.model, { champion: e.championVersion, challenger: e.challengerVersion, challengerShareBps: e.splitBps, salt: e.salt, experimentId: e.id }));
     return true;
   };
 

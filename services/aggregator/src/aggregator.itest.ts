@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadLetterHeaders, makeEvent, type EventOf } from '@flywheel/contracts';
-import { RedisLocks } from '@flywheel/redis';
-import { createMetricsRegistry } from '@flywheel/runtime';
-import { createAggregator, type Aggregator } from './createAggregator.js';
-import { RedisCounters } from './redisCounters.js';
-import { createRuleBook, RuleEnv } from '@flywheel/contracts';
+import { deadLetterHeaders, FencingToken, makeEvent, type EventOf } from '@flywheel/contracts';
+import { RedisLocks, RetrainLeases } from '@flywheel/redis';
 import { isolatedPlatform, until } from '@flywheel/testing';
+import { RedisCounters } from './redisCounters.js';
+import { startAggregator, type StartedAggregator } from './testPlatform.js';
 
 let p: Awaited<ReturnType<typeof isolatedPlatform>>;
-const instances: { agg: Aggregator; close: () => Promise<void> }[] = [];
+const instances: { agg: StartedAggregator; close: () => Promise<void> }[] = [];
 const triggers: EventOf<'retrainingTriggers'>[] = [];
 const dlq: { value: string; reason: string }[] = [];
 let kafka: Kafka;
@@ -18,7 +16,7 @@ const cleanups: (() => Promise<unknown>)[] = [];
 let sequence = 0;
 
 const correction = (model: string) =>
-  makeEvent('feedback', { source: '/t', subject: model, data: { feedbackId: randomUUID() as never, text: 'late again', kind: 'misclassification', predictedLabel: 'low', correctLabel: 'high', sequence: ++sequence } });
+  makeEvent('feedback', { source: '/flywheel/feedback-ingest', subject: model, data: { feedbackId: randomUUID() as never, text: 'late again', kind: 'misclassification', predictedLabel: 'low', correctLabel: 'high', sequence: ++sequence } });
 const triggersFor = (model: string) => triggers.filter((t) => t.subject === model);
 const count = async (sql: string, args: unknown[]): Promise<number> => Number((await p.pool.query(sql, args)).rows[0].n);
 
@@ -26,14 +24,8 @@ beforeAll(async () => {
   p = await isolatedPlatform('aggregator');
   // The first instance creates the group; the other two join it together (one rebalance, not two).
   const startOne = async () => {
-    const bus = p.newBus();
-    const agg = createAggregator({
-      pool: p.pool, schema: p.schema, bus, locks: new RedisLocks(p.redis, p.redisPrefix), counters: new RedisCounters(p.redis, p.redisPrefix),
-      logger: p.logger, metrics: createMetricsRegistry('aggregator'), rulesFor: createRuleBook(RuleEnv.parse({})), lockTtlMs: 120_000,
-      sweepIntervalMs: 300, group: `agg-${p.run}`,
-    });
-    await agg.start();
-    instances.push({ agg, close: async () => { await agg.stop(); await bus.close(); } });
+    const agg = await startAggregator(p);
+    instances.push({ agg, close: () => agg.svc.stop() });
   };
   await startOne();
   await Promise.all([startOne(), startOne()]);
@@ -70,25 +62,25 @@ describe('aggregator', () => {
     expect(t.data).toMatchObject({ reason: 'threshold', details: { pendingCorrections: 50, threshold: 50 }, requestedBy: 'aggregator', feedbackWatermark: Math.max(...events.map((e) => e.data.sequence!)) });
     expect(t.id).toBe((await p.pool.query(`SELECT id FROM aggregator_triggers WHERE model = $1 AND status = 'fired'`, [model])).rows[0].id);
     expect(await count('SELECT count(*) AS n FROM aggregator_feedback WHERE model = $1 AND trigger_token = $2', [model, t.data.fencingToken])).toBe(50);
-    expect(await new RedisLocks(p.redis, p.redisPrefix).holder(`retrain:${model}`)).toBe(t.data.fencingToken);
+    expect(await new RetrainLeases(new RedisLocks(p.redis, p.redisPrefix)).holder(model)).toBe(t.data.fencingToken);
   });
 
   it('decides once when three instances handle the same events at the same moment, records a firing during training, and fires again after the lock is released', async () => {
     const model = `b-${p.run}`;
     for (const e of Array.from({ length: 55 }, () => correction(model))) {
-      await Promise.all(instances.map((i) => i.agg.handlers.feedback!(e, { topic: 't', partition: 0, offset: '0', key: model })));
+      await Promise.all(instances.map((i) => i.agg.handlers.feedback(e, { topic: 't', partition: 0, offset: '0', key: model })));
     }
     expect(await count(`SELECT count(*) AS n FROM aggregator_triggers WHERE model = $1 AND status = 'fired'`, [model])).toBe(1);
     const fired = (await p.pool.query(`SELECT fencing_token, details FROM aggregator_triggers WHERE model = $1 AND status = 'fired'`, [model])).rows[0];
     expect(fired.details).toEqual({ pendingCorrections: 50, threshold: 50 });
     // 50 more while the trainer holds the lock: recorded as suppressed, once, not published.
-    for (const e of Array.from({ length: 50 }, () => correction(model))) await instances[0]!.agg.handlers.feedback!(e, { topic: 't', partition: 0, offset: '0', key: model });
+    for (const e of Array.from({ length: 50 }, () => correction(model))) await instances[0]!.agg.handlers.feedback(e, { topic: 't', partition: 0, offset: '0', key: model });
     expect(await count(`SELECT count(*) AS n FROM aggregator_triggers WHERE model = $1 AND status = 'suppressed'`, [model])).toBe(1);
     await until('the first trigger on Kafka', () => triggersFor(model).length === 1);
     // The trainer finishes and releases the lock; the next correction fires with a higher token.
-    const locks = new RedisLocks(p.redis, p.redisPrefix);
-    expect(await locks.release({ key: `retrain:${model}`, token: Number(fired.fencing_token) })).toBe(true);
-    await instances[1]!.agg.handlers.feedback!(correction(model), { topic: 't', partition: 0, offset: '0', key: model });
+    const leases = new RetrainLeases(new RedisLocks(p.redis, p.redisPrefix));
+    expect(await leases.release({ model, token: FencingToken.parse(Number(fired.fencing_token)) })).toBe(true);
+    await instances[1]!.agg.handlers.feedback(correction(model), { topic: 't', partition: 0, offset: '0', key: model });
     await until('the second trigger', () => triggersFor(model).length === 2);
     const second = triggersFor(model)[1]!;
     expect(second.data.details).toEqual({ pendingCorrections: 56, threshold: 50 });
@@ -120,10 +112,10 @@ describe('aggregator', () => {
   it('treats another service\'s trigger as training the pending feedback', async () => {
     const model = `d-${p.run}`;
     const events = Array.from({ length: 10 }, () => correction(model));
-    for (const e of events) await instances[0]!.agg.handlers.feedback!(e, { topic: 't', partition: 0, offset: '0', key: model });
+    for (const e of events) await instances[0]!.agg.handlers.feedback(e, { topic: 't', partition: 0, offset: '0', key: model });
     const manual = makeEvent('retrainingTriggers', { source: '/flywheel/feedback-ingest', subject: model, data: { reason: 'manual', details: {}, requestedBy: 'op', fencingToken: 42 as never, feedbackWatermark: events[9]!.data.sequence! } });
-    await instances[2]!.agg.handlers.retrainingTriggers!(manual, { topic: 't', partition: 0, offset: '0', key: model });
-    await instances[2]!.agg.handlers.retrainingTriggers!(manual, { topic: 't', partition: 0, offset: '0', key: model });
+    await instances[2]!.agg.handlers.retrainingTriggers(manual, { topic: 't', partition: 0, offset: '0', key: model });
+    await instances[2]!.agg.handlers.retrainingTriggers(manual, { topic: 't', partition: 0, offset: '0', key: model });
     expect(await count('SELECT count(*) AS n FROM aggregator_feedback WHERE model = $1 AND trigger_token = 42', [model])).toBe(10);
     expect((await new RedisCounters(p.redis, p.redisPrefix).read(model))?.pendingCorrections).toBe(0);
   });

@@ -1,10 +1,6 @@
-export { createAggregator, migrationsDir } from './createAggregator.js';
-export type { Aggregator, AggregatorDeps } from './createAggregator.js';
-export { PgLedger, AGGREGATOR_SOURCE, retrainLockKey } from './ledger.js';
-export type { Assessment } from './ledger.js';
-export { RedisCounters } from './redisCounters.js';
-export type { Counters, CounterSnapshot } from './redisCounters.js';
+// The service's public surface (docs, tools). It runs from main.ts.
+export { AGGREGATOR_SOURCE } from './ledger.js';
+export type { CounterSnapshot } from './redisCounters.js';
 export { evaluateRules, windowAccuracy } from './evaluateRules.js';
 export type { ModelStats, Firing } from './evaluateRules.js';
-export { RetrainRules, RuleEnv, createRuleBook } from '@flywheel/contracts';
 export { AggregatorConfig, loadConfig } from './config.js';

@@ -1,24 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { makeEvent, outcomeOf, teachingLabel, type EventOf, type FencingToken } from '@flywheel/contracts';
-import { withTransaction, type Pool, type PoolClient } from '@flywheel/postgres';
-import type { Lease, Locks } from '@flywheel/redis';
+import { makeEvent, outcomeOf, teachingLabel, type EventOf } from '@flywheel/contracts';
+import { enqueueInTx, withTransaction, type Pool, type PoolClient } from '@flywheel/postgres';
+import type { RetrainLease, RetrainLeases } from '@flywheel/redis';
 import { evaluateRules, windowAccuracy, type Firing, type ModelStats } from './evaluateRules.js';
+import type { Ledger } from './ports.js';
 import type { CounterSnapshot } from './redisCounters.js';
 import type { RetrainRules } from '@flywheel/contracts';
 
 /** `source` of the triggers the aggregator publishes. */
 export const AGGREGATOR_SOURCE = '/flywheel/aggregator';
 
-/** The retraining lock every trigger source shares; the trainer releases it when its job ends. */
-export const retrainLockKey = (model: string): string => `retrain:${model}`;
-
 /** What one assessment of a model decided. */
 export interface Assessment {
   model: string;
   snapshot: CounterSnapshot;
   accuracy: number | null;
-  /** A trigger to publish (already committed). */
+  /** A trigger fired: committed with its outbox row (the relay publishes it). */
   fired?: { id: string; event: EventOf<'retrainingTriggers'>; firing: Firing };
   /** A rule fired while the model was already training (recorded once per lock holder). */
   suppressed?: { firing: Firing; holderToken: number | null; firstForHolder: boolean };
@@ -27,7 +25,6 @@ export interface Assessment {
 const num = z.coerce.number();
 const ModelRow = z.object({ version: num, last_trigger_at: z.date().nullable(), peak_accuracy: z.number().nullable() });
 const StatRow = z.object({ kind: z.string(), label: z.string().nullable(), n: num, oldest: z.date(), max_seq: num.nullable() });
-const TriggerRow = z.object({ id: z.string(), event: z.unknown() });
 
 const emptySnapshot = (version: number): CounterSnapshot => ({ version, pendingCorrections: 0, pendingFeedback: 0, windowTotal: 0, windowCorrect: 0, labels: {} });
 
@@ -36,8 +33,8 @@ const emptySnapshot = (version: number): CounterSnapshot => ({ version, pendingC
  * Every change of a model happens under its aggregator_models row lock, so instances that see
  * the same model at once (a rebalance, duplicate deliveries) take turns and decide once.
  */
-export class PgLedger {
-  constructor(private readonly deps: { pool: Pool; locks: Locks; lockTtlMs: number; rulesFor: (model: string) => RetrainRules; topicSource?: string }) {}
+export class PgLedger implements Ledger {
+  constructor(private readonly deps: { pool: Pool; leases: Pick<RetrainLeases, 'acquire' | 'holder' | 'release'>; lockTtlMs: number; rulesFor: (model: string) => RetrainRules; topicSource?: string }) {}
 
   /** Records a feedback event once; a new one is assessed against the rules in the same transaction. Returns undefined for a duplicate. */
   async record(e: EventOf<'feedback'>, now = new Date()): Promise<Assessment | undefined> {
@@ -65,7 +62,7 @@ export class PgLedger {
   async recordExternalTrigger(e: EventOf<'retrainingTriggers'>): Promise<Assessment | undefined> {
     return this.inTransaction(async (c) => {
       const ins = await c.query(
-        `INSERT INTO aggregator_triggers (id, model, reason, status, fencing_token, details, published_at) VALUES ($1, $2, $3, 'external', $4, $5, now())
+        `INSERT INTO aggregator_triggers (id, model, reason, status, fencing_token, details) VALUES ($1, $2, $3, 'external', $4, $5)
          ON CONFLICT (id) DO NOTHING RETURNING id`,
         [e.id, e.subject, e.data.reason, e.data.fencingToken, JSON.stringify({ ...e.data.details, source: e.source, requestedBy: e.data.requestedBy })],
       );
@@ -78,30 +75,6 @@ export class PgLedger {
       await c.query('UPDATE aggregator_models SET last_trigger_at = $2, peak_accuracy = NULL WHERE model = $1', [e.subject, e.time]);
       const { stats, snapshot } = await this.stats(c, e.subject, m.version);
       return { model: e.subject, snapshot, accuracy: windowAccuracy(stats, this.deps.rulesFor(e.subject)) };
-    });
-  }
-
-  /** Marks a published trigger sent. */
-  async markPublished(id: string): Promise<void> {
-    await this.deps.pool.query('UPDATE aggregator_triggers SET published_at = now() WHERE id = $1', [id]);
-  }
-
-  /**
-   * Publishes fired triggers whose publish did not complete (a crash or Kafka outage after commit).
-   * Rows are locked while publishing so two instances do not send the same row.
-   */
-  async republishUnsent(publish: (e: EventOf<'retrainingTriggers'>) => Promise<void>, parse: (raw: unknown) => EventOf<'retrainingTriggers'>, olderThanMs: number): Promise<number> {
-    return withTransaction(this.deps.pool, async (c) => {
-      const rows = (await c.query(
-        `SELECT id, event FROM aggregator_triggers WHERE status = 'fired' AND published_at IS NULL AND created_at < now() - make_interval(secs => $1)
-         ORDER BY created_at LIMIT 50 FOR UPDATE SKIP LOCKED`,
-        [olderThanMs / 1000],
-      )).rows.map((r) => TriggerRow.parse(r));
-      for (const r of rows) {
-        await publish(parse(r.event));
-        await c.query('UPDATE aggregator_triggers SET published_at = now() WHERE id = $1', [r.id]);
-      }
-      return rows.length;
     });
   }
 
@@ -139,12 +112,12 @@ export class PgLedger {
   }
 
   // Runs fn in a transaction; a retraining lease taken inside is given back if the transaction fails.
-  private async inTransaction<T>(fn: (c: PoolClient, leases: Lease[]) => Promise<T>): Promise<T> {
-    const leases: Lease[] = [];
+  private async inTransaction<T>(fn: (c: PoolClient, leases: RetrainLease[]) => Promise<T>): Promise<T> {
+    const leases: RetrainLease[] = [];
     try {
       return await withTransaction(this.deps.pool, (c) => fn(c, leases));
     } catch (err) {
-      for (const l of leases) await this.deps.locks.release(l).catch(() => {});
+      for (const l of leases) await this.deps.leases.release(l).catch(() => {});
       throw err;
     }
   }
@@ -186,7 +159,7 @@ export class PgLedger {
     return { snapshot, oldest, maxSequence, stats: { windowTotal: w.total, windowCorrect: w.correct } };
   }
 
-  private async assess(c: PoolClient, model: string, now: Date, leases: Lease[]): Promise<Assessment> {
+  private async assess(c: PoolClient, model: string, now: Date, leases: RetrainLease[]): Promise<Assessment> {
     const rules = this.deps.rulesFor(model);
     const m = await this.lockModel(c, model);
     const { snapshot, oldest, maxSequence } = await this.stats(c, model, m.version);
@@ -200,9 +173,9 @@ export class PgLedger {
     const firing = evaluateRules(stats, rules, now);
     if (!firing) return { model, snapshot, accuracy };
 
-    const lease = await this.deps.locks.acquire(retrainLockKey(model), this.deps.lockTtlMs);
+    const lease = await this.deps.leases.acquire(model, this.deps.lockTtlMs);
     if (!lease) {
-      const holderToken = (await this.deps.locks.holder(retrainLockKey(model))) ?? null;
+      const holderToken = (await this.deps.leases.holder(model)) ?? null;
       const ins = await c.query(
         `INSERT INTO aggregator_triggers (id, model, reason, status, fencing_token, details) VALUES ($1, $2, $3, 'suppressed', $4, $5)
          ON CONFLICT (model, fencing_token) WHERE status = 'suppressed' DO NOTHING RETURNING id`,
@@ -216,13 +189,15 @@ export class PgLedger {
       id,
       source: this.deps.topicSource ?? AGGREGATOR_SOURCE,
       subject: model,
-      data: { reason: firing.reason, details: firing.details, requestedBy: 'aggregator', fencingToken: lease.token as FencingToken, ...(maxSequence !== null ? { feedbackWatermark: maxSequence } : {}) },
+      data: { reason: firing.reason, details: firing.details, requestedBy: 'aggregator', fencingToken: lease.token, ...(maxSequence !== null ? { feedbackWatermark: maxSequence } : {}) },
       time: now,
     });
     await c.query(
-      `INSERT INTO aggregator_triggers (id, model, reason, status, fencing_token, details, event) VALUES ($1, $2, $3, 'fired', $4, $5, $6)`,
-      [id, model, firing.reason, lease.token, JSON.stringify(firing.details), JSON.stringify(event)],
+      `INSERT INTO aggregator_triggers (id, model, reason, status, fencing_token, details) VALUES ($1, $2, $3, 'fired', $4, $5)`,
+      [id, model, firing.reason, lease.token, JSON.stringify(firing.details)],
     );
+    // The announcement commits with the decision: no trigger is decided and never sent.
+    await enqueueInTx(c, { topic: 'retrainingTriggers', event });
     // The counted feedback goes into training with this token, atomically with the trigger row.
     await c.query('UPDATE aggregator_feedback SET trigger_token = $2 WHERE model = $1 AND trigger_token IS NULL', [model, lease.token]);
     await c.query('UPDATE aggregator_models SET last_trigger_at = $2, peak_accuracy = NULL WHERE model = $1', [model, now]);

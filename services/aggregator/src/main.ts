@@ -1,56 +1,41 @@
-import { createKafkaBus } from '@flywheel/bus';
-import { createHttpApp, listen } from '@flywheel/http';
-import { createPool, withSearchPath } from '@flywheel/postgres';
-import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
-import { armFailpoints, createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
+// The aggregator's composition root: config, the skeleton, stores, domain objects, what runs.
+import { fileURLToPath } from 'node:url';
+import { createRuleBook, FLYWHEEL_SOURCES } from '@flywheel/contracts';
+import { createOutboxRelay, outboxMigrationsDir } from '@flywheel/postgres';
+import { RedisLocks, RetrainLeases } from '@flywheel/redis';
+import { createService } from '@flywheel/service';
+import { createAggregatorMetrics } from './aggregatorMetrics.js';
+import { checkSchedule } from './checkSchedule.js';
 import { loadConfig } from './config.js';
-import { createAggregator } from './createAggregator.js';
+import { counterRebuild } from './counterRebuild.js';
+import { PgLedger } from './ledger.js';
+import { onFeedback } from './onFeedback.js';
+import { onRetrainingTriggers } from './onRetrainingTriggers.js';
 import { RedisCounters } from './redisCounters.js';
-import { createRuleBook } from '@flywheel/contracts';
+import { mirrorCounts, reportAssessment } from './reportAssessment.js';
 
 const config = loadConfig(process.env);
-const logger = createLogger({ service: 'aggregator', level: config.LOG_LEVEL });
-const failpoints = armFailpoints(config.FLYWHEEL_FAILPOINTS);
-if (failpoints.length > 0) logger.warn({ failpoints }, 'test failpoints armed: this process will crash on purpose');
-const metrics = createMetricsRegistry('aggregator');
-const shutdown = createShutdown(logger);
+const svc = createService({ name: 'aggregator', config });
+
+// The shared outbox first: migration 002 moves unsent triggers into it.
+await svc.migrate(outboxMigrationsDir, 'outbox_migrations');
+await svc.migrate(fileURLToPath(new URL('../migrations', import.meta.url)), 'aggregator_migrations');
+
+const pool = svc.pool();
 const rulesFor = createRuleBook(config);
+const metrics = createAggregatorMetrics(svc.metrics);
+const counters = new RedisCounters(svc.redis(), config.REDIS_PREFIX);
+// The shared outbox table; this relay publishes only the aggregator's rows (its source), one replica at a time.
+const relay = createOutboxRelay({ pool, publisher: svc.bus().publisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.aggregator, idlePollMs: config.RELAY_IDLE_POLL_MS });
+const ledger = new PgLedger({ pool, leases: new RetrainLeases(new RedisLocks(svc.redis(), config.REDIS_PREFIX)), lockTtlMs: config.RETRAIN_LOCK_TTL_MS, rulesFor });
+const report = reportAssessment({ counters, metrics, rulesFor, relay, logger: svc.logger });
+const rebuild = counterRebuild({ ledger, counters, mirror: mirrorCounts({ counters, metrics, rulesFor, logger: svc.logger }), metrics, logger: svc.logger });
 
-const pool = createPool(withSearchPath(config.POSTGRES_URL, config.PG_SCHEMA), { max: config.PG_POOL_SIZE, applicationName: 'aggregator' });
-shutdown.onShutdown(() => pool.end());
-const redis = createRedis(config.REDIS_URL, { name: 'aggregator' });
-shutdown.onShutdown(() => redis.quit());
-const bus = createKafkaBus({
-  brokers: config.KAFKA_BROKERS,
-  clientId: 'aggregator',
-  logger,
-  metrics,
-  dedupe: new RedisDedupe(redis, { prefix: config.REDIS_PREFIX }),
-  topicPrefix: config.TOPIC_PREFIX,
-  sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-  rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS,
-});
-shutdown.onShutdown(() => bus.close());
-
-const aggregator = createAggregator({
-  pool,
-  schema: config.PG_SCHEMA,
-  bus,
-  locks: new RedisLocks(redis, config.REDIS_PREFIX),
-  counters: new RedisCounters(redis, config.REDIS_PREFIX),
-  logger,
-  metrics,
-  rulesFor,
-  lockTtlMs: config.RETRAIN_LOCK_TTL_MS,
-  sweepIntervalMs: config.SWEEP_INTERVAL_MS,
-  scheduleIntervalMs: config.SCHEDULE_INTERVAL_MS,
-});
-const server = await listen(
-  createHttpApp({ service: 'aggregator', logger, metrics, readiness: [{ name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 }, { name: 'redis', check: async () => (await redis.ping()) === 'PONG' }], routes: () => {} }),
-  config.PORT,
-);
-shutdown.onShutdown(() => server.close());
-await aggregator.start();
-shutdown.onShutdown(() => aggregator.stop());
-shutdown.installSignalHandlers();
-logger.info({ port: server.port, schema: config.PG_SCHEMA, topicPrefix: config.TOPIC_PREFIX }, 'aggregator running');
+// Always rebuild at start: the counters may be stale from before a crash.
+await rebuild.rebuild();
+svc.consume('aggregator', { feedback: onFeedback({ ledger, report, metrics }), retrainingTriggers: onRetrainingTriggers({ ledger, report }) });
+svc.every('counter-check', config.SWEEP_INTERVAL_MS, rebuild.ifLost);
+svc.every('schedule-rule', config.SCHEDULE_INTERVAL_MS, checkSchedule({ ledger, rulesFor, report }));
+relay.start();
+svc.onStop(() => relay.stop());
+await svc.start();

@@ -1,41 +1,52 @@
-import type { Redis } from 'ioredis';
-import type { Publisher } from '@flywheel/bus';
-import { makeEvent, type FencingToken } from '@flywheel/contracts';
-import type { Locks } from '@flywheel/redis';
+import { makeEvent } from '@flywheel/contracts';
+import { enqueueInTx, withTransaction, type Pool } from '@flywheel/postgres';
+import type { RetrainLeases } from '@flywheel/redis';
+import type { RetrainTriggers, TriggerOutcome } from './ports.js';
 
-/** The retraining lock key every trigger source shares (aggregator, feedback-ingest, this service; the trainer releases it). */
-export const retrainLockKey = (model: string): string => `retrain:${model}`;
-
-/** Why a significant drift did or did not become a trigger. */
-export type TriggerOutcome = { triggered: true; fencingToken: number } | { triggered: false; why: 'cooldown' | 'locked' };
+export type { TriggerOutcome } from './ports.js';
 
 /**
- * Asks for retraining on drift: skips while the model's cooldown runs, takes the shared retraining
- * lock (so it never races the aggregator or a manual trigger), publishes `retraining-triggers`
- * with the lock's fencing token, then starts the cooldown. The trainer releases the lock.
+ * Asks for retraining on drift: skips while the model's cooldown runs (its last trigger in
+ * `drift_triggers` is younger than cooldownMs), takes the shared retraining lease (so it never
+ * races the aggregator or a manual trigger), then records the trigger and enqueues the
+ * `retraining-triggers` event carrying the lease's fencing token in one transaction; the shared
+ * outbox relay publishes it. The trainer releases the lease.
  */
-export class RetrainTrigger {
-  constructor(private readonly deps: { redis: Redis; locks: Locks; publisher: Publisher; lockTtlMs: number; cooldownMs: number; redisPrefix: string; source: string }) {}
-
-  private cooldownKey(model: string): string {
-    return `${this.deps.redisPrefix}:drift:cooldown:${model}`;
-  }
+export class RetrainTrigger implements RetrainTriggers {
+  constructor(private readonly deps: {
+    pool: Pool; leases: Pick<RetrainLeases, 'acquire' | 'release'>; relay: { nudge(): void }; lockTtlMs: number; cooldownMs: number; source: string;
+  }) {}
 
   async fire(model: string, details: Record<string, number | string | boolean>, note: string): Promise<TriggerOutcome> {
-    if ((await this.deps.redis.exists(this.cooldownKey(model))) === 1) return { triggered: false, why: 'cooldown' };
-    const lease = await this.deps.locks.acquire(retrainLockKey(model), this.deps.lockTtlMs);
+    if (await this.inCooldown(model)) return { triggered: false, why: 'cooldown' };
+    const lease = await this.deps.leases.acquire(model, this.deps.lockTtlMs);
     if (!lease) return { triggered: false, why: 'locked' };
+    const event = makeEvent('retrainingTriggers', {
+      source: this.deps.source, subject: model,
+      data: { reason: 'drift', details, requestedBy: 'drift-monitor', note: note.slice(0, 2000), fencingToken: lease.token },
+    });
     try {
-      await this.deps.publisher.publish('retrainingTriggers', makeEvent('retrainingTriggers', {
-        source: this.deps.source, subject: model,
-        data: { reason: 'drift', details, requestedBy: 'drift-monitor', note: note.slice(0, 2000), fencingToken: lease.token as FencingToken },
-      }));
+      await withTransaction(this.deps.pool, async (tx) => {
+        await tx.query(
+          'INSERT INTO drift_triggers (model, model_version, fencing_token, event_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)',
+          [model, String(details.modelVersion ?? ''), lease.token, event.id, JSON.stringify(details)],
+        );
+        await enqueueInTx(tx, { topic: 'retrainingTriggers', event });
+      });
     } catch (err) {
-      // Nothing was published: give the lock back so the model is not blocked until the TTL.
-      await this.deps.locks.release(lease).catch(() => {});
+      // Nothing was recorded: give the lease back so the model is not blocked until the TTL.
+      await this.deps.leases.release(lease).catch(() => {});
       throw err;
     }
-    await this.deps.redis.set(this.cooldownKey(model), String(lease.token), 'PX', this.deps.cooldownMs);
+    this.deps.relay.nudge();
     return { triggered: true, fencingToken: lease.token };
+  }
+
+  private async inCooldown(model: string): Promise<boolean> {
+    const r = await this.deps.pool.query(
+      `SELECT 1 FROM drift_triggers WHERE model = $1 AND triggered_at > now() - make_interval(secs => $2::double precision / 1000) LIMIT 1`,
+      [model, this.deps.cooldownMs],
+    );
+    return (r.rowCount ?? 0) > 0;
   }
 }

@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { parseOrExplain, PlatformConfig, S3Config } from '@flywheel/runtime';
+import { parseOrExplain, S3Config } from '@flywheel/runtime';
+import { ServiceConfig } from '@flywheel/service';
 
-// PostgreSQL (registry: which version is champion) and S3 (its training snapshot) give each version its reference.
-const Config = PlatformConfig.merge(S3Config).extend({
-  PORT: z.coerce.number().int().default(8083),
+// PostgreSQL (registry: which version is champion; drift_triggers and the outbox) and S3 (its
+// training snapshot) give each version its reference. REDIS_PREFIX names the retraining lease.
+export const DriftMonitorConfig = ServiceConfig.merge(S3Config).extend({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8083),
+  /** Pool for the registry reads, trigger transactions and the outbox relay's leader connection. */
+  PG_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(4),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters'),
-  REDIS_PREFIX: z.string().min(1).default('flywheel'),
-  /** Prepended to every topic name (and consumer group): an isolated stack on a shared broker. */
-  TOPIC_PREFIX: z.string().default(''),
   /** First predictions of a watched version that form its confidence/accuracy reference (all of it without a snapshot). */
   REFERENCE_SIZE: z.coerce.number().int().min(50).default(1_000),
   /**
@@ -30,10 +31,18 @@ const Config = PlatformConfig.merge(S3Config).extend({
   /** KS D that is significant for text length / OOV rate against a training snapshot (training data is never a sample of traffic). */
   SNAPSHOT_KS: z.coerce.number().gt(0).lt(1).default(0.25),
   DRIFT_COOLDOWN_MS: z.coerce.number().int().min(0).default(6 * 3_600_000),
-  /** Same TTL as the aggregator's and the manual trigger's retraining lock. */
+  /** Same TTL as the aggregator's and the manual trigger's retraining lease. */
   RETRAIN_LOCK_TTL_MS: z.coerce.number().int().positive().default(2 * 3_600_000),
 });
-export type DriftMonitorConfig = z.infer<typeof Config>;
+export type DriftMonitorConfig = z.infer<typeof DriftMonitorConfig>;
 
 /** Parses the drift-monitor's environment; the error names every variable to fix. */
-export const loadConfig = (env: NodeJS.ProcessEnv): DriftMonitorConfig => parseOrExplain(Config, env, 'drift-monitor environment');
+export const loadConfig = (env: NodeJS.ProcessEnv): DriftMonitorConfig => parseOrExplain(DriftMonitorConfig, env, 'drift-monitor environment');
+
+/** The monitor's settings from its config. */
+export const driftSettings = (c: DriftMonitorConfig) => ({
+  referenceSize: c.REFERENCE_SIZE, windowSize: c.WINDOW_SIZE, windowMaxMs: c.WINDOW_MAX_MS, minWindow: c.MIN_WINDOW,
+  buckets: c.HASH_BUCKETS, maxSnapshotRows: c.MAX_SNAPSHOT_ROWS, ignoreSubjectPrefixes: c.IGNORE_SUBJECT_PREFIXES, minLabelled: c.MIN_LABELLED,
+  thresholds: { accuracyDrop: c.ACCURACY_DROP, psiWarn: c.PSI_WARN, psiSignificant: c.PSI_SIGNIFICANT },
+  snapshotThresholds: { ksStatistic: c.SNAPSHOT_KS },
+});

@@ -1,28 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '@flywheel/bus';
-import { makeEvent, ModelName, ModelVersion, type EventOf } from '@flywheel/contracts';
-import { RedisLocks } from '@flywheel/redis';
-import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { createMetricsRegistry } from '@flywheel/runtime';
+import { type EventOf, FLYWHEEL_SOURCES, makeEvent, ModelName, ModelVersion } from '@flywheel/contracts';
+import { createOutboxRelay, outboxMigrationsDir } from '@flywheel/postgres';
+import { RedisLocks, RetrainLeases } from '@flywheel/redis';
+import { migrateRegistry, MinioArtifactStore, PgRegistry, registryMigrationsDir } from '@flywheel/registry';
+import { createService, type Service } from '@flywheel/service';
 import { mulberry32 } from '@flywheel/stats';
 import { isolatedPlatform, type IsolatedPlatform } from '@flywheel/testing';
-import { retrainLockKey } from './RetrainTrigger.js';
-import { startDriftMonitor, type RunningDriftMonitor } from './startDriftMonitor.js';
+import { adminRoutes } from './adminRoutes.js';
+import { DriftMonitorConfig, driftSettings } from './config.js';
+import { createDriftMonitor, type DriftMonitor } from './createDriftMonitor.js';
+import { createDriftMetrics } from './driftMetrics.js';
+import { migrationsDir } from './migrations.js';
+import { RetrainTrigger } from './RetrainTrigger.js';
 import type { LabelledText } from './textReference.js';
 import { RegistryTrainingSnapshots } from './TrainingSnapshots.js';
 
 const run = randomUUID().slice(0, 8);
-const metrics = createMetricsRegistry('drift-itest');
-// Private schema (the registry), Redis prefix (locks, cooldowns), topic prefix and bucket (snapshots); all removed in afterAll.
+// Private schema (registry, drift_triggers, outbox), Redis prefix (leases), topic prefix and bucket (snapshots); all removed in afterAll.
 let p: IsolatedPlatform;
 let bus: Bus;
-let locks: RedisLocks;
+let leases: RetrainLeases;
 let registry: PgRegistry;
 let artifacts: MinioArtifactStore;
 const reports: EventOf<'driftReports'>[] = [];
 const triggers: EventOf<'retrainingTriggers'>[] = [];
-let dm: RunningDriftMonitor;
+let svc: Service;
+let monitor: DriftMonitor;
 const WINDOW = 200;
 
 const words = (prefix: string): string[] => Array.from({ length: 400 }, (_, i) => `${prefix}${i.toString(36)}`);
@@ -41,7 +46,7 @@ const texts = (seed: number, vocab: readonly string[]) => {
 const send = async (model: string, n: number, next: () => string, seed: number, version = '1.0.0'): Promise<void> => {
   const rng = mulberry32(seed);
   await bus.publisher.publishMany('predictions', Array.from({ length: n }, () => makeEvent('predictions', {
-    source: '/itest', subject: model,
+    source: '/flywheel/serving/itest', subject: model,
     data: { predictionId: randomUUID() as never, modelVersion: ModelVersion.parse(version), variant: 'champion', text: next(), label: ['a', 'b', 'c'][Math.floor(rng() * 3)]!, confidence: 0.5 + 0.5 * rng(), latencyMs: 2 },
   })));
 };
@@ -74,20 +79,42 @@ const reportsOf = (model: string) => reports.filter((r) => r.subject === model);
 beforeAll(async () => {
   p = await isolatedPlatform('drift-monitor');
   bus = p.newBus();
-  locks = new RedisLocks(p.redis, p.redisPrefix); // the service uses 'flywheel'
+  leases = new RetrainLeases(new RedisLocks(p.redis, p.redisPrefix)); // the service's: its REDIS_PREFIX is p.redisPrefix
   registry = new PgRegistry(p.pool);
   await migrateRegistry(p.pool);
   artifacts = new MinioArtifactStore(await p.objectStore());
   // Champions registered before the start: the monitor must read their snapshots at start.
   await registry.registerChampion(await storeVersion(`dm-${run}-a`, '1.0.0', Array.from({ length: SNAPSHOT }, rows(100, words('alpha')))));
   await registry.registerChampion(await storeVersion(`dm-${run}-c`, '1.0.0', Array.from({ length: SNAPSHOT }, rows(101, words('alpha')))));
-  // The registry is this file's own schema: every champion in it is one of this run's models.
-  const snapshots = new RegistryTrainingSnapshots(registry, artifacts);
-  dm = await startDriftMonitor({
-    redis: p.redis, bus, logger: p.logger, metrics, snapshots, port: 0, adminToken: 'y'.repeat(16), lockPrefix: p.redisPrefix, redisPrefix: p.redisPrefix, consumerGroup: `dm-${run}`,
-    lockTtlMs: 60_000, cooldownMs: 60_000,
-    settings: { referenceSize: WINDOW, windowSize: WINDOW, windowMaxMs: 0, minWindow: 50, buckets: 32, minLabelled: 50 },
+  // Composed as main.ts composes it, in this file's schema, prefixes and bucket. The registry is
+  // this file's own schema: every champion in it is one of this run's models.
+  const s3 = p.s3;
+  const config = DriftMonitorConfig.parse({
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS, POSTGRES_URL: process.env.POSTGRES_URL, REDIS_URL: process.env.REDIS_URL, LOG_LEVEL: 'silent', PORT: '0',
+    PG_SCHEMA: p.schema, REDIS_PREFIX: p.redisPrefix, TOPIC_PREFIX: p.topicPrefix,
+    S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: s3.bucket,
+    ADMIN_TOKEN: 'y'.repeat(16), RETRAIN_LOCK_TTL_MS: '60000', DRIFT_COOLDOWN_MS: '60000',
+    REFERENCE_SIZE: String(WINDOW), WINDOW_SIZE: String(WINDOW), WINDOW_MAX_MS: '0', MIN_WINDOW: '50', HASH_BUCKETS: '32', MIN_LABELLED: '50',
   });
+  svc = createService({ name: 'drift-itest', config, handleSignals: false });
+  await svc.migrate(registryMigrationsDir, 'registry_migrations');
+  await svc.migrate(outboxMigrationsDir, 'outbox_migrations');
+  await svc.migrate(migrationsDir, 'drift_monitor_migrations');
+  const relay = createOutboxRelay({ pool: svc.pool(), publisher: svc.bus().publisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.driftMonitor, idlePollMs: 50 });
+  svc.onStop(() => relay.stop());
+  const trigger = new RetrainTrigger({
+    pool: svc.pool(), leases: new RetrainLeases(new RedisLocks(svc.redis(), config.REDIS_PREFIX)), relay,
+    lockTtlMs: config.RETRAIN_LOCK_TTL_MS, cooldownMs: config.DRIFT_COOLDOWN_MS, source: '/flywheel/drift-monitor',
+  });
+  monitor = createDriftMonitor({
+    publisher: svc.bus().publisher, trigger, logger: svc.logger, metrics: createDriftMetrics(svc.metrics), settings: driftSettings(config), source: '/flywheel/drift-monitor',
+    snapshots: new RegistryTrainingSnapshots(new PgRegistry(svc.pool()), new MinioArtifactStore(await svc.objectStore())),
+  });
+  await monitor.watchChampions();
+  svc.consume(`dm-${run}`, monitor.handlers);
+  svc.routes(adminRoutes({ monitor, adminToken: config.ADMIN_TOKEN }));
+  await svc.start();
+  relay.start();
   await bus.consume(`dm-${run}-watch`, {
     driftReports: async (e) => { reports.push(e); },
     retrainingTriggers: async (e) => { triggers.push(e); },
@@ -95,7 +122,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   try {
-    await dm?.close();
+    await svc?.stop();
     await bus?.close();
   } finally {
     await p?.drop();
@@ -106,7 +133,7 @@ describe('drift-monitor on real Kafka, Redis, PostgreSQL (registry) and S3 (snap
   it('compares with the training snapshot from the first window: stationary traffic raises no significant drift, a vocabulary shift is significant within one window of 200 events, triggers once through the retraining lock and then respects the cooldown', async () => {
     const model = `dm-${run}-a`;
     const vocabA = words('alpha');
-    expect(dm.monitor.status(model)).toMatchObject({ version: '1.0.0', reference: 'training_snapshot', referenceReady: true });
+    expect(monitor.status(model)).toMatchObject({ version: '1.0.0', reference: 'training_snapshot', referenceReady: true });
     // Same distribution as the snapshot (other seeds): 2 windows, no reference-building wait.
     await send(model, 2 * WINDOW, texts(1, vocabA), 1);
     const stationary = await until('two stationary reports', () => reportsOf(model)[1] && reportsOf(model).slice(0, 2));
@@ -128,29 +155,32 @@ describe('drift-monitor on real Kafka, Redis, PostgreSQL (registry) and S3 (snap
     expect(oov?.effectSize).toBeGreaterThan(0.5);
     const trigger = await until('retraining trigger', () => triggers.find((t) => t.subject === model));
     expect(trigger.data).toMatchObject({ reason: 'drift', requestedBy: 'drift-monitor' });
-    expect(trigger.data.fencingToken).toBe(await locks.holder(retrainLockKey(model)));
+    expect(trigger.data.fencingToken).toBe(await leases.holder(model));
     expect(trigger.data.details).toMatchObject({ modelVersion: '1.0.0', oov_rate_ks: oov?.effectSize });
+    // Recorded in drift_triggers in the transaction that enqueued it (the cooldown is read from there).
+    const recorded = await p.pool.query('SELECT fencing_token::text AS token, event_id FROM drift_triggers WHERE model = $1', [model]);
+    expect(recorded.rows).toEqual([{ token: String(trigger.data.fencingToken), event_id: trigger.id }]);
 
-    // The trainer would release the lock; still within the cooldown, the next drifted window does not trigger.
-    await locks.release({ key: retrainLockKey(model), token: trigger.data.fencingToken });
+    // The trainer would release the lease; still within the cooldown, the next drifted window does not trigger.
+    await leases.release({ model, token: trigger.data.fencingToken });
     await send(model, WINDOW, texts(4, words('zulu')), 4);
     const third = await until('next report', () => reportsOf(model)[3]);
     expect(third.data).toMatchObject({ level: 'significant', triggeredRetraining: false });
     expect(triggers.filter((t) => t.subject === model)).toHaveLength(1);
-    const text = await metrics.metrics();
+    const text = await svc.metrics.metrics();
     expect(text).toMatch(new RegExp(`flywheel_drift_triggers_total\\{model="${model}",service="drift-itest"\\} 1`));
     expect(text).toMatch(new RegExp(`flywheel_drift_level\\{model="${model}",service="drift-itest"\\} 2`));
   });
 
   it('falls back to the first predictions when the registry has no snapshot, says so, and does not trigger while another source (the aggregator) holds the retraining lock', async () => {
     const model = `dm-${run}-b`;
-    const held = await locks.acquire(retrainLockKey(model), 60_000);
+    const held = await leases.acquire(model, 60_000);
     expect(held).toBeDefined();
     await send(model, WINDOW, texts(5, words('alpha')), 5);
     await send(model, WINDOW, texts(6, words('zulu')), 6);
     const report = await until('report', () => reportsOf(model)[0]);
     expect(report.data).toMatchObject({ level: 'significant', triggeredRetraining: false, reference: 'predictions' });
-    expect(await locks.holder(retrainLockKey(model))).toBe(held?.token);
+    expect(await leases.holder(model)).toBe(held?.token);
     expect(triggers.filter((t) => t.subject === model)).toHaveLength(0);
   });
 
@@ -159,12 +189,12 @@ describe('drift-monitor on real Kafka, Redis, PostgreSQL (registry) and S3 (snap
     const both = [...words('alpha'), ...words('zulu')];
     await registry.registerChallenger(await storeVersion(model, '1.1.0', Array.from({ length: SNAPSHOT }, rows(102, both))));
     await send(model, 120, texts(20, words('alpha')), 20); // a part-filled window of 1.0.0
-    await until('1.0.0 window filling', () => ((dm.monitor.status(model)?.windowSize ?? 0) >= 120 ? true : undefined));
+    await until('1.0.0 window filling', () => ((monitor.status(model)?.windowSize ?? 0) >= 120 ? true : undefined));
     await registry.promote(ModelName.parse(model), ModelVersion.parse('1.1.0'), 'itest', 'won');
     await bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', {
-      source: '/itest', subject: model, data: { action: 'promoted', version: ModelVersion.parse('1.1.0'), previous: ModelVersion.parse('1.0.0'), reason: 'won' },
+      source: '/flywheel/ab-router/itest', subject: model, data: { action: 'promoted', version: ModelVersion.parse('1.1.0'), previous: ModelVersion.parse('1.0.0'), reason: 'won' },
     }));
-    await until('1.1.0 watched', () => (dm.monitor.status(model)?.version === '1.1.0' ? true : undefined));
+    await until('1.1.0 watched', () => (monitor.status(model)?.version === '1.1.0' ? true : undefined));
     // Stragglers of the old champion with a vocabulary neither version knows: drift if they leaked into a window.
     await send(model, 100, texts(21, words('xray')), 21, '1.0.0');
     // 1.1.0 was trained on both vocabularies: its traffic is no drift.

@@ -1,40 +1,41 @@
-import { createKafkaBus } from '@flywheel/bus';
-import { MinioObjectStore } from '@flywheel/objectstore';
-import { createPool } from '@flywheel/postgres';
-import { createRedis, RedisDedupe } from '@flywheel/redis';
-import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { armFailpoints, createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
-import { loadConfig } from './config.js';
-import { startDriftMonitor } from './startDriftMonitor.js';
+import { FLYWHEEL_SOURCES } from '@flywheel/contracts';
+import { createOutboxRelay, outboxMigrationsDir } from '@flywheel/postgres';
+import { RedisLocks, RetrainLeases } from '@flywheel/redis';
+import { MinioArtifactStore, PgRegistry, registryMigrationsDir } from '@flywheel/registry';
+import { createService } from '@flywheel/service';
+import { adminRoutes } from './adminRoutes.js';
+import { driftSettings, loadConfig } from './config.js';
+import { createDriftMonitor } from './createDriftMonitor.js';
+import { createDriftMetrics } from './driftMetrics.js';
+import { migrationsDir } from './migrations.js';
+import { RetrainTrigger } from './RetrainTrigger.js';
 import { RegistryTrainingSnapshots } from './TrainingSnapshots.js';
 
 const config = loadConfig(process.env);
-const logger = createLogger({ service: 'drift-monitor', level: config.LOG_LEVEL });
-const failpoints = armFailpoints(config.FLYWHEEL_FAILPOINTS);
-if (failpoints.length > 0) logger.warn({ failpoints }, 'test failpoints armed: this process will crash on purpose');
-const metrics = createMetricsRegistry('drift-monitor');
-const shutdown = createShutdown(logger);
-const pool = createPool(config.POSTGRES_URL, { max: 2, applicationName: 'drift-monitor' });
-shutdown.onShutdown(() => pool.end());
-await migrateRegistry(pool);
-const store = await MinioObjectStore.fromSettings({
-  endpoint: config.S3_ENDPOINT, accessKey: config.S3_ACCESS_KEY, secretKey: config.S3_SECRET_KEY, bucket: config.S3_BUCKET, region: config.S3_REGION,
+const svc = createService({ name: 'drift-monitor', config });
+const source = '/flywheel/drift-monitor';
+// The registry is read only; its tables may not exist yet when the drift-monitor starts first.
+await svc.migrate(registryMigrationsDir, 'registry_migrations');
+await svc.migrate(outboxMigrationsDir, 'outbox_migrations');
+await svc.migrate(migrationsDir, 'drift_monitor_migrations');
+
+// Retraining triggers: drift_triggers row + outbox row in one transaction, published by the one relay.
+const relay = createOutboxRelay({ pool: svc.pool(), publisher: svc.bus().publisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.driftMonitor });
+svc.onStop(() => relay.stop());
+svc.every('outbox-prune', 3_600_000, () => relay.prune({ olderThanMs: 7 * 86_400_000 }));
+const trigger = new RetrainTrigger({
+  pool: svc.pool(), leases: new RetrainLeases(new RedisLocks(svc.redis(), config.REDIS_PREFIX)), relay,
+  lockTtlMs: config.RETRAIN_LOCK_TTL_MS, cooldownMs: config.DRIFT_COOLDOWN_MS, source,
 });
-const snapshots = new RegistryTrainingSnapshots(new PgRegistry(pool), new MinioArtifactStore(store));
-const redis = createRedis(config.REDIS_URL);
-shutdown.onShutdown(() => redis.quit());
-const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'drift-monitor', logger, metrics, dedupe: new RedisDedupe(redis), topicPrefix: config.TOPIC_PREFIX, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS });
-shutdown.onShutdown(() => bus.close());
-const running = await startDriftMonitor({
-  redis, bus, logger, metrics, snapshots, port: config.PORT, adminToken: config.ADMIN_TOKEN, redisPrefix: config.REDIS_PREFIX,
-  lockTtlMs: config.RETRAIN_LOCK_TTL_MS, cooldownMs: config.DRIFT_COOLDOWN_MS,
-  settings: {
-    referenceSize: config.REFERENCE_SIZE, windowSize: config.WINDOW_SIZE, windowMaxMs: config.WINDOW_MAX_MS, minWindow: config.MIN_WINDOW,
-    buckets: config.HASH_BUCKETS, maxSnapshotRows: config.MAX_SNAPSHOT_ROWS, ignoreSubjectPrefixes: config.IGNORE_SUBJECT_PREFIXES, minLabelled: config.MIN_LABELLED,
-    thresholds: { accuracyDrop: config.ACCURACY_DROP, psiWarn: config.PSI_WARN, psiSignificant: config.PSI_SIGNIFICANT },
-    snapshotThresholds: { ksStatistic: config.SNAPSHOT_KS },
-  },
+const monitor = createDriftMonitor({
+  publisher: svc.bus().publisher, trigger, logger: svc.logger, metrics: createDriftMetrics(svc.metrics), settings: driftSettings(config), source,
+  snapshots: new RegistryTrainingSnapshots(new PgRegistry(svc.pool()), new MinioArtifactStore(await svc.objectStore())),
 });
-shutdown.onShutdown(() => running.close());
-shutdown.installSignalHandlers();
-logger.info({ port: running.port }, 'drift-monitor started');
+// References survive a restart: the champions' snapshots are read again before consuming.
+await monitor.watchChampions();
+
+svc.consume('drift-monitor', monitor.handlers);
+if (config.WINDOW_MAX_MS > 0) svc.every('stale-windows', Math.min(config.WINDOW_MAX_MS, 10_000), () => monitor.closeStaleWindows());
+svc.routes(adminRoutes({ monitor, adminToken: config.ADMIN_TOKEN }));
+await svc.start();
+relay.start();

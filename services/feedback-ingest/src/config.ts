@@ -1,20 +1,38 @@
 import { z } from 'zod';
-import { commaList, parseOrExplain, PlatformConfig } from '@flywheel/runtime';
+import { parseOrExplain } from '@flywheel/runtime';
 import { RuleEnv } from '@flywheel/contracts';
+import { ServiceConfig } from '@flywheel/service';
+
+const jsonOrUndefined = (s: string): unknown => {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return undefined;
+  }
+};
 
 /** Environment of feedback-ingest. Rule variables (RETRAIN_*) match the aggregator's, so status shows the rules in force. */
-export const IngestConfig = PlatformConfig.merge(RuleEnv).extend({
+export const IngestConfig = ServiceConfig.merge(RuleEnv).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8081),
-  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters; admin routes refuse every caller without it'),
-  /** When set, feedback routes require it in X-Api-Key (or Bearer). */
-  API_KEY: z.string().min(16).optional(),
-  /** When set, feedback for any other model is refused with 404. */
-  KNOWN_MODELS: commaList.optional(),
-  BODY_LIMIT: z.string().default('4mb'),
-  PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'PG_SCHEMA must be a lower-case SQL identifier').default('public'),
-  PG_POOL_SIZE: z.coerce.number().int().positive().default(10),
-  TOPIC_PREFIX: z.string().default(''),
-  REDIS_PREFIX: z.string().min(1).default('flywheel'),
+  /** The bootstrap credential: authenticates as the built-in `admin` client (every scope, trusted). */
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters; it is the bootstrap admin credential'),
+  /** Feedback requests (single or batch) per client per minute, shared by every replica (Redis). */
+  FEEDBACK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(60_000),
+  /**
+   * Trusted-reporter policy: a proposed label is accepted once this many distinct `trusted` clients
+   * reported it. 0 (the default) turns it off: only an admin accepts labels.
+   */
+  LABEL_AUTO_ACCEPT_TRUSTED_REPORTERS: z.coerce.number().int().min(0).default(0),
+  /** Per-model overrides of the policy, e.g. {"support-urgency":3}. */
+  LABEL_AUTO_ACCEPT_JSON: z.string().default('{}').transform(jsonOrUndefined).pipe(z.record(z.string(), z.number().int().min(0), {
+    invalid_type_error: 'LABEL_AUTO_ACCEPT_JSON must be a JSON object of model → number of trusted reporters, e.g. {"support-urgency":3}',
+  })),
+  /** How often the model catalog (models and their champion's labels) is reloaded from the registry. */
+  MODEL_CATALOG_REFRESH_MS: z.coerce.number().int().min(100).default(5_000),
+  /** How often API keys are reloaded: a created or revoked key takes effect within this. */
+  KEYRING_REFRESH_MS: z.coerce.number().int().min(100).default(5_000),
+  /** Largest request body; batches are also capped by item count (MAX_BATCH_ITEMS). */
+  BODY_LIMIT: z.string().default('1mb'),
   RETRAIN_LOCK_TTL_MS: z.coerce.number().int().positive().default(2 * 3600_000),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   RELAY_IDLE_POLL_MS: z.coerce.number().int().min(5).default(200),
@@ -24,3 +42,6 @@ export type IngestConfig = z.infer<typeof IngestConfig>;
 /** Parses the environment once; the error names every variable to fix. */
 export const loadConfig = (env: NodeJS.ProcessEnv): IngestConfig => parseOrExplain(IngestConfig, env, 'feedback-ingest environment');
 
+/** K of the trusted-reporter policy for a model (0: off). */
+export const trustedReportersFor = (config: Pick<IngestConfig, 'LABEL_AUTO_ACCEPT_TRUSTED_REPORTERS' | 'LABEL_AUTO_ACCEPT_JSON'>) => (model: string): number =>
+  config.LABEL_AUTO_ACCEPT_JSON[model] ?? config.LABEL_AUTO_ACCEPT_TRUSTED_REPORTERS;

@@ -1,9 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z, ZodError, type ZodIssue } from 'zod';
-import { makeEvent, type DataOf } from '@flywheel/contracts';
-import { withTransaction, type Pool, type PoolClient } from '@flywheel/postgres';
+import type { Client } from '@flywheel/auth';
+import { makeEvent, teachingLabel, type DataOf } from '@flywheel/contracts';
+import { OUTBOX_TABLE, withTransaction, type Pool, type PoolClient } from '@flywheel/postgres';
 import { Conflict } from '@flywheel/runtime';
 import { AcceptedItem, type FeedbackItem } from './httpSchemas.js';
+import type { LabelBook } from './labelBook.js';
 
 /** `source` of the events feedback-ingest writes. */
 export const INGEST_SOURCE = '/flywheel/feedback-ingest';
@@ -22,7 +24,16 @@ export interface FeedbackStore {
    * writes nothing; used for another body, throws Conflict. Invalid items (after filling fields
    * from the logged prediction) throw a ZodError whose paths start with `pathOf(index)`.
    */
-  submit(items: readonly FeedbackItem[], opts: { idempotency?: Idempotency | undefined; pathOf: (i: number) => (string | number)[] }): Promise<Submitted>;
+  submit(items: readonly FeedbackItem[], opts: SubmitOptions): Promise<Submitted>;
+}
+
+export interface SubmitOptions {
+  /** The authenticated client: every item records it and its trust level. */
+  sender: Client;
+  /** The labels each item's model knows (its champion's); a correction naming another label is a proposal (LabelBook). */
+  knownLabels: ReadonlyMap<string, ReadonlySet<string>>;
+  idempotency?: Idempotency | undefined;
+  pathOf: (i: number) => (string | number)[];
 }
 
 /** The ids of the accepted items; `replayed` when they come from an earlier request with the same key. */
@@ -42,34 +53,43 @@ const InsertedRow = z.object({ id: z.string(), sequence: z.coerce.number() });
 /** Drops undefined properties, so optional fields stay absent (exactOptionalPropertyTypes, and smaller JSON). */
 const compact = <T extends Record<string, unknown>>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
-// One statement writes the feedback rows and their outbox rows (atomic on its own; inside the
+// One statement writes the feedback rows and their rows in the shared outbox (atomic on its own; inside the
 // idempotency transaction when there is a key). The outbox event gets the row's sequence. The rows
 // travel as one JSON array: JSON.stringify is native, where pg's array literals escape every
-// element in JavaScript (the event JSON most of all).
+// element in JavaScript (the event JSON most of all). Written here rather than with enqueueInTx so
+// that a 1000-item batch stays one round trip.
 const INSERT = `
 WITH input AS (
-  SELECT * FROM json_to_recordset($1::json) AS r(id uuid, model text, prediction_id uuid, model_version text, variant text, text text, predicted_label text, correct_label text, kind text, reporter text, metadata jsonb, event jsonb)
+  SELECT * FROM json_to_recordset($1::json) AS r(id uuid, model text, prediction_id uuid, model_version text, variant text, text text, predicted_label text, correct_label text, kind text, reporter text, metadata jsonb, client text, client_trust text, proposed_label boolean, event jsonb)
 ), f AS (
-  INSERT INTO feedback (id, model, prediction_id, model_version, variant, text, predicted_label, correct_label, kind, reporter, metadata)
-  SELECT id, model, prediction_id, model_version, variant, text, predicted_label, correct_label, kind, reporter, metadata FROM input
+  INSERT INTO feedback (id, model, prediction_id, model_version, variant, text, predicted_label, correct_label, kind, reporter, metadata, client, client_trust, proposed_label)
+  SELECT id, model, prediction_id, model_version, variant, text, predicted_label, correct_label, kind, reporter, metadata, client, client_trust, proposed_label FROM input
   RETURNING id, sequence
 ), o AS (
-  INSERT INTO feedback_ingest_outbox (event_id, topic, key, event)
-  SELECT f.id, 'feedback', i.model, jsonb_set(i.event, '{data,sequence}', to_jsonb(f.sequence))
+  INSERT INTO ${OUTBOX_TABLE} (event_id, topic, key, event)
+  SELECT f.id::text, 'feedback', i.model, jsonb_set(i.event, '{data,sequence}', to_jsonb(f.sequence))
   FROM f JOIN input i ON i.id = f.id
   ORDER BY f.sequence
 )
 SELECT id, sequence FROM f`;
 
-/** FeedbackStore over PostgreSQL: feedback + outbox in one statement, idempotency keys in the same transaction. */
-export class PgFeedbackStore implements FeedbackStore {
-  constructor(private readonly pool: Pool) {}
+type Built = { item: FeedbackItem; event: ReturnType<typeof makeEvent<'feedback'>> };
 
-  async submit(items: readonly FeedbackItem[], opts: { idempotency?: Idempotency | undefined; pathOf: (i: number) => (string | number)[] }): Promise<Submitted> {
+/**
+ * FeedbackStore over PostgreSQL: feedback + outbox in one statement; idempotency keys and label
+ * proposals in the same transaction (the common case, known labels and no key, needs none).
+ */
+export class PgFeedbackStore implements FeedbackStore {
+  constructor(private readonly pool: Pool, private readonly labels: LabelBook) {}
+
+  async submit(items: readonly FeedbackItem[], opts: SubmitOptions): Promise<Submitted> {
     const filled = await this.fillFromPredictions(items);
-    const events = this.buildEvents(filled, opts.pathOf);
+    const events = this.buildEvents(filled, opts.sender, opts.pathOf);
+    const unknown = this.unknownLabels(events, opts.knownLabels);
     const idem = opts.idempotency;
-    if (!idem) return { items: await this.insert(this.pool, events), replayed: false };
+    if (!idem && unknown.size === 0) return { items: await this.insert(this.pool, events), replayed: false };
+    const write = async (c: PoolClient): Promise<AcceptedItem[]> => this.insert(c, await this.markProposals(c, events, unknown, opts.sender));
+    if (!idem) return { items: await withTransaction(this.pool, write), replayed: false };
     return withTransaction(this.pool, async (c) => {
       // A concurrent request with the same key waits here until the first commits or rolls back.
       const claimed = await c.query('INSERT INTO feedback_ingest_idempotency (key, body_hash, status, response) VALUES ($1, $2, 202, $3) ON CONFLICT DO NOTHING RETURNING key', [idem.key, idem.bodyHash, '[]']);
@@ -78,7 +98,7 @@ export class PgFeedbackStore implements FeedbackStore {
         if (prior.body_hash !== idem.bodyHash) throw new Conflict('this Idempotency-Key was already used with a different body; use a new key for a new request');
         return { items: AcceptedRows.parse(prior.response), replayed: true };
       }
-      const out = await this.insert(c, events);
+      const out = await write(c);
       await c.query('UPDATE feedback_ingest_idempotency SET response = $2 WHERE key = $1', [idem.key, JSON.stringify(out)]);
       return { items: out, replayed: false };
     });
@@ -97,13 +117,41 @@ export class PgFeedbackStore implements FeedbackStore {
     });
   }
 
-  private buildEvents(items: readonly FeedbackItem[], pathOf: (i: number) => (string | number)[]) {
+  /** Labels taught by the items that their model's champion does not know, with how many items name each. */
+  private unknownLabels(built: readonly Built[], known: ReadonlyMap<string, ReadonlySet<string>>): Map<string, { model: string; label: string; n: number }> {
+    const out = new Map<string, { model: string; label: string; n: number }>();
+    for (const { event } of built) {
+      const label = teachingLabel(event.data);
+      if (label === undefined || known.get(event.subject)?.has(label) === true) continue;
+      const key = JSON.stringify([event.subject, label]);
+      const seen = out.get(key);
+      if (seen) seen.n += 1;
+      else out.set(key, { model: event.subject, label, n: 1 });
+    }
+    return out;
+  }
+
+  /** Records the proposals (LabelBook) and flags the items whose label is still only proposed. */
+  private async markProposals(c: PoolClient, built: Built[], unknown: Map<string, { model: string; label: string; n: number }>, sender: Client): Promise<Built[]> {
+    const proposed = new Set<string>();
+    // In a fixed order, so two transactions proposing the same labels lock their rows in the same order.
+    for (const [key, u] of [...unknown].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (await this.labels.propose(c, u.model, u.label, sender, u.n)) proposed.add(key);
+    }
+    if (proposed.size === 0) return built;
+    return built.map((b) => {
+      const label = teachingLabel(b.event.data);
+      return label !== undefined && proposed.has(JSON.stringify([b.event.subject, label])) ? { item: b.item, event: { ...b.event, data: { ...b.event.data, proposedLabel: true } } } : b;
+    });
+  }
+
+  private buildEvents(items: readonly FeedbackItem[], sender: Client, pathOf: (i: number) => (string | number)[]): Built[] {
     const issues: ZodIssue[] = [];
     const built = items.map((item, i) => {
       const { model, ...rest } = item;
       const feedbackId = randomUUID();
       try {
-        const data = compact({ feedbackId, ...rest }) as DataOf<'feedback'>;
+        const data = compact({ feedbackId, ...rest, client: sender.name, clientTrust: sender.trust }) as DataOf<'feedback'>;
         return { item, event: makeEvent('feedback', { id: feedbackId, source: INGEST_SOURCE, subject: model, data }) };
       } catch (err) {
         if (!(err instanceof ZodError)) throw err;
@@ -113,10 +161,10 @@ export class PgFeedbackStore implements FeedbackStore {
       }
     });
     if (issues.length > 0) throw new ZodError(issues);
-    return built as { item: FeedbackItem; event: ReturnType<typeof makeEvent<'feedback'>> }[];
+    return built as Built[];
   }
 
-  private async insert(db: Pool | PoolClient, built: { item: FeedbackItem; event: ReturnType<typeof makeEvent<'feedback'>> }[]): Promise<AcceptedItem[]> {
+  private async insert(db: Pool | PoolClient, built: Built[]): Promise<AcceptedItem[]> {
     // Absent optional fields stay absent in the JSON and arrive as NULL.
     const rows = built.map(({ item, event }) => ({
       id: event.id,
@@ -130,6 +178,9 @@ export class PgFeedbackStore implements FeedbackStore {
       kind: item.kind,
       reporter: item.reporter,
       metadata: item.metadata,
+      client: event.data.client,
+      client_trust: event.data.clientTrust,
+      proposed_label: event.data.proposedLabel === true,
       event,
     }));
     // Named, so each connection parses and plans the CTE once (PostgreSQL shares these 2 cores with us).

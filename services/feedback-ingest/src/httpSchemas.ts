@@ -85,3 +85,23 @@ export const ManualRetrainAccepted = z.object({ triggerId: z.string().uuid(), fe
 export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), issues: z.array(z.unknown()).optional(), details: z.unknown().optional() }),
 });
+
+/** Query of GET /internal/v1/models/{model}/training-examples. */
+export const TrainingExamplesQuery = z.object({
+  watermark: z.coerce.number().int().nonnegative().optional().describe('Only feedback with sequence <= watermark (a trigger\'s feedbackWatermark); all feedback when absent.'),
+  pseudoLabelMinConfidence: z.coerce.number().min(0).max(1).describe('Predictions at least this confident (and without feedback) become pseudo-labels.'),
+  pseudoLabelMaxRows: z.coerce.number().int().min(0).max(1_000_000).describe('At most this many pseudo-labels, newest first; 0 for none.'),
+}).strict();
+export type TrainingExamplesQuery = z.infer<typeof TrainingExamplesQuery>;
+
+/** One line of the training-examples answer (JSONL). */
+export const TrainingExample = z.object({
+  text: z.string(),
+  label: z.string(),
+  source: z.enum(['human_correction', 'confirmation', 'pseudo_label']),
+  /** The model's confidence, for pseudo-labels only. */
+  confidence: z.number().min(0).max(1).optional(),
+  /** Split group: `feedback:<id>` or `prediction:<id>`, so one item never lands on both sides of a split. */
+  group: z.string(),
+});
+export type TrainingExample = z.infer<typeof TrainingExample>;

@@ -1,16 +1,5 @@
-export { createIngestService, migrationsDir } from './createIngestService.js';
-export type { IngestService, IngestServiceDeps } from './createIngestService.js';
-export { createIngestApp } from './createIngestApp.js';
-export type { IngestAppDeps } from './createIngestApp.js';
+// The service's public surface: its config and HTTP schemas (documentation, clients). It runs from main.ts.
 export { IngestConfig, loadConfig } from './config.js';
-export { createOutboxRelay } from './outboxRelay.js';
-export type { OutboxRelay, OutboxPublisher, OutboxRelayOptions } from './outboxRelay.js';
-export { PgFeedbackStore, INGEST_SOURCE, hashBody } from './feedbackStore.js';
-export type { FeedbackStore, Idempotency, Submitted } from './feedbackStore.js';
-export { PgTrainingProjection } from './trainingProjection.js';
-export type { TrainingView } from './trainingProjection.js';
-export { createManualTrigger, retrainLockKey } from './manualTrigger.js';
-export type { ManualTrigger } from './manualTrigger.js';
-export { RetrainRules, RuleEnv, createRuleBook } from '@flywheel/contracts';
-export { FeedbackItem, FeedbackBatch, AcceptedItem, BatchAccepted, RetrainingStatus, ManualRetrain, MAX_BATCH_ITEMS } from './httpSchemas.js';
+export { INGEST_SOURCE } from './feedbackStore.js';
+export { FeedbackItem, FeedbackBatch, AcceptedItem, BatchAccepted, RetrainingStatus, ManualRetrain, MAX_BATCH_ITEMS, TrainingExample, TrainingExamplesQuery } from './httpSchemas.js';
 export { openApiDocument, renderOpenApi } from './openApiDocument.js';

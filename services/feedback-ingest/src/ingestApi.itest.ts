@@ -1,46 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent } from '@flywheel/contracts';
-import { listen } from '@flywheel/http';
-import { RedisLocks } from '@flywheel/redis';
-import { createMetricsRegistry } from '@flywheel/runtime';
-import { createIngestService, type IngestService } from './createIngestService.js';
-import { createRuleBook, RuleEnv } from '@flywheel/contracts';
 import { isolatedPlatform } from '@flywheel/testing';
+import { ADMIN, createKey, registerModel, startIngest, type StartedIngest } from './testPlatform.js';
 
-const ADMIN = 'admin-token-0123456789';
-const API_KEY = 'api-key-0123456789abcdef';
+let API_KEY = '';
 let p: Awaited<ReturnType<typeof isolatedPlatform>>;
-let svc: IngestService;
+let svc: StartedIngest;
 let base = '';
-let closeServer: () => Promise<void>;
-let bus: ReturnType<typeof p.newBus>;
 const model = `m-${randomUUID().slice(0, 8)}`;
 
 const rows = async (sql: string, args: unknown[] = []): Promise<number> => Number((await p.pool.query(sql, args)).rows[0].n);
 const feedbackRows = () => rows('SELECT count(*) AS n FROM feedback');
-const outboxRows = () => rows('SELECT count(*) AS n FROM feedback_ingest_outbox');
+const outboxRows = () => rows('SELECT count(*) AS n FROM flywheel_outbox');
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 const correction = (extra: Record<string, unknown> = {}) => ({ model, text: 'my parcel is late again', kind: 'misclassification', predictedLabel: 'low', correctLabel: 'high', ...extra });
 
 beforeAll(async () => {
   p = await isolatedPlatform('ingest-api');
-  bus = p.newBus();
-  svc = createIngestService({
-    pool: p.pool, schema: p.schema, bus, locks: new RedisLocks(p.redis, p.redisPrefix), logger: p.logger, metrics: createMetricsRegistry('feedback-ingest'),
-    rulesFor: createRuleBook(RuleEnv.parse({ RULES_JSON: JSON.stringify({ [model]: { correctionThreshold: 20 } }) })),
-    adminToken: ADMIN, apiKey: API_KEY, knownModels: [model, 'other-model'], bodyLimit: '1mb', lockTtlMs: 60_000, group: `ingest-${p.run}`,
-  });
-  await svc.start();
-  const s = await listen(svc.app, 0, '127.0.0.1');
-  base = `http://127.0.0.1:${s.port}`;
-  closeServer = s.close;
+  svc = await startIngest(p, { env: { RULES_JSON: JSON.stringify({ [model]: { correctionThreshold: 20 } }) } });
+  await registerModel(svc, model, ['low', 'high', 'billing', 'shipping']);
+  await registerModel(svc, 'other-model', ['low', 'high']);
+  API_KEY = await createKey(svc, 'reviewer', ['feedback'], 'trusted');
+  base = svc.base;
 });
 afterAll(async () => {
-  await closeServer?.();
-  await svc?.stop();
-  await bus?.close();
+  await svc?.svc.stop();
   await p?.drop();
 });
 
@@ -50,7 +36,7 @@ describe('feedback-ingest REST API', () => {
     expect(r.status).toBe(202);
     const body = (await r.json()) as { feedbackId: string; sequence: number };
     expect(body.sequence).toBeGreaterThan(0);
-    const ev = (await p.pool.query('SELECT event FROM feedback_ingest_outbox WHERE event_id = $1', [body.feedbackId])).rows[0].event;
+    const ev = (await p.pool.query('SELECT event FROM flywheel_outbox WHERE event_id = $1', [body.feedbackId])).rows[0].event;
     expect(ev).toMatchObject({ id: body.feedbackId, subject: model, type: 'feedback.received.v1', data: { correctLabel: 'high', sequence: body.sequence, metadata: { ticket: 'T-1' } } });
   });
 
@@ -116,14 +102,16 @@ describe('feedback-ingest REST API', () => {
     expect(await feedbackRows()).toBe(before);
   });
 
-  it('enforces the API key on feedback routes and the bearer token on admin routes', async () => {
+  it('needs a key with the feedback scope on feedback routes and the admin scope on admin routes', async () => {
     const noKey = await fetch(`${base}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(correction()) });
     expect(noKey.status).toBe(401);
-    expect((await post('/v1/feedback', correction(), { 'x-api-key': 'wrong-key-0123456789abc' })).status).toBe(403);
+    expect((await post('/v1/feedback', correction(), { 'x-api-key': 'wrong-key-0123456789abc' })).status).toBe(401);
     expect((await fetch(`${base}/v1/models/${model}/retraining`)).status).toBe(401);
     const admin = (h: Record<string, string>) => fetch(`${base}/v1/admin/models/other-model/retrain`, { method: 'POST', headers: { 'content-type': 'application/json', ...h }, body: JSON.stringify({ reason: 'test' }) });
     expect((await admin({})).status).toBe(401);
-    expect((await admin({ authorization: 'Bearer wrong-token-000000000' })).status).toBe(403);
+    expect((await admin({ authorization: 'Bearer wrong-token-000000000' })).status).toBe(401);
+    // A feedback key is no admin key.
+    expect((await admin({ 'x-api-key': API_KEY })).status).toBe(403);
   });
 
   it('fills predictedLabel, modelVersion and variant from the logged prediction', async () => {
@@ -152,7 +140,7 @@ describe('feedback-ingest REST API', () => {
     const t = (await t1.json()) as { triggerId: string; fencingToken: number; feedbackWatermark: number };
     const t2 = await trigger();
     expect(t2.status).toBe(409);
-    const ev = (await p.pool.query('SELECT topic, event FROM feedback_ingest_outbox WHERE event_id = $1', [t.triggerId])).rows[0];
+    const ev = (await p.pool.query('SELECT topic, event FROM flywheel_outbox WHERE event_id = $1', [t.triggerId])).rows[0];
     expect(ev).toMatchObject({ topic: 'retrainingTriggers', event: { subject: model, data: { reason: 'manual', note: 'new labels arrived', fencingToken: t.fencingToken } } });
 
     // The projections move the status along: the trigger resets pending, the job shows progress.

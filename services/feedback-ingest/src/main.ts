@@ -1,55 +1,61 @@
-import { createKafkaBus } from '@flywheel/bus';
-import { listen } from '@flywheel/http';
-import { createPool, withSearchPath } from '@flywheel/postgres';
-import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
-import { armFailpoints, createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
-import { loadConfig } from './config.js';
-import { createIngestService } from './createIngestService.js';
-import { createRuleBook } from '@flywheel/contracts';
+// feedback-ingest's composition root: config, the skeleton, stores, domain objects, what runs.
+import { fileURLToPath } from 'node:url';
+import { authMigrationsDir, createKeyring, createRateLimits } from '@flywheel/auth';
+import { createRuleBook, FLYWHEEL_SOURCES } from '@flywheel/contracts';
+import { createOutboxRelay, outboxMigrationsDir } from '@flywheel/postgres';
+import { RedisLocks, RetrainLeases } from '@flywheel/redis';
+import { PgRegistry, registryMigrationsDir } from '@flywheel/registry';
+import { createService } from '@flywheel/service';
+import { loadConfig, trustedReportersFor } from './config.js';
+import { PgFeedbackStore } from './feedbackStore.js';
+import { createIngestMetrics } from './ingestMetrics.js';
+import { ingestRoutes } from './ingestRoutes.js';
+import { PgLabelBook } from './labelBook.js';
+import { createManualTrigger } from './manualTrigger.js';
+import { RegistryCatalog } from './modelCatalog.js';
+import { onProjectedEvents } from './onProjectedEvents.js';
+import { PgTrainingExamples } from './trainingExamples.js';
+import { PgTrainingProjection } from './trainingProjection.js';
 
 const config = loadConfig(process.env);
-const logger = createLogger({ service: 'feedback-ingest', level: config.LOG_LEVEL });
-const failpoints = armFailpoints(config.FLYWHEEL_FAILPOINTS);
-if (failpoints.length > 0) logger.warn({ failpoints }, 'test failpoints armed: this process will crash on purpose');
-const metrics = createMetricsRegistry('feedback-ingest');
-const shutdown = createShutdown(logger);
-const rulesFor = createRuleBook(config);
+const svc = createService({ name: 'feedback-ingest', config, bodyLimit: config.BODY_LIMIT });
 
-const pool = createPool(withSearchPath(config.POSTGRES_URL, config.PG_SCHEMA), { max: config.PG_POOL_SIZE, applicationName: 'feedback-ingest' });
-shutdown.onShutdown(() => pool.end());
-const redis = createRedis(config.REDIS_URL, { name: 'feedback-ingest' });
-shutdown.onShutdown(() => redis.quit());
-const bus = createKafkaBus({
-  brokers: config.KAFKA_BROKERS,
-  clientId: 'feedback-ingest',
-  logger,
-  metrics,
-  dedupe: new RedisDedupe(redis, { prefix: config.REDIS_PREFIX }),
-  topicPrefix: config.TOPIC_PREFIX,
-  sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-  rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS,
-});
-shutdown.onShutdown(() => bus.close());
+// The shared outbox first: migration 002 moves the old outbox's unsent rows into it.
+await svc.migrate(outboxMigrationsDir, 'outbox_migrations');
+// API keys (api_clients) and the registry (models and their labels) live in the same deployment schema.
+await svc.migrate(authMigrationsDir, 'auth_migrations');
+await svc.migrate(registryMigrationsDir, 'registry_migrations');
+await svc.migrate(fileURLToPath(new URL('../migrations', import.meta.url)), 'feedback_ingest_migrations');
 
-const service = createIngestService({
-  pool,
-  schema: config.PG_SCHEMA,
-  bus,
-  locks: new RedisLocks(redis, config.REDIS_PREFIX),
-  logger,
-  metrics,
-  rulesFor,
-  adminToken: config.ADMIN_TOKEN,
-  apiKey: config.API_KEY,
-  knownModels: config.KNOWN_MODELS,
-  bodyLimit: config.BODY_LIMIT,
-  lockTtlMs: config.RETRAIN_LOCK_TTL_MS,
-  relayBatchSize: config.RELAY_BATCH_SIZE,
-  relayIdlePollMs: config.RELAY_IDLE_POLL_MS,
+const pool = svc.pool();
+// One relay per schema (the lock name): every service of a deployment shares the table.
+const relay = createOutboxRelay({
+  pool, publisher: svc.bus().publisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.feedbackIngest,
+  batchSize: config.RELAY_BATCH_SIZE, idlePollMs: config.RELAY_IDLE_POLL_MS,
 });
-await service.start();
-shutdown.onShutdown(() => service.stop());
-const server = await listen(service.app, config.PORT);
-shutdown.onShutdown(() => server.close());
-shutdown.installSignalHandlers();
-logger.info({ port: server.port, schema: config.PG_SCHEMA, topicPrefix: config.TOPIC_PREFIX }, 'feedback-ingest listening');
+const projection = new PgTrainingProjection(pool);
+const leases = new RetrainLeases(new RedisLocks(svc.redis(), config.REDIS_PREFIX));
+const keyring = await createKeyring({ pool, refreshMs: config.KEYRING_REFRESH_MS, adminToken: config.ADMIN_TOKEN, logger: svc.logger });
+svc.onStop(async () => keyring.close());
+svc.ready({ name: 'keyring', check: () => keyring.fresh() });
+const limits = createRateLimits({ redis: svc.redis(), keyPrefix: `${config.REDIS_PREFIX}:rl:feedback-ingest`, limits: { feedback: { points: config.FEEDBACK_RATE_LIMIT_PER_MINUTE, durationSec: 60 } } });
+const labels = new PgLabelBook(pool, trustedReportersFor(config));
+
+svc.consume('feedback-ingest', onProjectedEvents(projection));
+svc.routes(ingestRoutes({
+  logger: svc.logger,
+  metrics: createIngestMetrics(svc.metrics),
+  store: new PgFeedbackStore(pool, labels),
+  training: projection,
+  examples: new PgTrainingExamples(pool),
+  manualTrigger: createManualTrigger({ pool, leases, lockTtlMs: config.RETRAIN_LOCK_TTL_MS, latestSequence: (m, db) => projection.latestSequence(m, db), relay }),
+  rulesFor: createRuleBook(config),
+  keyring,
+  limits,
+  catalog: new RegistryCatalog(new PgRegistry(pool), { refreshMs: config.MODEL_CATALOG_REFRESH_MS }),
+  labels,
+  relay,
+}));
+relay.start();
+svc.onStop(() => relay.stop());
+await svc.start();

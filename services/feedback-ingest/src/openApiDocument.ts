@@ -1,6 +1,6 @@
 import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { AcceptedItem, BatchAccepted, ErrorBody, FeedbackBatch, FeedbackItem, IdempotencyKey, ManualRetrain, ManualRetrainAccepted, ModelParam, RetrainingStatus } from './httpSchemas.js';
+import { AcceptedItem, BatchAccepted, ErrorBody, FeedbackBatch, FeedbackItem, IdempotencyKey, ManualRetrain, ManualRetrainAccepted, ModelParam, RetrainingStatus, TrainingExample, TrainingExamplesQuery } from './httpSchemas.js';
 
 const json = <S extends z.ZodTypeAny>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
 const errors = {
@@ -46,6 +46,19 @@ export const openApiDocument = (): object => {
       403: json(ErrorBody, 'Wrong admin token.'),
       ...unknownModel,
       409: json(ErrorBody, 'The model is already being retrained; details.holderToken is the lock holder.'),
+    },
+  });
+  r.registerPath({
+    method: 'get', path: '/internal/v1/models/{model}/training-examples', summary: 'What a model can learn from now (for the trainer)', security: [{ adminBearer: [] }],
+    description: 'Human corrections and confirmations up to the watermark (the latest word on each prediction wins; the label is the one the feedback teaches), '
+      + 'then confident predictions without feedback as pseudo-labels, newest first. JSONL: one TrainingExample per line, streamed; '
+      + 'a body cut short (the chunked transfer does not end) means the read failed and must be retried.',
+    request: { params: ModelParam, query: TrainingExamplesQuery },
+    responses: {
+      200: { description: 'One TrainingExample per line.', content: { 'application/x-ndjson': { schema: TrainingExample } } },
+      400: errors[400],
+      401: json(ErrorBody, 'No Authorization: Bearer header.'),
+      403: json(ErrorBody, 'Wrong admin token.'),
     },
   });
   return new OpenApiGeneratorV31(r.definitions).generateDocument({

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { EventOf } from '@flywheel/contracts';
-import type { Pool } from '@flywheel/postgres';
+import type { Pool, PoolClient } from '@flywheel/postgres';
 import type { RetrainRules } from '@flywheel/contracts';
 import type { RetrainingStatus } from './httpSchemas.js';
+import type { Projection } from './ports.js';
 
 /** Reads what the status route answers. */
 export interface TrainingView {
@@ -32,7 +33,7 @@ const Counts = z.object({ corrections: num, total: num });
  * predictions (for filling feedback and for the trainer), the last trigger, the current job and
  * the last successful training. Handlers are idempotent: replays and stale events change nothing.
  */
-export class PgTrainingProjection implements TrainingView {
+export class PgTrainingProjection implements TrainingView, Projection {
   constructor(private readonly pool: Pool) {}
 
   async onPrediction(e: EventOf<'predictions'>): Promise<void> {
@@ -85,7 +86,7 @@ export class PgTrainingProjection implements TrainingView {
     // Pending = feedback after the last trigger's watermark (or its time when the trigger had none).
     const counts = Counts.parse(
       (await this.pool.query(
-        `SELECT count(*) FILTER (WHERE kind = 'misclassification') AS corrections, count(*) AS total FROM feedback
+        `SELECT count(*) FILTER (WHERE kind = 'misclassification' AND NOT proposed_label) AS corrections, count(*) AS total FROM feedback
          WHERE model = $1 AND sequence > $2 AND created_at > $3`,
         [model, t?.last_trigger_watermark ?? 0, t?.last_trigger_watermark == null && t?.last_trigger_at ? t.last_trigger_at : new Date(0)],
       )).rows[0],
@@ -106,11 +107,11 @@ export class PgTrainingProjection implements TrainingView {
     };
   }
 
-  /** The highest ingest sequence of a model's feedback so far (0 when none). */
-  async latestSequence(model: string): Promise<{ sequence: number; pendingCorrections: number }> {
+  /** The highest ingest sequence of a model's feedback so far (0 when none); `db` lets a caller read inside its transaction. */
+  async latestSequence(model: string, db: Pool | PoolClient = this.pool): Promise<{ sequence: number; pendingCorrections: number }> {
     const r = z.object({ s: num, c: num }).parse(
-      (await this.pool.query(
-        `SELECT COALESCE(max(sequence), 0) AS s, count(*) FILTER (WHERE kind = 'misclassification' AND sequence > COALESCE((SELECT last_trigger_watermark FROM feedback_ingest_training WHERE model = $1), 0)) AS c
+      (await db.query(
+        `SELECT COALESCE(max(sequence), 0) AS s, count(*) FILTER (WHERE kind = 'misclassification' AND NOT proposed_label AND sequence > COALESCE((SELECT last_trigger_watermark FROM feedback_ingest_training WHERE model = $1), 0)) AS c
          FROM feedback WHERE model = $1`,
         [model],
       )).rows[0],

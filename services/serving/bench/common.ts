@@ -14,10 +14,8 @@ import { createPool, type Pool } from '@flywheel/postgres';
 import { createRedis, RedisDedupe, type Redis } from '@flywheel/redis';
 import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import { createLogger, createMetricsRegistry, type Logger } from '@flywheel/runtime';
-import { onnxInferenceEngine } from '../src/onnxInferenceEngine.js';
-import { RedisRoutingStore } from '../src/RedisRoutingStore.js';
-import { RegistryModelSource } from '../src/RegistryModelSource.js';
-import { startServing, type RunningServing } from '../src/startServing.js';
+import type { PredictionPublisher } from '../src/PredictionLog.js';
+import { servingEnv, startInProcessServing, TEST_ADMIN_TOKEN, type InProcessServing } from '../src/testing/inProcessServing.js';
 import { publishVersion, REFERENCE_OPTIONS, trainState } from '../src/testing/modelFixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,6 +36,7 @@ export interface Platform {
   artifacts: MinioArtifactStore;
   run: string;
   redisPrefix: string;
+  topicPrefix: string;
   close(): Promise<void>;
 }
 
@@ -49,13 +48,14 @@ export const connectPlatform = async (name: string): Promise<Platform> => {
   await migrateRegistry(pool);
   const store = await MinioObjectStore.fromSettings({ endpoint: need('S3_ENDPOINT'), accessKey: need('S3_ACCESS_KEY'), secretKey: need('S3_SECRET_KEY'), bucket: process.env.S3_BUCKET ?? 'flywheel' });
   const redis = createRedis(need('REDIS_URL'));
-  const redisPrefix = `${name}-${run}:`;
+  const redisPrefix = `${name}-${run}`;
+  const topicPrefix = `${name}-${run}.`;
   const bus = createKafkaBus({
     brokers: need('KAFKA_BROKERS').split(','), clientId: `${name}-${run}`, logger, metrics: createMetricsRegistry(`${name}-bus`),
-    dedupe: new RedisDedupe(redis, { prefix: redisPrefix }), topicPrefix: `${name}-${run}.`,
+    dedupe: new RedisDedupe(redis, { prefix: redisPrefix }), topicPrefix,
   });
   return {
-    logger, pool, redis, bus, run, redisPrefix,
+    logger, pool, redis, bus, run, redisPrefix, topicPrefix,
     registry: new PgRegistry(pool),
     artifacts: new MinioArtifactStore(store),
     close: async () => {
@@ -117,16 +117,18 @@ export const publishModel = async (p: Platform, model: string, state: TrainingSt
   }
 };
 
-/** Serving in this process on loopback, on the platform's stores. */
-export const serveModel = (p: Platform, model: string, opts: { intraOpThreads?: number; fastPath?: boolean; publisher?: Bus['publisher'] } = {}): Promise<RunningServing> =>
-  startServing({
-    bus: { consume: p.bus.consume, publisher: opts.publisher ?? p.bus.publisher }, logger: p.logger, registry: createMetricsRegistry('serving-bench'),
-    source: new RegistryModelSource(p.registry, p.artifacts),
-    routing: new RedisRoutingStore(p.redis, p.logger, p.redisPrefix),
-    engine: onnxInferenceEngine({ intraOpThreads: opts.intraOpThreads ?? 1 }),
-    models: [model], followAll: false, groupId: `serving-bench-${p.run}-${randomUUID().slice(0, 4)}`,
-    port: 0, host: '127.0.0.1', releaseGraceMs: 1_000, fastPath: opts.fastPath ?? true,
-  });
+/** Serving in this process, composed as main.ts composes it, on the platform's stores and prefixes. */
+export const serveModel = (p: Platform, model: string, opts: { intraOpThreads?: number; fastPath?: boolean; publisher?: PredictionPublisher } = {}): Promise<InProcessServing> =>
+  startInProcessServing({
+    ...servingEnv({
+      schema: 'public', redisPrefix: p.redisPrefix, topicPrefix: p.topicPrefix, env: process.env,
+      s3: { endpoint: need('S3_ENDPOINT'), accessKey: need('S3_ACCESS_KEY'), secretKey: need('S3_SECRET_KEY'), bucket: process.env.S3_BUCKET ?? 'flywheel' },
+    }),
+    LOG_LEVEL: 'warn', SERVING_MODELS: model, SERVING_FOLLOW_ALL: 'false', SERVING_GROUP_ID: `serving-bench-${p.run}-${randomUUID().slice(0, 4)}`,
+    // The bench measures serving, not the per-client limit: one client (the admin token) sends everything.
+    PREDICT_RATE_LIMIT_PER_MINUTE: '1000000000',
+    RELEASE_GRACE_MS: '1000', SERVING_FAST_PATH: String(opts.fastPath ?? true), ONNX_INTRA_OP_THREADS: String(opts.intraOpThreads ?? 1),
+  }, opts.publisher ? { publisher: opts.publisher } : {});
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -145,7 +147,7 @@ export interface LoadResult {
  */
 export const load = (url: string, body: unknown, opts: { connections: number; seconds: number; rate?: number; method?: 'POST' | 'GET' }): Promise<LoadResult> =>
   new Promise((resolve, reject) => {
-    const args = ['-j', '-c', String(opts.connections), '-d', String(opts.seconds), '-m', opts.method ?? 'POST', '-H', 'content-type=application/json'];
+    const args = ['-j', '-c', String(opts.connections), '-d', String(opts.seconds), '-m', opts.method ?? 'POST', '-H', 'content-type=application/json', '-H', `authorization=Bearer ${TEST_ADMIN_TOKEN}`];
     if (body !== undefined) args.push('-b', JSON.stringify(body));
     if (opts.rate !== undefined) args.push('-R', String(opts.rate));
     args.push(url);

@@ -88,7 +88,7 @@ const viaExpress = await serveModel(p, model, { fastPath: false });
 const b1Express = await load(`http://127.0.0.1:${viaExpress.port}/v1/models/${model}/predict`, one, { connections: 50, seconds: SECONDS });
 await viaExpress.close();
 // The same service with a publisher that drops events: what the prediction log costs per row.
-const noLog = await serveModel(p, model, { publisher: { publish: async () => {}, publishMany: async () => {} } });
+const noLog = await serveModel(p, model, { publisher: { publishMany: async () => {} } });
 const b32NoLog = await load(`http://127.0.0.1:${noLog.port}/v1/models/${model}/predict:batch`, batch32, { connections: 16, seconds: SECONDS });
 const b1NoLog = await load(`http://127.0.0.1:${noLog.port}/v1/models/${model}/predict`, one, { connections: 50, seconds: SECONDS });
 await noLog.close();

@@ -4,8 +4,9 @@
  * Last line: one JSON object.
  */
 import { cpus, loadavg } from 'node:os';
-import { continueTraining, initBackend } from '@flywheel/learning';
+import { continueTraining, initBackend } from '@flywheel/learning/train';
 import { makeEvent, type DataOf } from '@flywheel/contracts';
+import { adminHeaders } from '../src/testing/inProcessServing.js';
 import { publishVersion, REFERENCE_OPTIONS, trainState } from '../src/testing/modelFixtures.js';
 import { connectPlatform, load, productExamples, publishModel, referenceModel, round, serveModel, table, type LoadResult } from './common.js';
 
@@ -43,7 +44,7 @@ published.set('2.0.0', await publishVersion({ registry: p.registry, artifacts: p
 const serving = await serveModel(p, model);
 console.log('serving; swapping under load…');
 const base = `http://127.0.0.1:${serving.port}/v1/models/${model}`;
-const info = async () => (await (await fetch(base)).json()) as { champion?: { version: string }; challenger?: { version: string }; lastSwap?: { seconds: number; action: string } };
+const info = async () => (await (await fetch(base, { headers: adminHeaders })).json()) as { champion?: { version: string }; challenger?: { version: string }; lastSwap?: { seconds: number; action: string } };
 const update = (data: DataOf<'modelUpdates'>) => p.bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', { source: '/flywheel/bench', subject: model, data }));
 const waitUntil = async (what: string, cond: () => Promise<boolean>, timeoutMs = 60_000) => {
   const end = Date.now() + timeoutMs;
@@ -115,7 +116,7 @@ await update({ action: 'challenger_registered', version: challengerVersion as ne
 await update({ action: 'routing_changed', routing: { champion: '1.0.0' as never, challenger: challengerVersion as never, challengerShareBps: 10_000, salt: 'bench', revision: ++revision } });
 let firstAnswer = 0;
 await waitUntil('the challenger answering', async () => {
-  const r = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(one) });
+  const r = await fetch(`${base}/predict`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(one) });
   const body = (await r.json()) as { modelVersion?: string; variant?: string };
   if (body.modelVersion === challengerVersion && body.variant === 'challenger') firstAnswer = performance.now();
   return firstAnswer > 0;

@@ -1,10 +1,13 @@
 import type { ModelUpdated, RoutingTable } from '@flywheel/contracts';
 import { failpoint, type Logger } from '@flywheel/runtime';
-import { BaseModelCache } from './BaseModelCache.js';
+import { LoadedVersions } from './LoadedVersions.js';
 import { ModelLoadFailures, type LoadFailure, type LoadRetryPolicy } from './ModelLoadFailures.js';
 import { championOnly, type LoadedVersion, type ModelSnapshot } from './modelSnapshot.js';
 import type { InferenceEngine, ModelSource, RoutingStore } from './ports.js';
+import { newServedModel, type ServedModel, type SwapRecord } from './servedModel.js';
 import type { ServingMetrics } from './servingMetrics.js';
+
+export type { SwapRecord } from './servedModel.js';
 
 export interface ModelHostDeps {
   source: ModelSource;
@@ -20,28 +23,6 @@ export interface ModelHostDeps {
   loadRetry?: LoadRetryPolicy;
 }
 
-/** The last state change of a model, shown by GET /v1/models/:model (and read by bench:swap). */
-export interface SwapRecord {
-  action: ModelUpdated['action'] | 'start';
-  champion: string;
-  challenger: string | undefined;
-  /** From the update being received to the new snapshot serving. */
-  seconds: number;
-  at: string;
-}
-
-interface ModelState {
-  snapshot: ModelSnapshot | undefined;
-  loaded: Map<string, LoadedVersion>;
-  /** Versions registered as challengers and loaded, waiting for a routing table that names them. */
-  standby: string[];
-  retiring: Map<string, NodeJS.Timeout>;
-  /** After a lifecycle event (promote, roll back, reject) a table of this revision or older is stale. */
-  staleAtOrBelow: number;
-  queue: Promise<unknown>;
-  lastSwap: SwapRecord | undefined;
-}
-
 /**
  * Holds every served model's versions and swaps them: loads adapters (and bases) in the
  * background, installs a new immutable snapshot by reference once everything it names is loaded,
@@ -49,19 +30,17 @@ interface ModelState {
  * Updates of one model are applied one at a time, in arrival order.
  */
 export class ModelHost {
-  private readonly states = new Map<string, ModelState>();
-  private readonly bases: BaseModelCache;
-  private readonly graceMs: number;
+  private readonly states = new Map<string, ServedModel>();
+  private readonly versions: LoadedVersions;
   private readonly maxStandby: number;
   private readonly log: Logger;
   private readonly failures: ModelLoadFailures;
   private closed = false;
 
   constructor(private readonly deps: ModelHostDeps) {
-    this.graceMs = deps.releaseGraceMs ?? 5_000;
     this.maxStandby = deps.maxStandby ?? 2;
     this.log = deps.logger.child({ component: 'model-host' });
-    this.bases = new BaseModelCache(deps.engine, this.log);
+    this.versions = new LoadedVersions({ source: deps.source, engine: deps.engine, metrics: deps.metrics, log: this.log, graceMs: deps.releaseGraceMs ?? 5_000 }, this.states);
     const retry = (model: string) => void this.start(model);
     this.failures = new ModelLoadFailures({ metrics: deps.metrics, logger: this.log, retry, ...(deps.loadRetry ? { policy: deps.loadRetry } : {}) });
   }
@@ -79,6 +58,14 @@ export class ModelHost {
   /** Names of the models this replica knows, sorted. */
   models(): string[] {
     return [...this.states.keys()].sort();
+  }
+
+  /**
+   * Makes models known before their load starts: until start() loads them they answer 503
+   * model_not_ready and keep the replica unready, rather than 404 while the server is already up.
+   */
+  expect(models: readonly string[]): void {
+    for (const m of models) if (!this.states.has(m)) this.states.set(m, newServedModel());
   }
 
   /** True when every known model has a champion loaded or failed to load (it is retried; the others serve). */
@@ -129,11 +116,10 @@ export class ModelHost {
       switch (update.action) {
         case 'challenger_registered': {
           if (current?.champion.version === update.version || current?.challenger?.version === update.version) return;
-          await this.ensureLoaded(state, model, update.version);
+          await this.versions.ensure(state, model, update.version);
           state.standby = [...state.standby.filter((v) => v !== update.version), update.version].slice(-this.maxStandby);
-          this.retireUnused(state);
-          state.lastSwap = this.swapRecord(update.action, state, receivedAt);
-          this.deps.metrics.swapDuration.observe({ model, action: update.action }, state.lastSwap.seconds);
+          this.versions.retireUnused(state);
+          this.recordSwap(state, model, update.action, receivedAt);
           this.log.info({ model, version: update.version }, 'challenger loaded; it serves once a routing table names it');
           return;
         }
@@ -156,7 +142,7 @@ export class ModelHost {
           if (current?.challenger?.version === update.version) {
             await this.lifecycle(state, model, current.champion.version, update.action, receivedAt);
           } else {
-            this.retireUnused(state);
+            this.versions.retireUnused(state);
           }
           return;
         }
@@ -188,14 +174,10 @@ export class ModelHost {
   async close(): Promise<void> {
     this.closed = true;
     this.failures.close();
-    for (const s of this.states.values()) {
-      for (const t of s.retiring.values()) clearTimeout(t);
-      s.retiring.clear();
-    }
-    await this.bases.releaseAll();
+    await this.versions.close();
   }
 
-  private async lifecycle(state: ModelState, model: string, champion: string, action: ModelUpdated['action'], receivedAt: number): Promise<void> {
+  private async lifecycle(state: ServedModel, model: string, champion: string, action: ModelUpdated['action'], receivedAt: number): Promise<void> {
     const revision = state.snapshot?.routing.revision ?? 0;
     const salt = state.snapshot?.routing.salt ?? model;
     await this.install(state, model, { ...championOnly(model, champion, revision), salt }, action, receivedAt);
@@ -204,99 +186,35 @@ export class ModelHost {
   }
 
   /** Loads what `table` names, then replaces the snapshot in one assignment. */
-  private async install(state: ModelState, model: string, table: RoutingTable, action: SwapRecord['action'], receivedAt: number): Promise<void> {
-    const champion = await this.ensureLoaded(state, model, table.champion);
-    const challenger = table.challenger === undefined ? undefined : await this.ensureLoaded(state, model, table.challenger);
+  private async install(state: ServedModel, model: string, table: RoutingTable, action: SwapRecord['action'], receivedAt: number): Promise<void> {
+    const champion = await this.versions.ensure(state, model, table.champion);
+    const challenger = table.challenger === undefined ? undefined : await this.versions.ensure(state, model, table.challenger);
     if (action !== 'start') failpoint('serving.mid-swap'); // loaded, not yet swapped in: a restart must come back on the new table
     state.snapshot = { model, champion, challenger, routing: table, installedAt: new Date() };
     this.failures.loaded(model);
     state.standby = state.standby.filter((v) => v !== table.champion && v !== table.challenger);
-    this.retireUnused(state);
-    state.lastSwap = this.swapRecord(action, state, receivedAt);
-    this.deps.metrics.swapDuration.observe({ model, action }, state.lastSwap.seconds);
-    this.log.info({ model, action, champion: champion.version, challenger: challenger?.version, share: table.challengerShareBps, seconds: state.lastSwap.seconds }, 'model state swapped');
+    this.versions.retireUnused(state);
+    const swap = this.recordSwap(state, model, action, receivedAt);
+    this.log.info({ model, action, champion: champion.version, challenger: challenger?.version, share: table.challengerShareBps, seconds: swap.seconds }, 'model state swapped');
   }
 
-  private swapRecord(action: SwapRecord['action'], state: ModelState, receivedAt: number): SwapRecord {
-    this.refreshGauge();
-    return {
+  private recordSwap(state: ServedModel, model: string, action: SwapRecord['action'], receivedAt: number): SwapRecord {
+    this.versions.refreshGauge();
+    state.lastSwap = {
       action,
       champion: state.snapshot?.champion.version ?? '',
       challenger: state.snapshot?.challenger?.version,
       seconds: (performance.now() - receivedAt) / 1000,
       at: new Date().toISOString(),
     };
+    this.deps.metrics.swapDuration.observe({ model, action }, state.lastSwap.seconds);
+    return state.lastSwap;
   }
 
-  private async ensureLoaded(state: ModelState, model: string, version: string): Promise<LoadedVersion> {
-    const have = state.loaded.get(version);
-    if (have !== undefined) {
-      const timer = state.retiring.get(version);
-      if (timer !== undefined) {
-        clearTimeout(timer);
-        state.retiring.delete(version);
-      }
-      return have;
-    }
-    const artifact = await this.deps.source.version(model, version);
-    const base = await this.bases.acquire(model, artifact.baseVersion, () => artifact.baseOnnx());
-    let loaded: LoadedVersion;
-    try {
-      const classifier = base.createClassifier(artifact.adapterBytes, artifact.adapterManifest);
-      loaded = { model, version, baseVersion: artifact.baseVersion, classifier, labels: classifier.labels, loadedAt: new Date(), inFlight: 0 };
-    } catch (err) {
-      await this.bases.release(model, artifact.baseVersion);
-      throw err;
-    }
-    state.loaded.set(version, loaded);
-    return loaded;
-  }
-
-  /** Schedules the release of loaded versions that nothing routes to and no standby slot holds. */
-  private retireUnused(state: ModelState): void {
-    const wanted = new Set<string>(state.standby);
-    if (state.snapshot) {
-      wanted.add(state.snapshot.champion.version);
-      if (state.snapshot.challenger) wanted.add(state.snapshot.challenger.version);
-    }
-    for (const [version, loaded] of state.loaded) {
-      if (wanted.has(version) || state.retiring.has(version)) continue;
-      const check = (): void => {
-        if (this.closed || state.retiring.get(version) === undefined) return;
-        // In-flight requests captured an older snapshot: wait for them before releasing.
-        if (loaded.inFlight > 0) {
-          state.retiring.set(version, setTimeout(check, 20).unref());
-          return;
-        }
-        state.retiring.delete(version);
-        state.loaded.delete(version);
-        this.refreshGauge();
-        this.bases.release(loaded.model, loaded.baseVersion).catch((err: unknown) => this.log.warn({ err, model: loaded.model }, 'releasing a base failed'));
-        this.log.info({ model: loaded.model, version }, 'released a retired version');
-      };
-      state.retiring.set(version, setTimeout(check, this.graceMs).unref());
-    }
-  }
-
-  private refreshGauge(): void {
-    const g = this.deps.metrics.loadedVersions;
-    g.reset();
-    for (const [model, s] of this.states) {
-      for (const version of s.loaded.keys()) {
-        const role =
-          s.snapshot?.champion.version === version ? 'champion'
-          : s.snapshot?.challenger?.version === version ? 'challenger'
-          : s.retiring.has(version) ? 'retiring'
-          : 'standby';
-        g.set({ model, version, role }, 1);
-      }
-    }
-  }
-
-  private enqueue(model: string, work: (state: ModelState) => Promise<void>): Promise<void> {
+  private enqueue(model: string, work: (state: ServedModel) => Promise<void>): Promise<void> {
     let state = this.states.get(model);
     if (state === undefined) {
-      state = { snapshot: undefined, loaded: new Map(), standby: [], retiring: new Map(), staleAtOrBelow: -1, queue: Promise.resolve(), lastSwap: undefined };
+      state = newServedModel();
       this.states.set(model, state);
     }
     const s = state;

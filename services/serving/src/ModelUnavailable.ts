@@ -1,20 +1,18 @@
-import { HttpError } from '@flywheel/http';
+import { DependencyDown } from '@flywheel/runtime';
 import type { LoadFailure } from './ModelLoadFailures.js';
 
 /**
  * 503 for a model that failed to load: the body names the reason and says the request may be
  * retried (serving retries the load itself), and `retryAfterSeconds` becomes the Retry-After header.
  */
-export class ModelUnavailable extends HttpError {
+export class ModelUnavailable extends DependencyDown {
   readonly retryAfterSeconds: number;
 
   constructor(failure: LoadFailure, now = Date.now()) {
     const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(failure.nextRetryAt) - now) / 1000));
     super(
-      503,
-      'model_unavailable',
       `model "${failure.model}" could not be loaded: ${failure.reason}; serving retries the load by itself (attempt ${failure.attempts} failed), retry the request after ${retryAfterSeconds}s`,
-      { model: failure.model, reason: failure.reason, retriable: true, retryAfterSeconds, attempts: failure.attempts, since: failure.since },
+      { reason: 'model_unavailable', details: { model: failure.model, reason: failure.reason, retriable: true, retryAfterSeconds, attempts: failure.attempts, since: failure.since } },
     );
     this.retryAfterSeconds = retryAfterSeconds;
   }

@@ -16,8 +16,7 @@ describe('PredictionLog', () => {
   it('publishes valid prediction envelopes in batches, keyed by model, with the prediction id as event id', async () => {
     const { registry, metrics } = testMetrics();
     const sent: EventOf<'predictions'>[][] = [];
-    const log = new PredictionLog({ publisher: { publishMany: async (_t, e) => void sent.push([...e]) }, metrics, logger: quietLogger(), source: '/t', flushAt: 10, flushEveryMs: 10 });
-    log.start();
+    const log = new PredictionLog({ publisher: { publishMany: async (_t, e) => void sent.push([...e]) }, metrics, logger: quietLogger(), source: '/t', flushAt: 10 });
     for (let i = 0; i < 25; i++) log.record(rec(i));
     await log.stop();
     const all = sent.flat();

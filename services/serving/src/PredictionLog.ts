@@ -10,6 +10,8 @@ export interface PredictionRecord {
   variant: 'champion' | 'challenger';
   subjectId: string | undefined;
   experimentId: string | undefined;
+  /** The API client the answer went to (PredictionMade.client). */
+  client?: string | undefined;
   text: string;
   label: string;
   confidence: number;
@@ -32,7 +34,6 @@ export interface PredictionLogOptions {
   source: string;
   /** Events held at most; when full the oldest are overwritten and counted as dropped. */
   capacity?: number;
-  flushEveryMs?: number;
   /** A flush starts as soon as this many events wait. */
   flushAt?: number;
   /** Events per publish call. */
@@ -40,7 +41,8 @@ export interface PredictionLogOptions {
 }
 
 /**
- * A bounded ring buffer of prediction events flushed to Kafka in batches by a timer. Recording is
+ * A bounded ring buffer of prediction events flushed to Kafka in batches (by main.ts's
+ * `prediction-log` schedule calling flush(), and at once when `flushAt` events wait). Recording is
  * O(1) and never waits: when Kafka is slow the buffer overwrites its oldest events and
  * `flywheel_serving_predictions_dropped_total{reason="buffer_full"}` says how many the log lost;
  * a failed publish loses its batch (`reason="publish_failed"`). Answers never wait for the log.
@@ -50,7 +52,6 @@ export class PredictionLog {
   private head = 0; // index of the oldest event
   private size = 0;
   private flushing: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private lastWarn = 0;
   private readonly capacity: number;
   private readonly flushAt: number;
@@ -63,10 +64,10 @@ export class PredictionLog {
     this.ring = new Array<PredictionRecord | undefined>(this.capacity);
   }
 
-  /** Starts the flush timer. */
-  start(): void {
-    this.timer ??= setInterval(() => this.kick(), this.opts.flushEveryMs ?? 50);
-    this.timer.unref();
+  /** Publishes one batch of what waits now (or awaits the batch in flight); never rejects. */
+  async flush(): Promise<void> {
+    this.kick();
+    await this.flushing;
   }
 
   /** Events waiting to be published. */
@@ -96,23 +97,21 @@ export class PredictionLog {
     }
   }
 
-  /** Stops the timer and drains what it can. */
+  /** Drains what it can at shutdown (after the flush schedule stopped). */
   async stop(timeoutMs = 5_000): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
     await this.drain(timeoutMs);
   }
 
   private kick(): void {
     if (this.flushing !== undefined || this.size === 0) return;
-    this.flushing = this.flush().finally(() => {
+    this.flushing = this.publishBatch().finally(() => {
       this.flushing = undefined;
       this.opts.metrics.predictionsBuffered.set(this.size);
       if (this.size >= this.flushAt) this.kick();
     });
   }
 
-  private async flush(): Promise<void> {
+  private async publishBatch(): Promise<void> {
     const n = Math.min(this.size, this.maxBatch);
     const events: EventOf<'predictions'>[] = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -147,6 +146,7 @@ const toEvent = (p: PredictionRecord, source: string): EventOf<'predictions'> =>
   };
   if (p.subjectId !== undefined) data.subjectId = p.subjectId;
   if (p.experimentId !== undefined) data.experimentId = p.experimentId;
+  if (p.client !== undefined) data.client = p.client;
   if (p.topK !== undefined) data.topK = p.topK.map((t) => ({ label: t.label, probability: Math.min(1, Math.max(0, t.probability)) }));
   return {
     specversion: SPEC_VERSION,

@@ -1,17 +1,16 @@
 import { RoutingTable } from '@flywheel/contracts';
-import type { Redis } from '@flywheel/redis';
+import { routingKey, type Redis } from '@flywheel/redis';
 import type { Logger } from '@flywheel/runtime';
 import type { RoutingStore } from './ports.js';
 
-/** Key of a model's routing table in Redis (written by the ab-router). */
-export const routingKey = (prefix: string, model: string): string => `${prefix}routing:${model}`;
-
 /**
- * Reads the routing table cache. A value that fails the schema is ignored with a warning (the
- * registry's champion then serves alone) rather than stopping serving: Redis is only a cache.
+ * Reads the routing table cache the ab-router writes (key: routingKey of @flywheel/redis). A value
+ * that fails the schema is ignored with a warning (the registry's champion then serves alone)
+ * rather than stopping serving: Redis is only a cache.
  */
 export class RedisRoutingStore implements RoutingStore {
-  constructor(private readonly redis: Redis, private readonly logger: Logger, private readonly prefix = 'flywheel:') {}
+  /** `prefix` is the deployment's REDIS_PREFIX (the ab-router writes under the same one). */
+  constructor(private readonly redis: Redis, private readonly logger: Logger, private readonly prefix: string) {}
 
   async get(model: string): Promise<RoutingTable | undefined> {
     const raw = await this.redis.get(routingKey(this.prefix, model));

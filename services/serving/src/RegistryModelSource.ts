@@ -1,6 +1,7 @@
 import type { ModelName, ModelVersion } from '@flywheel/contracts';
 import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import type { ModelSource, VersionArtifact } from './ports.js';
+import { PoisonMessage } from '@flywheel/runtime';
 
 /** The registry reads serving needs (a narrow slice of PgRegistry). */
 export type RegistryReads = Pick<PgRegistry, 'champion' | 'version'> & Partial<Pick<PgRegistry, 'listModels'>>;
@@ -21,8 +22,8 @@ export class RegistryModelSource implements ModelSource {
 
   async version(model: string, version: string): Promise<VersionArtifact> {
     const record = await this.registry.version(model as ModelName, version as ModelVersion);
-    // A plain Error (not retriable forever): the bus retries a few times, then dead-letters the update.
-    if (record === undefined) throw new Error(`version ${model}@${version} is not in the registry; register it before announcing it on model-updates`);
+    // Registration commits before its announcement, so an unknown version is a bad event: dead-letter it.
+    if (record === undefined) throw new PoisonMessage(`version ${model}@${version} is not in the registry; register it before announcing it on model-updates`);
     const served = await this.artifacts.readServing(record.artifact, { skipBase: true });
     return {
       adapterBytes: served.adapterBytes,

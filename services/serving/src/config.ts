@@ -1,10 +1,17 @@
 import { z } from 'zod';
-import { commaList, envBoolean, parseOrExplain, PlatformConfig, S3Config } from '@flywheel/runtime';
+import { commaList, envBoolean, parseOrExplain, S3Config } from '@flywheel/runtime';
+import { ServiceConfig } from '@flywheel/service';
 
-/** Environment of the serving process. */
-export const ServingConfig = PlatformConfig.merge(S3Config).extend({
+/** Environment of the serving process: the platform's (ServiceConfig, S3) plus serving's own. */
+export const ServingConfig = ServiceConfig.merge(S3Config).extend({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  PG_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+  /** The bootstrap credential: the built-in `admin` client (every scope). Other callers use keys from `flywheel keys create`. */
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters; it is the bootstrap credential of every service'),
+  /** Predict requests one client may send per minute (shared by every replica through Redis); over it, 429 with Retry-After. */
+  PREDICT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
+  /** How often the API keys are reloaded: a created or revoked key takes effect within this. */
+  KEY_REFRESH_MS: z.coerce.number().int().min(100).default(5_000),
   /** Models loaded at start. Empty: serve every model that a model update announces. */
   SERVING_MODELS: commaList.optional(),
   /** Also pick up models announced on model-updates that SERVING_MODELS does not list (default: only when it is empty). */
@@ -13,8 +20,6 @@ export const ServingConfig = PlatformConfig.merge(S3Config).extend({
   SERVING_GROUP_ID: z.string().min(1).optional(),
   /** Serve the predict routes on bare node:http in front of express (same handlers; see README). */
   SERVING_FAST_PATH: envBoolean.default('true'),
-  KAFKA_TOPIC_PREFIX: z.string().default(''),
-  REDIS_KEY_PREFIX: z.string().default('flywheel:'),
   ONNX_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   /** A version nobody routes to stays loaded this long after the swap (then until its last request ends). */
   RELEASE_GRACE_MS: z.coerce.number().int().min(0).default(5_000),

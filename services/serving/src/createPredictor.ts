@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Variant } from '@flywheel/contracts';
-import { HttpError } from '@flywheel/http';
-import { NotFound } from '@flywheel/runtime';
+import { DependencyDown, NotFound } from '@flywheel/runtime';
 import type { LoadFailure } from './ModelLoadFailures.js';
 import { ModelUnavailable } from './ModelUnavailable.js';
 import { routeVariant, type LoadedVersion, type ModelSnapshot } from './modelSnapshot.js';
@@ -51,8 +50,14 @@ export interface PredictorDeps {
   eventTopK?: number;
 }
 
+/** Per request: how many top labels the answer carries, and the API client it goes to (logged with each prediction). */
+export interface PredictOptions {
+  topK?: number | undefined;
+  client?: string | undefined;
+}
+
 /** Predicts a batch for a named model: routes each row, runs each variant's rows as one batch, logs every answer. */
-export type Predictor = (model: string, items: readonly PredictItem[], topK?: number) => Promise<PredictionAnswer[]>;
+export type Predictor = (model: string, items: readonly PredictItem[], opts?: PredictOptions) => Promise<PredictionAnswer[]>;
 
 const topKOf = (probabilities: Float32Array, row: number, labels: readonly string[], k: number): LabelProbability[] => {
   const C = labels.length;
@@ -84,9 +89,10 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
     rows: readonly number[],
     ids: readonly string[],
     out: PredictionAnswer[],
-    topK: number | undefined,
+    opts: PredictOptions,
     started: number,
   ): Promise<void> => {
+    const { topK, client } = opts;
     const texts = rows.map((r) => (items[r] as PredictItem).text);
     loaded.inFlight++;
     let scores;
@@ -118,6 +124,7 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
         variant,
         subjectId: item.subjectId,
         experimentId,
+        client,
         text: item.text,
         label,
         confidence,
@@ -132,14 +139,14 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
     m.requests.inc({ model, variant });
   };
 
-  return async (model, items, topK) => {
+  return async (model, items, opts = {}) => {
     const started = performance.now();
     // Captured once: every row of this request runs on the versions present now, whatever swaps follow.
     const snapshot = deps.host.snapshot(model);
     if (snapshot === undefined) {
       const failure = deps.host.loadFailure(model);
       if (failure !== undefined) throw new ModelUnavailable(failure);
-      if (deps.host.knows(model)) throw new HttpError(503, 'model_not_ready', `model "${model}" has no champion loaded yet; retry after one is promoted`);
+      if (deps.host.knows(model)) throw new DependencyDown(`model "${model}" has no champion loaded yet; retry after one is promoted`, { reason: 'model_not_ready' });
       const known = deps.host.models();
       throw new NotFound(`model "${model}" is not served here; served models: ${known.length ? known.join(', ') : '(none)'}`);
     }
@@ -147,7 +154,7 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
     const ids = items.map(() => randomUUID());
     if (items.length === 1) {
       const routed = routeVariant(snapshot, (items[0] as PredictItem).subjectId ?? (ids[0] as string));
-      await runGroup(model, snapshot, routed.variant, routed.loaded, items, [0], ids, out, topK, started);
+      await runGroup(model, snapshot, routed.variant, routed.loaded, items, [0], ids, out, opts, started);
       return out;
     }
     const champion: number[] = [];
@@ -163,8 +170,8 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
       }
     });
     const groups: Promise<void>[] = [];
-    if (champion.length > 0) groups.push(runGroup(model, snapshot, 'champion', snapshot.champion, items, champion, ids, out, topK, started));
-    if (challengerLoaded !== undefined) groups.push(runGroup(model, snapshot, 'challenger', challengerLoaded, items, challenger, ids, out, topK, started));
+    if (champion.length > 0) groups.push(runGroup(model, snapshot, 'champion', snapshot.champion, items, champion, ids, out, opts, started));
+    if (challengerLoaded !== undefined) groups.push(runGroup(model, snapshot, 'challenger', challengerLoaded, items, challenger, ids, out, opts, started));
     await Promise.all(groups);
     return out;
   };

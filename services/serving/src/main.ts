@@ -1,57 +1,64 @@
 import { hostname } from 'node:os';
-import { createKafkaBus } from '@flywheel/bus';
-import { MinioObjectStore } from '@flywheel/objectstore';
-import { createPool } from '@flywheel/postgres';
-import { createRedis, RedisDedupe } from '@flywheel/redis';
-import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { armFailpoints, createLogger, createMetricsRegistry, createShutdown } from '@flywheel/runtime';
+import { authMigrationsDir, createKeyring, createRateLimits } from '@flywheel/auth';
+import { MinioArtifactStore, PgRegistry, registryMigrationsDir } from '@flywheel/registry';
+import { createService } from '@flywheel/service';
+import { BATCH_BODY_LIMIT_BYTES, EXPRESS_BODY_LIMIT } from './bodyLimits.js';
 import { loadConfig } from './config.js';
+import { createPredictor } from './createPredictor.js';
+import { createFastPredictPath } from './fastPredictPath.js';
+import { ModelHost } from './ModelHost.js';
+import { modelsAtStart } from './modelsAtStart.js';
+import { onModelUpdate } from './onModelUpdate.js';
 import { onnxInferenceEngine } from './onnxInferenceEngine.js';
+import { PredictionLog } from './PredictionLog.js';
+import { createPredictHandlers } from './predictHandlers.js';
 import { RedisRoutingStore } from './RedisRoutingStore.js';
 import { RegistryModelSource } from './RegistryModelSource.js';
-import { startServing } from './startServing.js';
+import { createServingMetrics } from './servingMetrics.js';
+import { createServingFront } from './servingFront.js';
+import { modelsReadiness, servingRoutes } from './servingRoutes.js';
 
 const config = loadConfig(process.env);
-const logger = createLogger({ service: 'serving', level: config.LOG_LEVEL });
-const failpoints = armFailpoints(config.FLYWHEEL_FAILPOINTS);
-if (failpoints.length > 0) logger.warn({ failpoints }, 'test failpoints armed: this process will crash on purpose');
-const metrics = createMetricsRegistry('serving');
-const shutdown = createShutdown(logger);
-shutdown.installSignalHandlers();
+const svc = createService({ name: 'serving', config, bodyLimit: EXPRESS_BODY_LIMIT });
+const { logger } = svc;
+// Serving only reads the registry; its tables may not exist yet when serving starts first.
+await svc.migrate(registryMigrationsDir, 'registry_migrations');
+await svc.migrate(authMigrationsDir, 'auth_migrations');
+const keyring = await createKeyring({ pool: svc.pool(), refreshMs: config.KEY_REFRESH_MS, adminToken: config.ADMIN_TOKEN, logger });
+svc.onStop(async () => keyring.close());
+svc.ready({ name: 'keyring', check: () => keyring.fresh() });
+const limits = createRateLimits({ redis: svc.redis(), keyPrefix: `${config.REDIS_PREFIX}:rl:serving`, limits: { predict: { points: config.PREDICT_RATE_LIMIT_PER_MINUTE, durationSec: 60 } } });
 
-const pool = createPool(config.POSTGRES_URL, { max: 4, applicationName: 'serving' });
-shutdown.onShutdown(() => pool.end());
-await migrateRegistry(pool);
-const redis = createRedis(config.REDIS_URL, { name: 'serving' });
-shutdown.onShutdown(() => redis.quit());
-const store = await MinioObjectStore.fromSettings({
-  endpoint: config.S3_ENDPOINT, accessKey: config.S3_ACCESS_KEY, secretKey: config.S3_SECRET_KEY, bucket: config.S3_BUCKET, region: config.S3_REGION,
-});
-const bus = createKafkaBus({
-  brokers: config.KAFKA_BROKERS, clientId: 'serving', logger, metrics, dedupe: new RedisDedupe(redis), topicPrefix: config.KAFKA_TOPIC_PREFIX,
-  sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS,
-});
-shutdown.onShutdown(() => bus.close());
-
-const models = config.SERVING_MODELS ?? [];
-const serving = await startServing({
-  bus,
-  source: new RegistryModelSource(new PgRegistry(pool), new MinioArtifactStore(store)),
-  routing: new RedisRoutingStore(redis, logger, config.REDIS_KEY_PREFIX),
+const metrics = createServingMetrics(svc.metrics);
+const source = new RegistryModelSource(new PgRegistry(svc.pool()), new MinioArtifactStore(await svc.objectStore()));
+const host = new ModelHost({
+  source, metrics, logger,
   engine: onnxInferenceEngine({ intraOpThreads: config.ONNX_INTRA_OP_THREADS }),
-  logger,
-  registry: metrics,
-  models,
-  followAll: config.SERVING_FOLLOW_ALL ?? models.length === 0,
-  // Every replica needs every update, so each has its own group.
-  groupId: config.SERVING_GROUP_ID ?? `serving-${hostname()}-${process.pid}`,
-  port: config.PORT,
-  host: config.HOST,
+  routing: new RedisRoutingStore(svc.redis(), logger, config.REDIS_PREFIX),
   releaseGraceMs: config.RELEASE_GRACE_MS,
   loadRetry: { baseMs: config.LOAD_RETRY_BASE_MS, capMs: config.LOAD_RETRY_MAX_MS },
-  predictionBuffer: config.PREDICTION_BUFFER,
-  predictionFlushMs: config.PREDICTION_FLUSH_MS,
-  eventSource: `/flywheel/serving/${hostname()}`,
-  fastPath: config.SERVING_FAST_PATH,
 });
-shutdown.onShutdown(() => serving.close());
+svc.onStop(() => host.close());
+const predictions = new PredictionLog({
+  publisher: svc.bus().publisher, metrics, logger, source: `/flywheel/serving/${hostname()}`, capacity: config.PREDICTION_BUFFER,
+});
+svc.onStop(() => predictions.stop()); // registered after the host: the log drains before the models go
+svc.every('prediction-log', config.PREDICTION_FLUSH_MS, () => predictions.flush());
+const predict = createPredictor({ host, recorder: predictions, metrics });
+
+const followAll = config.SERVING_FOLLOW_ALL ?? (config.SERVING_MODELS ?? []).length === 0;
+const models = await modelsAtStart(source, { models: config.SERVING_MODELS ?? [], followAll });
+host.expect(models); // known now: 503 and unready until loaded, not 404
+// Every replica needs every update, so each has its own group; from now on, not the backlog.
+svc.consume(config.SERVING_GROUP_ID ?? `serving-${hostname()}-${process.pid}`, { modelUpdates: onModelUpdate({ host, followAll }) }, { fromBeginning: false });
+svc.ready(modelsReadiness(host));
+svc.routes(servingRoutes({ predict, directory: host, metrics, keyring, limits }));
+// Keys and declared lengths are checked before any body is read; then the fast path, then express.
+const fast = config.SERVING_FAST_PATH ? createFastPredictPath(createPredictHandlers({ predict, directory: host, metrics }), { logger, limits }) : undefined;
+svc.front(createServingFront({ keyring, fast, expressLimitBytes: BATCH_BODY_LIMIT_BYTES }));
+await svc.start();
+
+// Loaded after the consumer subscribed: an update published meanwhile is applied after the load,
+// not lost. host.start never throws: a broken model answers 503 and is reloaded with backoff.
+await Promise.all(models.map((m) => host.start(m)));
+logger.info({ models: host.models() }, 'serving: models loaded');

@@ -1,22 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MinioObjectStore } from '@flywheel/objectstore';
-import type { Bus } from '@flywheel/bus';
+import type { MinioObjectStore } from '@flywheel/objectstore';
 import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { createMetricsRegistry } from '@flywheel/runtime';
-import { env, isolatedPlatform, until } from '@flywheel/testing';
-import { onnxInferenceEngine } from './onnxInferenceEngine.js';
-import { RedisRoutingStore } from './RedisRoutingStore.js';
-import { RegistryModelSource } from './RegistryModelSource.js';
-import { startServing, type RunningServing } from './startServing.js';
+import { isolatedPlatform, until } from '@flywheel/testing';
+import { adminHeaders, servingEnv, startInProcessServing, type InProcessServing } from './testing/inProcessServing.js';
 import { publishVersion, syntheticExamples, TINY_OPTIONS, trainState } from './testing/modelFixtures.js';
 
-// Own schema, Redis prefix and topic prefix (isolatedPlatform); in the shared bucket, every object
-// lives under models/<model>/ of this run's two model names, and is removed at the end.
+// Own schema, Redis prefix, topic prefix and bucket (isolatedPlatform), all removed at the end.
 describe('serving with one model whose artifacts are broken (real PostgreSQL, Redis, Kafka and S3)', () => {
   let p: Awaited<ReturnType<typeof isolatedPlatform>>;
   let store: MinioObjectStore;
-  let bus: Bus;
-  let serving: RunningServing | undefined;
+  let serving: InProcessServing | undefined;
   let base = '';
   let good = '';
   let bad = '';
@@ -24,7 +17,7 @@ describe('serving with one model whose artifacts are broken (real PostgreSQL, Re
   let manifest: Buffer;
 
   const predict = (model: string, path: 'predict' | 'predict/batch' | 'predict:batch', body: unknown) =>
-    fetch(`${base}/v1/models/${model}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${base}/v1/models/${model}/${path}`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(body) });
   const readyz = async () => {
     const r = await fetch(`${base}/readyz`);
     return { status: r.status, body: (await r.json()) as { details?: { models?: { failed: { model: string; reason: string }[] } } } };
@@ -36,7 +29,7 @@ describe('serving with one model whose artifacts are broken (real PostgreSQL, Re
     bad = `lf-bad-${p.run}`;
     await migrateRegistry(p.pool);
     const registry = new PgRegistry(p.pool);
-    store = await MinioObjectStore.fromSettings({ endpoint: env('S3_ENDPOINT'), accessKey: env('S3_ACCESS_KEY'), secretKey: env('S3_SECRET_KEY'), bucket: process.env.S3_BUCKET ?? 'flywheel' });
+    store = await p.objectStore();
     const artifacts = new MinioArtifactStore(store);
     const { state } = await trainState(syntheticExamples(['alpha', 'beta', 'gamma'], 40), TINY_OPTIONS);
     await publishVersion({ registry, artifacts }, { model: good, version: '1.0.0', state, role: 'champion' });
@@ -46,24 +39,21 @@ describe('serving with one model whose artifacts are broken (real PostgreSQL, Re
     manifest = await store.get(manifestKey);
     await store.remove([manifestKey]);
 
-    bus = p.newBus();
-    serving = await startServing({
-      bus, logger: p.logger, registry: createMetricsRegistry('serving-load-failure-itest'),
-      source: new RegistryModelSource(registry, artifacts),
-      routing: new RedisRoutingStore(p.redis, p.logger, `${p.redisPrefix}:`),
-      engine: onnxInferenceEngine(),
-      models: [good, bad], followAll: false, groupId: `serving-load-failure-${p.run}`,
-      port: 0, host: '127.0.0.1', predictionFlushMs: 20,
-      loadRetry: { baseMs: 100, capMs: 500 },
+    // Composed as main.ts composes it, in this file's schema, prefixes and bucket.
+    serving = await startInProcessServing({
+      ...servingEnv({ ...p, env: process.env }),
+      SERVING_MODELS: `${good},${bad}`, SERVING_FOLLOW_ALL: 'false', SERVING_GROUP_ID: `serving-load-failure-${p.run}`, PREDICTION_FLUSH_MS: '20',
+      LOAD_RETRY_BASE_MS: '100', LOAD_RETRY_MAX_MS: '500',
     });
     base = `http://127.0.0.1:${serving.port}`;
   });
 
   afterAll(async () => {
-    await serving?.close();
-    await bus?.close();
-    if (store) for (const m of [good, bad].filter(Boolean)) await store.remove(await store.list(`models/${m}/`));
-    await p?.drop();
+    try {
+      await serving?.close();
+    } finally {
+      await p?.drop();
+    }
   });
 
   it('serves the healthy model while the broken one answers 503 with the reason, and stays ready', async () => {

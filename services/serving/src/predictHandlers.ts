@@ -3,6 +3,7 @@ import { Text } from '@flywheel/contracts';
 import { toHttpError } from '@flywheel/http';
 import type { PredictionAnswer, Predictor } from './createPredictor.js';
 import type { LoadFailure } from './ModelLoadFailures.js';
+import type { ModelDescription } from './modelViews.js';
 import type { ServingMetrics } from './servingMetrics.js';
 
 /** Most rows in one batch request. */
@@ -30,7 +31,7 @@ export type BatchPredictRequest = z.infer<typeof BatchPredictRequest>;
 /** What the model routes read about served models. */
 export interface ModelDirectory {
   models(): string[];
-  describe(model: string): unknown;
+  describe(model: string): ModelDescription | undefined;
   ready(): boolean;
   /** Models that failed to load (and are being retried), with the reason. */
   loadFailures(): LoadFailure[];
@@ -47,20 +48,21 @@ export const createPredictHandlers = (deps: { predict: Predictor; directory: Mod
     deps.metrics.errors.inc({ model: deps.directory.models().includes(model) ? model : '(unknown)', code });
   };
   return {
-    async single(model: string, rawBody: unknown): Promise<PredictionAnswer> {
+    /** `client`: the API client's name, logged with each prediction. */
+    async single(model: string, rawBody: unknown, client: string): Promise<PredictionAnswer> {
       try {
         const body = PredictRequest.parse(rawBody);
-        const [answer] = await deps.predict(model, [{ text: body.text, subjectId: body.subjectId }], body.topK);
+        const [answer] = await deps.predict(model, [{ text: body.text, subjectId: body.subjectId }], { topK: body.topK, client });
         return answer as PredictionAnswer;
       } catch (err) {
         countError(model, err);
         throw err;
       }
     },
-    async batch(model: string, rawBody: unknown): Promise<{ model: string; predictions: PredictionAnswer[] }> {
+    async batch(model: string, rawBody: unknown, client: string): Promise<{ model: string; predictions: PredictionAnswer[] }> {
       try {
         const body = BatchPredictRequest.parse(rawBody);
-        return { model, predictions: await deps.predict(model, body.items, body.topK) };
+        return { model, predictions: await deps.predict(model, body.items, { topK: body.topK, client }) };
       } catch (err) {
         countError(model, err);
         throw err;

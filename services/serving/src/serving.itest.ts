@@ -3,25 +3,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEvent, topics, type DataOf, type EventOf } from '@flywheel/contracts';
 import type { Bus } from '@flywheel/bus';
 import type { TrainingState } from '@flywheel/learning';
+import { routingKey } from '@flywheel/redis';
 import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { createLogger, createMetricsRegistry } from '@flywheel/runtime';
 import { isolatedPlatform, type IsolatedPlatform } from '@flywheel/testing';
-import { onnxInferenceEngine } from './onnxInferenceEngine.js';
-import { RedisRoutingStore, routingKey } from './RedisRoutingStore.js';
-import { RegistryModelSource } from './RegistryModelSource.js';
-import { startServing, type RunningServing } from './startServing.js';
+import { adminHeaders, servingEnv, startInProcessServing, type InProcessServing } from './testing/inProcessServing.js';
 import { publishVersion, syntheticExamples, TINY_OPTIONS, trainState } from './testing/modelFixtures.js';
 
 const run = randomUUID().slice(0, 8);
 const model = `itest-serving-${run}`;
-const logger = createLogger({ service: 'serving-itest', level: 'warn' });
 
 describe('serving on real PostgreSQL, Redis, Kafka and S3', () => {
   // Private schema, Redis prefix, topic prefix and bucket, all removed in afterAll.
   let p: IsolatedPlatform;
-  let redisPrefix = '';
   let bus: Bus;
-  let serving: RunningServing;
+  let serving: InProcessServing;
   let registry: PgRegistry;
   let artifacts: MinioArtifactStore;
   let state: TrainingState;
@@ -29,8 +24,8 @@ describe('serving on real PostgreSQL, Redis, Kafka and S3', () => {
   const logged: EventOf<'predictions'>[] = [];
 
   const update = (data: DataOf<'modelUpdates'>) =>
-    bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', { source: '/itest', subject: model, data }));
-  const info = async () => (await (await fetch(`${base}/v1/models/${model}`)).json()) as {
+    bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', { source: '/flywheel/ab-router/itest', subject: model, data }));
+  const info = async () => (await (await fetch(`${base}/v1/models/${model}`, { headers: adminHeaders })).json()) as {
     champion?: { version: string }; challenger?: { version: string }; standby: string[]; loaded: string[]; routing?: { revision: number };
     lastSwap?: { seconds: number; action: string };
   };
@@ -44,7 +39,6 @@ describe('serving on real PostgreSQL, Redis, Kafka and S3', () => {
 
   beforeAll(async () => {
     p = await isolatedPlatform('serving');
-    redisPrefix = `${p.redisPrefix}:`; // serving's prefix carries its own separator ('flywheel:')
     await migrateRegistry(p.pool);
     registry = new PgRegistry(p.pool);
     artifacts = new MinioArtifactStore(await p.objectStore());
@@ -53,15 +47,12 @@ describe('serving on real PostgreSQL, Redis, Kafka and S3', () => {
     await publishVersion({ registry, artifacts }, { model, version: '1.0.0', state, role: 'champion' });
     await publishVersion({ registry, artifacts }, { model, version: '1.0.1', state, role: 'challenger' });
     // The ab-router's cached table: 1.0.1 already on 30 % of subjects.
-    await p.redis.set(routingKey(redisPrefix, model), JSON.stringify({ champion: '1.0.0', challenger: '1.0.1', challengerShareBps: 3000, salt: 'exp', revision: 1 }));
+    await p.redis.set(routingKey(p.redisPrefix, model), JSON.stringify({ champion: '1.0.0', challenger: '1.0.1', challengerShareBps: 3000, salt: 'exp', revision: 1 }));
     await bus.consume(`itest-serving-${run}-reader`, { predictions: async (e) => void logged.push(e) });
-    serving = await startServing({
-      bus, logger, registry: createMetricsRegistry('serving-itest'),
-      source: new RegistryModelSource(registry, artifacts),
-      routing: new RedisRoutingStore(p.redis, logger, redisPrefix),
-      engine: onnxInferenceEngine(),
-      models: [model], followAll: false, groupId: `serving-itest-${run}`,
-      port: 0, host: '127.0.0.1', releaseGraceMs: 50, predictionFlushMs: 20,
+    // Composed as main.ts composes it, in this file's schema, prefixes and bucket.
+    serving = await startInProcessServing({
+      ...servingEnv({ ...p, env: process.env }),
+      SERVING_MODELS: model, SERVING_FOLLOW_ALL: 'false', SERVING_GROUP_ID: `serving-itest-${run}`, RELEASE_GRACE_MS: '50', PREDICTION_FLUSH_MS: '20',
     });
     base = `http://127.0.0.1:${serving.port}`;
   });
@@ -80,7 +71,7 @@ describe('serving on real PostgreSQL, Redis, Kafka and S3', () => {
     expect(i.champion?.version).toBe('1.0.0');
     expect(i.challenger?.version).toBe('1.0.1');
     expect(i.routing?.revision).toBe(1);
-    const r = await fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'alphax1 alphax2 alphax3 noise1', subjectId: 'u-1', topK: 3 }) });
+    const r = await fetch(`${base}/v1/models/${model}/predict`, { method: 'POST', headers: adminHeaders, body: JSON.stringify({ text: 'alphax1 alphax2 alphax3 noise1', subjectId: 'u-1', topK: 3 }) });
     expect(r.status).toBe(200);
     const body = (await r.json()) as { label: string; topK: { label: string }[]; modelVersion: string };
     expect(body.label).toBe('alpha');
@@ -102,7 +93,7 @@ describe('serving on real PostgreSQL, Redis, Kafka and S3', () => {
           : { text: `gammax${i % 8} noise3 gammax1`, subjectId: `w${w}-${i % 50}` };
         const startedAt = Date.now();
         try {
-          const r = await fetch(`${base}/v1/models/${model}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+          const r = await fetch(`${base}/v1/models/${model}/${path}`, { method: 'POST', headers: adminHeaders, body: JSON.stringify(body) });
           const json = (await r.json()) as { modelVersion?: string; predictions?: { modelVersion: string }[] };
           requests++;
           if (r.status !== 200) failures.push(`${r.status} ${JSON.stringify(json)}`);
@@ -155,6 +146,8 @@ describe('serving on real PostgreSQL, Redis, Kafka and S3', () => {
     for (const e of logged.slice(0, 50)) expect(topics.predictions.schema.safeParse(e).success).toBe(true);
     expect(new Set(logged.map((e) => e.data.modelVersion))).toContain('1.0.2');
     expect(logged.every((e) => e.subject === model)).toBe(true);
+    // every answer went to the admin client (ADMIN_TOKEN), and its events say so
+    expect(logged.every((e) => e.data.client === 'admin')).toBe(true);
     const m = await (await fetch(`${base}/metrics`)).text();
     expect(m).toMatch(/flywheel_serving_swap_duration_seconds_count\{[^}]*action="promoted"[^}]*\} 2/);
     expect(m).not.toMatch(/flywheel_serving_predictions_dropped_total\{[^}]*\} [1-9]/);

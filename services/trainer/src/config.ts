@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseOrExplain, PlatformConfig, S3Config } from '@flywheel/runtime';
+import { parseModelOptionsJson } from './modelOptions.js';
 
 /** Environment of the trainer. Gate and data knobs have defaults an operator can override. */
 export const TrainerConfig = PlatformConfig.merge(S3Config).extend({
@@ -19,8 +20,11 @@ export const TrainerConfig = PlatformConfig.merge(S3Config).extend({
   PSEUDO_LABEL_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.9),
   PSEUDO_LABEL_MAX_ROWS: z.coerce.number().int().min(0).default(5_000),
   OLD_DATA_MAX_ROWS: z.coerce.number().int().min(0).default(20_000),
-  HOLDOUT_FRACTION: z.coerce.number().min(0).max(0.5).default(0.1),
-  HOLDOUT_MAX_ROWS: z.coerce.number().int().min(0).default(2_000),
+  /** Share of the rows in each held-out set: validation (early stopping, temperature), gate, test. */
+  HOLDOUT_FRACTION: z.coerce.number().min(0).max(0.3).default(0.1),
+  HOLDOUT_MAX_ROWS: z.coerce.number().int().min(1).default(2_000),
+  /** Per-model training options, JSON: {"<model>": {"mode": "lora", "rank": 16, "epochs": 3, "learningRate": 0.002, "embeddingDeltaRows": 4096, "strategy": {...}}}. */
+  TRAINER_MODEL_OPTIONS: parseModelOptionsJson,
   /** Schema of feedback-ingest's `feedback` and `predictions` tables (its PG_SCHEMA). */
   FEEDBACK_PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'FEEDBACK_PG_SCHEMA must be a lower-case SQL identifier').default('public'),
   /** SQL LIKE pattern of the models this trainer serves (default all). */

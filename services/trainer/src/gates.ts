@@ -1,30 +1,8 @@
+import type { CandidateScores } from '@flywheel/learning';
 import type { Metrics } from '@flywheel/contracts';
 
-/** Quality gates a candidate must pass to become a challenger. */
-export interface Gates {
-  minAccuracy: number;
-  maxForgetting: number;
-  minImprovement: number;
-}
-
-/** Numbers the gates look at (all on rows neither model trained on in this run). */
-export interface CandidateScores {
-  accuracy: number;
-  championAccuracy: number;
-  /** champion accuracy − candidate accuracy on the old-data holdout (0 when there is none) */
-  forgetting: number;
-}
-
-/** The reasons a candidate fails, empty when it passes. */
-export const checkGates = (s: CandidateScores, g: Gates): string[] => {
-  const reasons: string[] = [];
-  const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
-  if (s.accuracy < g.minAccuracy) reasons.push(`accuracy ${pct(s.accuracy)} is below the minimum ${pct(g.minAccuracy)}`);
-  if (s.forgetting > g.maxForgetting) reasons.push(`forgetting ${pct(s.forgetting)} on old data exceeds the maximum ${pct(g.maxForgetting)}`);
-  const improvement = s.accuracy - s.championAccuracy;
-  if (improvement < g.minImprovement) reasons.push(`improvement ${pct(improvement)} over the champion is below the minimum ${pct(g.minImprovement)}`);
-  return reasons;
-};
+// The gates live with trainCandidate in @flywheel/learning so bench:learn judges candidates the same way.
+export { checkGates, type CandidateScores, type Gates } from '@flywheel/learning';
 
 /** Scores as flat metrics for the registry, events and history rows. */
 export const scoresToMetrics = (s: CandidateScores, extra: Metrics = {}): Metrics => ({

@@ -1,7 +1,7 @@
 import { trainerMigrationsDir } from './trainerMigrationsDir.js';
 import { createKafkaBus } from '@flywheel/bus';
 import { createHttpApp, listen } from '@flywheel/http';
-import { initBackend } from '@flywheel/learning';
+import { initBackend } from '@flywheel/learning/train';
 import { MinioObjectStore } from '@flywheel/objectstore';
 import { createPool, runMigrations } from '@flywheel/postgres';
 import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
@@ -22,7 +22,7 @@ const registryMetrics = createMetricsRegistry('trainer');
 const shutdown = createShutdown(logger);
 
 // Only to log which backend training will use (tfjs-node-gpu on the GPU image); workers pick the same.
-logger.info({ backend: await initBackend() }, 'tensorflow.js backend');
+logger.info({ backend: await initBackend(), modelOptions: config.TRAINER_MODEL_OPTIONS }, 'tensorflow.js backend and per-model training options');
 const pool = createPool(config.POSTGRES_URL, { applicationName: 'trainer' });
 await runMigrations(pool, trainerMigrationsDir, { table: 'trainer_migrations' });
 await migrateRegistry(pool);
@@ -52,6 +52,7 @@ const trainer = createTrainer({
     holdoutFraction: config.HOLDOUT_FRACTION,
     holdoutMaxRows: config.HOLDOUT_MAX_ROWS,
     trainOptions: {},
+    modelOptions: config.TRAINER_MODEL_OPTIONS,
   },
 });
 const server = await listen(

@@ -3,12 +3,12 @@ import type { Publisher } from '@flywheel/bus';
 import type { DeepPartial, Example, TrainOptions } from '@flywheel/learning';
 import type { Locks, Lease } from '@flywheel/redis';
 import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { failpoint, type Logger } from '@flywheel/runtime';
+import { Failed, failpoint, type Logger } from '@flywheel/runtime';
 import { z } from 'zod';
-import { assembleDataset } from './assembleDataset.js';
 import type { CandidateTrainer } from './candidateTrainer.js';
 import { deterministicId } from './deterministicId.js';
 import { checkGates, type Gates } from './gates.js';
+import { optionsForModel, type ModelTrainOverridesByModel } from './modelOptions.js';
 import type { Job, JobStore } from './PgJobStore.js';
 import type { TrainingDataSource } from './PgTrainingData.js';
 import type { TrainerMetrics } from './trainerMetrics.js';
@@ -30,11 +30,18 @@ export interface JobSettings {
   keepAliveMs: number;
   pseudoLabelMinConfidence: number;
   pseudoLabelMaxRows: number;
+  /** newest rows of the champion's snapshot kept (the older ones drop out of the snapshot) */
   oldMaxRows: number;
+  /** share of the rows in each held-out set (validation, gate, test); see learning's splits.ts */
   holdoutFraction: number;
+  /** most rows in each held-out set */
   holdoutMaxRows: number;
-  /** learning options; the default strategy is replay + distillation + EWC */
+  /** old training rows trained on again besides the replay reservoir (default 0) */
+  oldTrainMaxRows?: number;
+  /** learning options of every model, over TRAINER_DEFAULT_OPTIONS */
   trainOptions: DeepPartial<TrainOptions>;
+  /** per-model overrides (TRAINER_MODEL_OPTIONS), over trainOptions */
+  modelOptions?: ModelTrainOverridesByModel;
 }
 
 export interface JobDeps {
@@ -50,10 +57,8 @@ export interface JobDeps {
   settings: JobSettings;
 }
 
-/** The learning core benchmark's best combination: replay + distillation + EWC. */
-export const DEFAULT_STRATEGY: DeepPartial<TrainOptions> = {
-  strategy: { replay: { capacity: 2000, ratio: 0.5 }, distillation: { temperature: 2, weight: 0.5 }, ewc: { lambda: 100, fisherSamples: 500, decay: 0.9 } },
-};
+/** What the trainer trains with when nothing is overridden: learning's measured default. */
+export { TRAINER_DEFAULT_OPTIONS as DEFAULT_STRATEGY } from '@flywheel/learning';
 
 /** Publishes one training-status event for a job. */
 export const publishStatus = (deps: Pick<JobDeps, 'publisher'>, job: Pick<Job, 'id' | 'model' | 'fencingToken'>, state: TrainingState, progress: number, extra: { stage?: string; version?: ModelVersion; metrics?: Metrics; reason?: string } = {}): Promise<void> =>
@@ -72,7 +77,8 @@ export const publishChallenger = (deps: Pick<JobDeps, 'publisher'>, model: Model
     data: { action: 'challenger_registered', version: v.version, artifact: v.artifact, metrics: v.metrics },
   }));
 
-class JobFailed extends Error {}
+/** The job cannot succeed as triggered (no champion, nothing to learn, superseded): recorded as failed, never retried. */
+class JobFailed extends Failed {}
 
 const parseJsonl = (bytes: Uint8Array): Example[] => {
   const Row = z.object({ text: z.string().min(1), label: z.string().min(1), group: z.string().optional(), source: z.enum(['original', 'human_correction', 'confirmation', 'pseudo_label']).optional(), confidence: z.number().optional() });
@@ -138,16 +144,16 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
       deps.data.fresh(job.model, { ...(job.trigger.feedbackWatermark !== undefined ? { watermark: job.trigger.feedbackWatermark } : {}), pseudoLabelMinConfidence: settings.pseudoLabelMinConfidence, pseudoLabelMaxRows: settings.pseudoLabelMaxRows }),
     ]);
     if (fresh.length === 0) throw new JobFailed(`no new feedback or confident predictions for ${job.model} up to watermark ${job.trigger.feedbackWatermark ?? 'latest'}; nothing to learn from`);
-    const ds = assembleDataset(fresh, previous, { holdoutFraction: settings.holdoutFraction, holdoutMaxRows: settings.holdoutMaxRows, oldMaxRows: settings.oldMaxRows, seed: 1 });
     const known = new Set(champion.labels);
     const labelsAdded = fresh.some((e) => !known.has(e.label));
     const version = await registry.nextVersion(job.model, { labelsAdded, newBase: false });
     await step(0.15, 'training', version);
     failpoint('trainer.mid-training'); // the job is running and holds the lease: recovery must fail it and free the model
+    const options = optionsForModel(job.model, settings.trainOptions, settings.modelOptions ?? {});
+    log.info({ options: { mode: options.mode, lora: options.lora, epochs: options.epochs, learningRate: options.learningRate, embeddingDelta: options.embeddingDelta, strategy: options.strategy } }, 'training with these options');
     const out = await deps.train({
-      model: job.model, version, championFiles,
-      train: ds.train, holdout: ds.holdout, freshValidation: ds.freshValidation,
-      options: { ...DEFAULT_STRATEGY, ...settings.trainOptions },
+      model: job.model, version, championFiles, fresh, previous, options,
+      data: { oldMaxRows: settings.oldMaxRows, oldTrainMaxRows: settings.oldTrainMaxRows ?? 0, split: { validation: settings.holdoutFraction, gate: settings.holdoutFraction, test: settings.holdoutFraction, maxRows: settings.holdoutMaxRows } },
     });
     const trainMetrics: Metrics = { ...out.metrics, freshRows: fresh.length };
     await step(0.8, 'gating', version);
@@ -168,9 +174,9 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     uploaded = version;
     const artifact = await artifacts.writeVersion({
       model: job.model, version, baseVersion: out.baseVersion, parentVersion: champion.version, labels: out.labels, metrics: trainMetrics,
-      adapter: out.adapter, state: out.stateFiles, dataset: toJsonl(ds.snapshot),
+      adapter: out.adapter, state: out.stateFiles, dataset: toJsonl(out.snapshot),
       baseOnnx: () => {
-        if (!out.baseOnnx) throw new Error(`base ${out.baseVersion} is not stored and the run did not export it`);
+        if (!out.baseOnnx) throw new JobFailed(`base ${out.baseVersion} is not stored and the run did not export it`);
         return out.baseOnnx;
       },
     });

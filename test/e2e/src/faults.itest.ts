@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeEvent } from '@flywheel/contracts';
+import { clientSource, makeEvent } from '@flywheel/contracts';
 import type { FeedbackItemInput } from '@flywheel/local-stack';
 import { createTraffic, type Traffic } from './support/createTraffic.js';
 import { produceRaw } from './support/kafkaTopics.js';
@@ -69,7 +69,7 @@ describe('faults: nothing accepted is lost and the loop still completes', () => 
     // so once it is in the ledger every duplicate before it has been consumed too (one partition per model key).
     const events = Array.from({ length: 6 }, (_, i) => {
       const id = randomUUID();
-      const e = makeEvent('feedback', { source: '/e2e/outside', subject: w.model, id, data: { feedbackId: id, kind: 'confirmation', text: `outside kettle ${i}`, predictedLabel: 'kitchen' } as never });
+      const e = makeEvent('feedback', { source: clientSource('e2e-outside'), subject: w.model, id, data: { feedbackId: id, kind: 'confirmation', text: `outside kettle ${i}`, predictedLabel: 'kitchen' } as never });
       return { key: w.model, value: JSON.stringify(e), id };
     });
     const order = [2, 0, 0, 4, 1, 3, 2, 1, 4, 4, 5];
@@ -106,8 +106,8 @@ describe('faults: nothing accepted is lost and the loop still completes', () => 
     } finally {
       w.kafka!.resume();
     }
-    await w.stack.armFailpoints('feedback-ingest', 'feedback-ingest.relay.after-publish=exit');
-    await w.stack.waitFailpoint('feedback-ingest', 'feedback-ingest.relay.after-publish');
+    await w.stack.armFailpoints('feedback-ingest', 'outbox.relay.after-publish=exit');
+    await w.stack.waitFailpoint('feedback-ingest', 'outbox.relay.after-publish');
     expect(await db.unpublishedOutbox(), 'published but not marked: the rows are still unsent').toBeGreaterThan(0);
     await w.stack.start('feedback-ingest');
     // Re-published with the same event ids: the ledger counts each once.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeEvent } from '@flywheel/contracts';
+import { clientSource, makeEvent } from '@flywheel/contracts';
 import { SERVICE_NAMES, type ServiceName } from '@flywheel/local-stack';
 import { produceRaw, readTopic } from './support/kafkaTopics.js';
 import { createStoreProbe, type StoreProbe } from './support/storeProbe.js';
@@ -141,7 +141,7 @@ describe('the service surface', () => {
 
     it('dead-letters malformed events from an outside producer and keeps the valid one', async () => {
       const topic = `${w.stack.topicPrefix}feedback-events`;
-      const good = makeEvent('feedback', { source: '/outside/producer', subject: w.model, data: { feedbackId: randomUUID() as never, kind: 'confirmation', text: 'outside kettle', predictedLabel: 'kitchen' } as never });
+      const good = makeEvent('feedback', { source: clientSource('outside-producer'), subject: w.model, data: { feedbackId: randomUUID() as never, kind: 'confirmation', text: 'outside kettle', predictedLabel: 'kitchen' } as never });
       const goodEvent = { ...good, id: good.data.feedbackId };
       const bad: { key: string; value: string }[] = [
         { key: 'bad-not-json', value: 'not json {' },

@@ -49,7 +49,9 @@ export function exportBaseOnnx(state: TrainingState, options: { opset?: number }
     { op: 'Gather', name: 'bag_gather', inputs: ['embedding', 'indices'], outputs: ['gathered'], attributes: [{ name: 'axis', int: 0 }] },
     { op: 'Unsqueeze', name: 'bag_unsqueeze', inputs: ['weights', 'axis2'], outputs: ['weights3'] },
     { op: 'Mul', name: 'bag_mul', inputs: ['gathered', 'weights3'], outputs: ['weighted'] },
-    { op: 'ReduceSum', name: 'bag_sum', inputs: ['weighted', 'axis1'], outputs: ['h0'], attributes: [{ name: 'keepdims', int: 0 }] },
+    { op: 'ReduceSum', name: 'bag_sum', inputs: ['weighted', 'axis1'], outputs: ['bag'], attributes: [{ name: 'keepdims', int: 0 }] },
+    // The adapter's sparse embedding rows, bagged in JS (zeros without a delta): bag(E + Δ) = bag(E) + bag(Δ).
+    { op: 'Add', name: 'bag_delta', inputs: ['bag', 'h0_delta'], outputs: ['h0'] },
   ];
   const initializers: OnnxTensor[] = [
     { name: 'embedding', dims: [model.features.buckets, D], dataType: OnnxType.FLOAT, raw: floatRaw(state.base.embedding) },
@@ -59,6 +61,7 @@ export function exportBaseOnnx(state: TrainingState, options: { opset?: number }
   const inputs: OnnxValueInfo[] = [
     { name: 'indices', elemType: OnnxType.INT32, shape: ['batch', 'features'] },
     { name: 'weights', elemType: OnnxType.FLOAT, shape: ['batch', 'features'] },
+    { name: 'h0_delta', elemType: OnnxType.FLOAT, shape: ['batch', D] },
   ];
   let h = 'h0';
   state.base.dense.forEach((layer, i) => {

@@ -1,6 +1,6 @@
 import type { Example } from '../data.js';
 import { createRng } from '../random.js';
-import type { DeepPartial, TrainOptions } from '../train.js';
+import type { DeepPartial, TrainOptions } from '../options.js';
 
 /** Texts whose class is told by class-specific words among shared noise words. */
 export function syntheticExamples(labels: readonly string[], perClass: number, seed: number, vocabShift = 0): Example[] {

@@ -1,5 +1,6 @@
 import type { RoutingTable } from '@flywheel/contracts';
-import { createLogger, createMetricsRegistry, type Logger } from '@flywheel/runtime';
+import type { Client, Keyring, RateLimits, Scope } from '@flywheel/auth';
+import { createLogger, createMetricsRegistry, RateLimited, type Logger } from '@flywheel/runtime';
 import type { BaseModel, Classifier, InferenceEngine, ModelSource, RawScores, RoutingStore, VersionArtifact } from '../ports.js';
 import { createServingMetrics } from '../servingMetrics.js';
 
@@ -75,3 +76,33 @@ export const testMetrics = () => {
 };
 export const table = (t: { champion: string; challenger?: string; challengerShareBps?: number; salt?: string; revision?: number }): RoutingTable =>
   ({ challengerShareBps: 0, salt: 's', revision: 1, ...t }) as RoutingTable;
+
+/** The clients the fake keyring knows, by key. */
+export const TEST_CLIENTS = {
+  'admin-key': { name: 'admin', scopes: ['predict', 'feedback', 'admin'], trust: 'trusted', keyId: 'ADMIN_TOKEN' },
+  'web-key': { name: 'web', scopes: ['predict'], trust: 'standard', keyId: 'fwk_web' },
+  'flood-key': { name: 'flood', scopes: ['predict'], trust: 'standard', keyId: 'fwk_flood' },
+  'reviewer-key': { name: 'reviewer', scopes: ['feedback'], trust: 'trusted', keyId: 'fwk_reviewer' },
+} as const satisfies Record<string, Client>;
+
+/** A keyring that knows TEST_CLIENTS (the real one is tested in @flywheel/auth and serving's itests). */
+export const fakeKeyring = (): Keyring => ({
+  authenticate: (key) => (TEST_CLIENTS as Record<string, Client>)[key],
+  refresh: async () => {},
+  fresh: () => true,
+  close: () => {},
+});
+
+/** Rate limits in memory: `perClient` requests for each client (the real, Redis-backed ones run in the itests). */
+export class FakeRateLimits implements RateLimits {
+  readonly spent = new Map<string, number>();
+  constructor(private readonly perClient: Readonly<Record<string, number>>) {}
+  async consume(client: Pick<Client, 'name'>, scope: Scope): Promise<void> {
+    const n = (this.spent.get(client.name) ?? 0) + 1;
+    this.spent.set(client.name, n);
+    const limit = this.perClient[client.name];
+    if (limit !== undefined && n > limit) {
+      throw new RateLimited(`client "${client.name}" sent more than ${limit} ${scope} requests`, { reason: 'rate_limited', details: { retryAfterSeconds: 42 } });
+    }
+  }
+}

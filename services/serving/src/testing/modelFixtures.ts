@@ -1,8 +1,6 @@
 import type { Metrics, ModelName, ModelVersion } from '@flywheel/contracts';
-import {
-  exportAdapter, exportBaseOnnx, initBackend, serializeTrainingState, trainBase,
-  type DeepPartial, type Example, type TrainingState, type TrainOptions,
-} from '@flywheel/learning';
+import { exportAdapter, exportBaseOnnx, serializeTrainingState, type DeepPartial, type Example, type TrainingState, type TrainOptions } from '@flywheel/learning';
+import { initBackend, trainBase } from '@flywheel/learning/train';
 import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 
 /** Texts whose class is told by class-specific words among shared noise words (seeded, deterministic). */

@@ -24,7 +24,7 @@ export const createStoreProbe = (pool: pg.Pool, model: string): StoreProbe => {
     feedbackIds: (o) => ids('SELECT id::text AS id FROM feedback WHERE model LIKE $1', o?.anyModel),
     ledgerIds: (o) => ids('SELECT event_id::text AS id FROM aggregator_feedback WHERE model LIKE $1', o?.anyModel),
     unpublishedOutbox: async () =>
-      Number((await pool.query<{ n: string }>("SELECT count(*) AS n FROM feedback_ingest_outbox WHERE key = $1 AND published_at IS NULL", [model])).rows[0]?.n ?? 0),
+      Number((await pool.query<{ n: string }>("SELECT count(*) AS n FROM flywheel_outbox WHERE key = $1 AND published_at IS NULL", [model])).rows[0]?.n ?? 0),
     triggers: async () =>
       (await pool.query<{ id: string; reason: string; status: string; fencing_token: string | null }>('SELECT id::text, reason, status, fencing_token FROM aggregator_triggers WHERE model = $1 ORDER BY created_at', [model])).rows
         .map((r) => ({ id: r.id, reason: r.reason, status: r.status, fencingToken: r.fencing_token === null ? null : Number(r.fencing_token) })),

@@ -1,0 +1,111 @@
+// The middleware in a real express app (packages/http createHttpApp) over real PostgreSQL and Redis:
+// 401 vs 403, open health routes, per-client rate limits with Retry-After. Own schema and Redis prefix.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpApp, listen } from '@flywheel/http';
+import { createMetricsRegistry, RateLimited } from '@flywheel/runtime';
+import { isolatedPlatform, scanKeys, type IsolatedPlatform } from '@flywheel/testing';
+import { clientOf, requireScope } from './authorize.js';
+import { createClient, migrateAuth } from './clients.js';
+import { createKeyring, type Keyring } from './createKeyring.js';
+import { createRateLimits, rateLimit } from './rateLimits.js';
+
+const ADMIN_TOKEN = 'http-itest-admin-token';
+const PREDICT_LIMIT = 3;
+let p: IsolatedPlatform;
+let keyring: Keyring;
+let server: { port: number; close: () => Promise<void> };
+const keys: Record<'predictor' | 'other' | 'reviewer', string> = { predictor: '', other: '', reviewer: '' };
+const url = (path: string) => `http://127.0.0.1:${server.port}${path}`;
+
+beforeAll(async () => {
+  p = await isolatedPlatform('auth-http');
+  await migrateAuth(p.pool);
+  await p.redis.ping(); // connected, so the limits count in Redis rather than in the fallback limiter
+  keys.predictor = (await createClient(p.pool, { name: 'predictor', scopes: ['predict'] })).key;
+  keys.other = (await createClient(p.pool, { name: 'other', scopes: ['predict'] })).key;
+  keys.reviewer = (await createClient(p.pool, { name: 'reviewer', scopes: ['feedback'], trust: 'trusted' })).key;
+  keyring = await createKeyring({ pool: p.pool, refreshMs: 1_000, adminToken: ADMIN_TOKEN });
+  const limits = createRateLimits({ redis: p.redis, keyPrefix: `${p.redisPrefix}rl`, limits: { predict: { points: PREDICT_LIMIT, durationSec: 60 } } });
+  const app = createHttpApp({
+    service: 'auth-itest', logger: p.logger, metrics: createMetricsRegistry('auth-itest'),
+    routes: (a) => {
+      a.post('/v1/predict', requireScope(keyring, 'predict'), rateLimit(limits, 'predict'), (_req, res) => {
+        res.json({ client: clientOf(res).name });
+      });
+      a.post('/v1/feedback', requireScope(keyring, 'feedback'), rateLimit(limits, 'feedback'), (_req, res) => {
+        res.status(202).json({ client: clientOf(res).name, trust: clientOf(res).trust });
+      });
+      a.get('/v1/admin', requireScope(keyring, 'admin'), (_req, res) => {
+        res.json({ client: clientOf(res).name });
+      });
+    },
+  });
+  server = await listen(app, 0, '127.0.0.1');
+});
+
+afterAll(async () => {
+  await server?.close();
+  keyring?.close();
+  await p?.drop();
+});
+
+const call = async (method: 'GET' | 'POST', path: string, headers: Record<string, string> = {}) => {
+  const res = await fetch(url(path), { method, headers: { 'content-type': 'application/json', ...headers }, ...(method === 'POST' ? { body: '{}' } : {}) });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as { client?: string; trust?: string; error?: { code: string; message: string } } };
+};
+
+describe('requireScope in an express app', () => {
+  it('answers 401 with WWW-Authenticate without a key or with an unknown one', async () => {
+    const none = await call('POST', '/v1/predict');
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="flywheel"');
+    expect(none.body.error).toMatchObject({ code: 'missing_key' });
+    const unknown = await call('POST', '/v1/predict', { authorization: 'Bearer fwk_not-a-real-key' });
+    expect(unknown.status).toBe(401);
+    expect(unknown.headers.get('www-authenticate')).toContain('invalid_token');
+    expect(unknown.body.error?.code).toBe('unknown_key');
+  });
+
+  it('answers 403 to a valid key without the scope', async () => {
+    const r = await call('POST', '/v1/feedback', { 'x-api-key': keys.predictor });
+    expect(r.status).toBe(403);
+    expect(r.body.error?.code).toBe('missing_scope');
+    expect((await call('GET', '/v1/admin', { authorization: `Bearer ${keys.reviewer}` })).status).toBe(403);
+  });
+
+  it('lets the right scope through and hands the client to the route', async () => {
+    expect(await call('POST', '/v1/feedback', { authorization: `Bearer ${keys.reviewer}` })).toMatchObject({ status: 202, body: { client: 'reviewer', trust: 'trusted' } });
+    expect(await call('GET', '/v1/admin', { authorization: `Bearer ${ADMIN_TOKEN}` })).toMatchObject({ status: 200, body: { client: 'admin' } });
+  });
+
+  it('leaves /healthz and /metrics open', async () => {
+    expect((await fetch(url('/healthz'))).status).toBe(200);
+    expect((await fetch(url('/metrics'))).status).toBe(200);
+  });
+});
+
+describe('rate limits', () => {
+  it(`gives request ${PREDICT_LIMIT + 1} of a window 429 with Retry-After, for that client only`, async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < PREDICT_LIMIT; i++) statuses.push((await call('POST', '/v1/predict', { 'x-api-key': keys.other })).status);
+    expect(statuses).toEqual(Array(PREDICT_LIMIT).fill(200));
+    const limited = await call('POST', '/v1/predict', { 'x-api-key': keys.other });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error?.code).toBe('rate_limited');
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Another client's budget is its own; the window is counted in Redis under this file's prefix.
+    expect((await call('POST', '/v1/predict', { 'x-api-key': keys.predictor })).status).toBe(200);
+    expect(await scanKeys(p.redis, `${p.redisPrefix}rl:predict:*`)).toEqual(expect.arrayContaining([`${p.redisPrefix}rl:predict:other`]));
+  });
+
+  it('has a function form for hand-written paths that throws RateLimited with retryAfterSeconds', async () => {
+    const limits = createRateLimits({ redis: p.redis, keyPrefix: `${p.redisPrefix}fn`, limits: { feedback: { points: 1, durationSec: 30 } } });
+    await limits.consume({ name: 'reviewer' }, 'feedback');
+    await limits.consume({ name: 'reviewer' }, 'predict'); // no limit for predict here
+    const err = await limits.consume({ name: 'reviewer' }, 'feedback').then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimited);
+    expect((err as RateLimited).details).toMatchObject({ scope: 'feedback', limit: 1, windowSeconds: 30 });
+  });
+});

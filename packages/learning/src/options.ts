@@ -1,0 +1,164 @@
+import type { Example, ExampleSource } from './data.js';
+import { DEFAULT_FEATURE_CONFIG } from './features.js';
+import type { TrainMode } from './network.js';
+import type { LoraConfig, ModelConfig } from './state.js';
+
+/** Continual-learning strategies; each one present is on, and they combine. */
+export interface StrategyConfig {
+  /**
+   * class-balanced reservoir of old rows; `ratio` = share of each batch drawn from it.
+   * `rebalance` (default true): reweight the loss so each class counts as often as it did in all
+   * rows seen so far (what a joint retrain sees); without it the few new classes fill half of every
+   * batch and win the old classes' rows.
+   */
+  replay?: { capacity: number; ratio: number; rebalance?: boolean };
+  /** match the current model's softened old-class outputs */
+  distillation?: { temperature: number; weight: number };
+  /** (lambda/2)·Σ F·(θ−θ*)² with a diagonal Fisher from old data; `decay` accumulates across versions */
+  ewc?: { lambda: number; fisherSamples: number; decay: number };
+  /**
+   * Class-incremental bias correction after each update that added labels: new classes' head
+   * columns are rescaled to the old columns' mean norm (weight aligning, Zhao et al. 2020).
+   */
+  weightAlign?: boolean;
+}
+
+/** Training knobs; every field has a default in DEFAULT_TRAIN_OPTIONS. */
+export interface TrainOptions {
+  /** lora: base frozen, LoRA + head train; full: embedding, dense and head train (a new base) */
+  mode: TrainMode;
+  lora: LoraConfig;
+  strategy: StrategyConfig;
+  /** Adam learning rate of a fresh start and of a continuation from the current version */
+  learningRate: { fresh: number; continued: number };
+  /** row-wise Adagrad rate of the embedding table (full mode, and lora mode with embeddingDelta) */
+  embeddingLearningRate: number;
+  /**
+   * lora mode: also learn sparse row deltas of the frozen n-gram embedding table (the new vocabulary
+   * of a new class lives there); the `maxRows` rows that moved most ship in the adapter.
+   */
+  embeddingDelta?: { maxRows: number };
+  epochs: number;
+  batchSize: number;
+  /** epochs without validation gain before stopping (best epoch kept) */
+  patience: number;
+  /** share of groups held out for validation when `validation` is not given */
+  validationFraction: number;
+  validation?: Example[];
+  sourceWeights: Record<ExampleSource, number>;
+  /** pseudo-labels below this confidence are dropped */
+  pseudoLabelFloor: number;
+  seed: number;
+  /** network shape (trainBase only; continuation keeps the base's) */
+  model: ModelConfig;
+  /** trainBase: version of the new base; default: first 16 hex of the sha256 of its weights */
+  baseVersion?: string;
+  /** strategy defaults used when a strategy is switched on without all fields */
+  strategyDefaults: Required<Pick<StrategyConfig, 'replay' | 'distillation' | 'ewc'>>;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
+  mode: 'lora',
+  lora: { rank: 16, alpha: 32, dropout: 0.05, targets: ['dense0'] },
+  strategy: {},
+  learningRate: { fresh: 5e-3, continued: 2e-3 },
+  embeddingLearningRate: 0.05,
+  epochs: 12,
+  batchSize: 128,
+  patience: 2,
+  validationFraction: 0.1,
+  sourceWeights: { original: 1, human_correction: 2, confirmation: 1, pseudo_label: 0.5 },
+  pseudoLabelFloor: 0.9,
+  seed: 42,
+  model: { features: { ...DEFAULT_FEATURE_CONFIG }, embeddingDim: 128, hiddenUnits: [256] },
+  strategyDefaults: {
+    replay: { capacity: 2000, ratio: 0.5, rebalance: true },
+    distillation: { temperature: 2, weight: 1 },
+    ewc: { lambda: 100, fisherSamples: 200, decay: 0.9 },
+  },
+};
+
+/**
+ * The continual-learning setup that measured best on `pnpm bench:learn` before the adapter path
+ * learned embedding deltas: full mode (every update is a new base), a rebalanced 4000-row
+ * reservoir at half of each batch, distillation at weight 0.5, weight aligning, 3 epochs. EWC is
+ * left off: at any lambda that curbed forgetting it also blocked new classes.
+ */
+export const RECOMMENDED_CONTINUAL_OPTIONS: DeepPartial<TrainOptions> = {
+  mode: 'full',
+  epochs: 3,
+  strategy: {
+    replay: { capacity: 4000, ratio: 0.5, rebalance: true },
+    distillation: { temperature: 2, weight: 0.5 },
+    weightAlign: true,
+  },
+};
+
+/**
+ * What the trainer runs when a model has no override (TRAINER_MODEL_OPTIONS), and the `trainer`
+ * row of `pnpm bench:learn`, which drives the same trainCandidate: see packages/learning/README.md
+ * for the measurements that chose it.
+ */
+export const TRAINER_DEFAULT_OPTIONS: DeepPartial<TrainOptions> = RECOMMENDED_CONTINUAL_OPTIONS;
+
+/**
+ * The first version of a model (`flywheel bootstrap`, and the trainer row of bench:learn): fills the
+ * replay reservoir at the largest capacity a strategy uses (a smaller one re-caps it on its first
+ * update) and a Fisher, so an EWC override also has one.
+ */
+export const BOOTSTRAP_OPTIONS: DeepPartial<TrainOptions> = {
+  strategy: { replay: { capacity: 4000, ratio: 0.5 }, ewc: { lambda: 100, fisherSamples: 500, decay: 0.9 } },
+};
+
+/** Partial at every level. */
+export type DeepPartial<T> = T extends (infer U)[] ? U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/** Fills defaults at every level (strategies: only those present are on). */
+export function resolveOptions(partial: DeepPartial<TrainOptions> = {}): TrainOptions {
+  const d = DEFAULT_TRAIN_OPTIONS;
+  const sd = { ...d.strategyDefaults, ...(partial.strategyDefaults as Partial<TrainOptions['strategyDefaults']> | undefined) };
+  const strategy: StrategyConfig = {};
+  const s = partial.strategy ?? {};
+  if (s.replay !== undefined) strategy.replay = { ...sd.replay, ...s.replay };
+  if (s.distillation !== undefined) strategy.distillation = { ...sd.distillation, ...s.distillation };
+  if (s.ewc !== undefined) strategy.ewc = { ...sd.ewc, ...s.ewc };
+  if (s.weightAlign !== undefined) strategy.weightAlign = s.weightAlign;
+  const { validation, baseVersion, ...rest } = partial;
+  const out: TrainOptions = {
+    ...d,
+    ...(rest as Partial<TrainOptions>),
+    lora: { ...d.lora, ...partial.lora } as LoraConfig,
+    strategy,
+    learningRate: { ...d.learningRate, ...partial.learningRate },
+    sourceWeights: { ...d.sourceWeights, ...partial.sourceWeights },
+    model: {
+      ...d.model,
+      ...(partial.model as Partial<ModelConfig> | undefined),
+      features: { ...d.model.features, ...partial.model?.features },
+    } as ModelConfig,
+    strategyDefaults: sd,
+  };
+  if (validation !== undefined) out.validation = validation as Example[];
+  if (baseVersion !== undefined) out.baseVersion = baseVersion;
+  return out;
+}
+
+/** A row to train on with its sample weight. */
+export interface WeightedExample {
+  example: Example;
+  weight: number;
+}
+
+/** Applies the per-source weights and the pseudo-label confidence floor. */
+export function prepareExamples(examples: readonly Example[], options: DeepPartial<TrainOptions> = {}): WeightedExample[] {
+  const opts = resolveOptions(options);
+  const out: WeightedExample[] = [];
+  for (const example of examples) {
+    const source = example.source ?? 'original';
+    if (source === 'pseudo_label' && (example.confidence ?? 0) < opts.pseudoLabelFloor) continue;
+    const weight = opts.sourceWeights[source];
+    if (weight > 0) out.push({ example, weight });
+  }
+  return out;
+}
+

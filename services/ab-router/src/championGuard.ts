@@ -1,0 +1,121 @@
+import { ModelName, ModelVersion } from '@flywheel/contracts';
+import { Conflict, NotFound, type Logger } from '@flywheel/runtime';
+import type { AbRouterMetrics } from './abRouterMetrics.js';
+import type { Champions } from './champions.js';
+import { championOnly, type RunDecision } from './decisionTx.js';
+import type { ExperimentLifecycle } from './experimentLifecycle.js';
+import type { PgExperimentStore } from './PgExperimentStore.js';
+import type { Registry } from './ports.js';
+import { servingVerdict, type ServingHealth, type ServingHealthLimits } from './servingHealth.js';
+import type { ServingHealthSource } from './ServingHealthProbe.js';
+
+/** Automatic rollback on the champion's health. */
+export interface HealthSettings {
+  /** Labelled predictions in the sliding window (the most recent ones of the champion). */
+  windowSize: number;
+  /** No verdict on fewer labelled predictions than this. */
+  minSamples: number;
+  /** Roll back when accuracy falls more than this below the baseline (absolute: 0.1 = 10 points). */
+  maxAccuracyDrop: number;
+  /** Also roll back on serving's error rate or p99 latency, read from its /metrics (optional). */
+  serving?: { source: ServingHealthSource; limits: ServingHealthLimits };
+}
+
+export interface GuardDeps {
+  store: PgExperimentStore;
+  registry: Registry;
+  decide: RunDecision;
+  champions: Champions;
+  lifecycle: ExperimentLifecycle;
+  health: HealthSettings;
+  metrics: AbRouterMetrics;
+  log: Logger;
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)}`;
+
+/**
+ * Guards each model's champion while no experiment runs for it: rolls it back (registry first,
+ * then one transaction of guard, `rolled_back` event and routing) when its accuracy falls below
+ * its baseline or serving reports it unhealthy. Operators roll back through the same path.
+ */
+export const createChampionGuard = (deps: GuardDeps) => {
+  const { store, registry, decide, champions, lifecycle, health, metrics: m, log } = deps;
+
+  /**
+   * Rolls the champion back if it is still `expectedChampion` (default: the registry's champion
+   * now), compare-and-set in the registry: of two rollbacks that saw the same champion only one
+   * applies, the other is a Conflict.
+   */
+  const rollback = async (model: string, reason: string, automatic: boolean, expectedChampion?: string): Promise<{ version: string; from: string }> => {
+    const name = ModelName.parse(model);
+    const current = await registry.champion(name);
+    if (current === undefined) throw new NotFound(`model ${model} has no champion to roll back; bootstrap or promote a version first`);
+    const expected = expectedChampion === undefined ? current : ModelVersion.parse(expectedChampion);
+    // Checked before the running experiment is stopped, so a stale request changes nothing at all.
+    if (expected !== current) throw new Conflict(`the champion of ${model} is ${current}, not ${expected}: it changed meanwhile; look again before rolling back`, { reason: 'champion_changed' });
+    const running = await store.running(model);
+    if (running) await lifecycle.stop(running.id, `champion rolled back: ${reason}`);
+    const { version, from } = await registry.rollback(name, reason, automatic, expected);
+    await decide(async (tx) => {
+      await tx.store.setChampion(model, version); // baseline: the restored version's first window
+      await tx.announce(model, { action: 'rolled_back', version, from, reason: reason.slice(0, 4000), automatic });
+      await championOnly(tx, model, version);
+    });
+    m.rollbacks.inc({ model, automatic: String(automatic) });
+    log.warn({ model, version, from, reason, automatic }, 'champion rolled back');
+    return { version, from };
+  };
+
+  /** Why the champion's accuracy calls for a rollback, if it does; sets the baseline on its first full window. */
+  const accuracyProblem = async (model: string, champ: { version: string; since: Date; baselineAccuracy: number | null }): Promise<string | undefined> => {
+    const w = await store.recentAccuracy(model, champ.version, champ.since, health.windowSize);
+    if (w.n === 0) return undefined;
+    const accuracy = w.successes / w.n;
+    m.championAccuracy.set({ model }, accuracy);
+    if (w.n < health.minSamples) return undefined;
+    if (champ.baselineAccuracy === null) {
+      await store.setBaseline(model, champ.version, accuracy, w.n);
+      return undefined;
+    }
+    const drop = champ.baselineAccuracy - accuracy;
+    if (drop <= health.maxAccuracyDrop) return undefined;
+    return `champion ${champ.version} accuracy ${pct(accuracy)}% over its last ${w.n} labelled predictions is ${pct(drop)} points below its baseline ${pct(champ.baselineAccuracy)}% (limit ${pct(health.maxAccuracyDrop)})`;
+  };
+
+  const checkHealth = async (): Promise<void> => {
+    // One scrape per tick for every model; a serving replica that does not answer skips only this check.
+    const serving: Map<string, ServingHealth> | undefined = health.serving
+      ? await health.serving.source.sample().catch((err: unknown) => {
+          log.warn({ err }, 'could not read serving metrics; judging health on accuracy alone this time');
+          return undefined;
+        })
+      : undefined;
+    for (const model of await store.watchedModels()) {
+      const champ = await store.champion(model);
+      if (!champ) continue;
+      // A running experiment is already testing the remedy (typically a challenger trained on the very
+      // drift that lowers the champion's accuracy); rolling back now would only end it without evidence.
+      if (await store.running(model)) continue;
+      const servingHealth = serving?.get(model);
+      const servingProblem = servingHealth && health.serving ? servingVerdict(servingHealth, health.serving.limits) : undefined;
+      const reason = servingProblem && champions.canRollback(model)
+        ? `champion ${champ.version}: ${servingProblem}`
+        : await accuracyProblem(model, champ);
+      if (reason === undefined || !champions.canRollback(model)) continue;
+      try {
+        await rollback(model, reason, true, champ.version);
+      } catch (err) {
+        // Someone else changed the champion since it was judged: the next tick judges the new one.
+        if (err instanceof Conflict && err.reason === 'champion_changed') {
+          log.warn({ model, judged: champ.version, reason: err.message }, 'automatic rollback skipped: the champion changed meanwhile');
+          continue;
+        }
+        champions.rollbackFailed(model);
+        log.error({ err, model, reason }, 'automatic rollback failed; the champion stays until an operator acts');
+      }
+    }
+  };
+
+  return { rollback, checkHealth };
+};

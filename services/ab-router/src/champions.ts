@@ -1,0 +1,32 @@
+import type { PgExperimentStore } from './PgExperimentStore.js';
+
+/**
+ * The champion the health watch guards, per model (`ab_champions`), and which models had no
+ * rollback target, so the health check does not retry a failed rollback every tick.
+ */
+export const createChampions = (health: { windowSize: number; minSamples: number }) => {
+  const rollbackUnavailable = new Set<string>();
+  return {
+    /**
+     * Switches the guarded champion on `store` (usually a decision's transaction). Without an
+     * experiment's evidence (`baseline`) the outgoing champion's recent accuracy is the bar.
+     */
+    adopt: async (store: PgExperimentStore, model: string, version: string, baseline?: { accuracy: number; n: number }): Promise<void> => {
+      let bar = baseline;
+      const current = await store.champion(model);
+      if (!bar && current && current.version !== version) {
+        const w = await store.recentAccuracy(model, current.version, current.since, health.windowSize);
+        if (w.n >= health.minSamples) bar = { accuracy: w.successes / w.n, n: w.n };
+      }
+      await store.setChampion(model, version, bar);
+      rollbackUnavailable.delete(model);
+    },
+    /** An automatic rollback failed: leave the model to an operator until its champion changes. */
+    rollbackFailed: (model: string): void => {
+      rollbackUnavailable.add(model);
+    },
+    canRollback: (model: string): boolean => !rollbackUnavailable.has(model),
+  };
+};
+
+export type Champions = ReturnType<typeof createChampions>;

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { ModelName, ModelVersion } from '@flywheel/contracts';
+import { Conflict, failpoint, NotFound, type Logger } from '@flywheel/runtime';
+import type { AbRouterMetrics } from './abRouterMetrics.js';
+import type { Champions } from './champions.js';
+import { championOnly, type RunDecision } from './decisionTx.js';
+import { settingsFor, type ExperimentSettingsInput } from './experimentSettings.js';
+import type { ExperimentViews } from './experimentView.js';
+import type { Experiment, PgExperimentStore } from './PgExperimentStore.js';
+import type { Registry } from './ports.js';
+
+export interface LifecycleDeps {
+  store: PgExperimentStore;
+  registry: Registry;
+  decide: RunDecision;
+  champions: Champions;
+  views: ExperimentViews;
+  metrics: AbRouterMetrics;
+  log: Logger;
+  settings: { defaults: ExperimentSettingsInput; perModel: Readonly<Record<string, ExperimentSettingsInput>> };
+}
+
+const reasonText = (s: string): string => s.slice(0, 4000);
+type Baseline = { accuracy: number; n: number };
+
+/**
+ * An experiment from start to decision. A decision that only touches the ab-router's own tables
+ * (start, stop, halt) is one transaction with its events. A promotion or rejection also changes
+ * the registry, whose own transaction cannot include ours, so it goes: decision row (state) →
+ * registry (idempotent) → one transaction of guard, events, routing and `applied_at`.
+ * resumeDecisions finishes a decision a crash left between those steps.
+ */
+export const createExperimentLifecycle = (deps: LifecycleDeps) => {
+  const { store, registry, decide, champions, views, metrics: m, log } = deps;
+
+  const stop = async (id: string, reason: string, state: 'stopped' | 'halted' = 'stopped', decision?: unknown): Promise<Experiment> => {
+    const e = await store.byId(id);
+    if (!e) throw new NotFound(`no experiment ${id}; list them with GET /admin/experiments`);
+    const ended = await decide(async (tx) => {
+      if (!(await tx.store.finish(id, state, decision ?? { reason }))) return false;
+      await championOnly(tx, e.model, e.championVersion);
+      await tx.store.markApplied(id);
+      return true;
+    });
+    if (!ended) throw new Conflict(`experiment ${id} is ${e.state}, not running`);
+    m.decisions.inc({ model: e.model, decision: state === 'halted' ? 'halt' : 'stop' });
+    await views.refreshGauge(e.model);
+    log.info({ experiment: id, model: e.model, reason, state }, 'experiment ended without a decision');
+    return (await store.byId(id)) ?? e;
+  };
+
+  const start = async (model: string, challengerVersion: string, input: ExperimentSettingsInput = {}): Promise<Experiment | undefined> => {
+    const name = ModelName.parse(model);
+    const challenger = ModelVersion.parse(challengerVersion);
+    const earlier = (await store.list({ model, limit: 1000 })).find((e) => e.challengerVersion === challenger);
+    if (earlier) return earlier; // a redelivered registration, or one already decided
+    const champion = await registry.champion(name);
+    if (champion === challenger) return undefined;
+    if (champion === undefined) {
+      // Nothing to test against: the first version of a model serves directly.
+      const reason = 'first version of the model: no champion to test against';
+      await registry.promote(name, challenger, reason);
+      await decide(async (tx) => {
+        await champions.adopt(tx.store, model, challenger);
+        await tx.announce(model, { action: 'promoted', version: challenger, reason });
+        await championOnly(tx, model, challenger);
+      });
+      m.decisions.inc({ model, decision: 'promote' });
+      return undefined;
+    }
+    // One experiment per model: a newer challenger replaces the running one (the older is stale by construction).
+    const running = await store.running(model);
+    if (running) await stop(running.id, `superseded by challenger ${challenger}`);
+    const settings = settingsFor(model, deps.settings.defaults, deps.settings.perModel, input);
+    const id = randomUUID();
+    const e = await decide(async (tx) => {
+      const created = await tx.store.create({ id, model, championVersion: champion, challengerVersion: challenger, salt: id, settings });
+      await champions.adopt(tx.store, model, champion);
+      await tx.route(model, { champion, challenger, challengerShareBps: settings.splitBps, salt: created.salt, experimentId: created.id });
+      return created;
+    });
+    await views.refreshGauge(model);
+    log.info({ experiment: id, model, champion, challenger, splitBps: settings.splitBps, method: settings.method }, 'experiment started');
+    return e;
+  };
+
+  /** Everything a promotion does once the experiment row says `promoted`; also what resumeDecisions re-runs. */
+  const applyPromotion = async (e: Experiment, reason: string, baseline?: Baseline): Promise<void> => {
+    const challenger = ModelVersion.parse(e.challengerVersion);
+    // Compare-and-set: an operator who changed the champion during the test wins (Conflict; the decision is moot).
+    const { previous } = await registry.promote(ModelName.parse(e.model), challenger, reason, ModelVersion.parse(e.championVersion));
+    await decide(async (tx) => {
+      await champions.adopt(tx.store, e.model, challenger, baseline);
+      await tx.announce(e.model, { action: 'promoted', version: challenger, ...(previous ? { previous } : {}), reason: reasonText(reason) });
+      await championOnly(tx, e.model, challenger);
+      await tx.store.markApplied(e.id);
+    });
+    m.decisions.inc({ model: e.model, decision: 'promote' });
+    await views.refreshGauge(e.model);
+    log.info({ experiment: e.id, model: e.model, version: challenger, reason }, 'challenger promoted');
+  };
+
+  const promote = async (e: Experiment, decision: unknown, reason: string, baseline?: Baseline): Promise<void> => {
+    if (!(await store.finish(e.id, 'promoted', decision))) return;
+    failpoint('ab-router.after-decision'); // decided, nothing applied yet: resumeDecisions finishes it after a restart
+    await applyPromotion(e, reason, baseline);
+  };
+
+  const reject = async (e: Experiment, decision: unknown, reason: string): Promise<void> => {
+    if (!(await store.finish(e.id, 'rejected', decision))) return;
+    const challenger = ModelVersion.parse(e.challengerVersion);
+    await registry.reject(ModelName.parse(e.model), challenger, reason);
+    await decide(async (tx) => {
+      await tx.announce(e.model, { action: 'rejected', version: challenger, reason: reasonText(reason) });
+      await championOnly(tx, e.model, e.championVersion);
+      await tx.store.markApplied(e.id);
+    });
+    m.decisions.inc({ model: e.model, decision: 'reject' });
+    await views.refreshGauge(e.model);
+    log.info({ experiment: e.id, model: e.model, version: challenger, reason }, 'challenger rejected');
+  };
+
+  return { start, stop, promote, applyPromotion, reject };
+};
+
+export type ExperimentLifecycle = ReturnType<typeof createExperimentLifecycle>;

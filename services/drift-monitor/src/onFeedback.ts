@@ -1,0 +1,11 @@
+import { outcomeOf, type EventOf } from '@flywheel/contracts';
+import type { PredictionOutcomes } from './PredictionOutcomes.js';
+
+/** Handles `feedback-events`: a verdict on a remembered prediction counts in its reference or window (accuracy drop). */
+export const onFeedback = (deps: { outcomes: PredictionOutcomes }) =>
+  async (event: EventOf<'feedback'>): Promise<void> => {
+    const f = event.data;
+    const correct = outcomeOf(f);
+    if (f.predictionId === undefined || correct === undefined) return;
+    deps.outcomes.attribute(f.predictionId, correct); // unknown or forgotten prediction: nothing to attribute
+  };

@@ -1,0 +1,68 @@
+import { TRAINER_DEFAULT_OPTIONS, type DeepPartial, type TrainOptions } from '@flywheel/learning';
+import { z } from 'zod';
+
+/**
+ * Per-model training overrides (TRAINER_MODEL_OPTIONS, JSON: `{"<model>": {...}}`). Fields left
+ * out keep the trainer default (TRAINER_DEFAULT_OPTIONS); `strategy`, when given, replaces the
+ * default strategy as a whole (so a strategy can be switched off).
+ */
+export const ModelTrainOverrides = z
+  .object({
+    mode: z.enum(['lora', 'full']),
+    rank: z.number().int().min(1).max(256),
+    epochs: z.number().int().min(1).max(200),
+    /** Adam rate of a continuation from the champion */
+    learningRate: z.number().positive().max(1),
+    /** lora mode: embedding rows the adapter may change (0 = frozen embedding) */
+    embeddingDeltaRows: z.number().int().min(0),
+    strategy: z
+      .object({
+        replay: z.object({ capacity: z.number().int().min(1), ratio: z.number().min(0).max(0.95), rebalance: z.boolean() }).partial(),
+        distillation: z.object({ temperature: z.number().positive(), weight: z.number().min(0) }).partial(),
+        ewc: z.object({ lambda: z.number().min(0), fisherSamples: z.number().int().min(1), decay: z.number().min(0).max(1) }).partial(),
+        weightAlign: z.boolean(),
+      })
+      .partial()
+      .strict(),
+  })
+  .partial()
+  .strict();
+export type ModelTrainOverrides = z.infer<typeof ModelTrainOverrides>;
+
+export const ModelTrainOverridesByModel = z.record(z.string().min(1), ModelTrainOverrides);
+export type ModelTrainOverridesByModel = z.infer<typeof ModelTrainOverridesByModel>;
+
+/** Parses the JSON text of TRAINER_MODEL_OPTIONS (empty = no overrides). */
+export const parseModelOptionsJson = z
+  .string()
+  .default('{}')
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text.trim() === '' ? '{}' : text) as unknown;
+    } catch (err) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `TRAINER_MODEL_OPTIONS is not JSON (${err instanceof Error ? err.message : String(err)}); set it to e.g. {"my-model": {"mode": "lora", "epochs": 5}}` });
+      return z.NEVER;
+    }
+  })
+  .pipe(ModelTrainOverridesByModel);
+
+/** The overrides as learning options. */
+export function overridesToOptions(o: ModelTrainOverrides): DeepPartial<TrainOptions> {
+  const out: DeepPartial<TrainOptions> = {};
+  if (o.mode !== undefined) out.mode = o.mode;
+  if (o.rank !== undefined) out.lora = { rank: o.rank, alpha: 2 * o.rank };
+  if (o.epochs !== undefined) out.epochs = o.epochs;
+  if (o.learningRate !== undefined) out.learningRate = { continued: o.learningRate };
+  if (o.embeddingDeltaRows !== undefined) out.embeddingDelta = { maxRows: o.embeddingDeltaRows };
+  if (o.strategy !== undefined) out.strategy = o.strategy as DeepPartial<TrainOptions['strategy']>;
+  return out;
+}
+
+/**
+ * The options one model trains with: trainer default, then `global` (every model), then the
+ * model's own overrides; each level replaces the fields it sets (shallow per field).
+ */
+export function optionsForModel(model: string, global: DeepPartial<TrainOptions>, perModel: ModelTrainOverridesByModel): DeepPartial<TrainOptions> {
+  const own = perModel[model];
+  return { ...TRAINER_DEFAULT_OPTIONS, ...global, ...(own !== undefined ? overridesToOptions(own) : {}) };
+}
