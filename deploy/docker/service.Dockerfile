@@ -26,6 +26,13 @@ RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
  && pnpm install --offline --frozen-lockfile --prod --filter="@flywheel/svc-${SERVICE}..." \
  && rm -rf packages/*/src services/*/src packages/*/*.tsbuildinfo \
  && test -f "services/${SERVICE}/dist/main.js"
+# @flywheel/learning/train imports TensorFlow.js as an (optional) peer, so serving's tree stays free
+# of it; the trainer depends on tfjs itself, and learning must resolve the trainer's copy after the prune.
+RUN if [ "${SERVICE}" = trainer ]; then \
+      mkdir -p packages/learning/node_modules/@tensorflow \
+      && for p in tfjs tfjs-backend-wasm; do ln -sfn "$(readlink -f "services/trainer/node_modules/@tensorflow/$p")" "packages/learning/node_modules/@tensorflow/$p"; done \
+      && node -e "import('/repo/packages/learning/dist/trainIndex.js').then(() => console.log('learning/train loads tfjs'))"; \
+    fi
 
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE

@@ -13,7 +13,7 @@ registry (POSTGRES_URL; bootstrap and export also S3_*):
   versions MODEL                  list versions with status and metrics
   history MODEL                   show every status move (who, why, metrics)
   promote MODEL VERSION --reason TEXT
-  rollback MODEL --reason TEXT    the previous champion comes back; the current one is deprecated
+  rollback MODEL --reason TEXT    the previous champion comes back; the current one is rolled_back (promote brings it back)
   export MODEL VERSION --out DIR  copy a version's verified artifacts (and its base) to a folder
 
 api keys (POSTGRES_URL; a key is shown once, stored hashed, and taken up by every service within seconds):
@@ -30,6 +30,9 @@ services (over HTTP):
   info MODEL                      champion, challenger, labels, metrics, running experiment and pending
                                   retraining (POSTGRES_URL; ABROUTER_URL + ADMIN_TOKEN, FEEDBACK_URL when set)
   retrain MODEL --reason TEXT     ask feedback-ingest to retrain now (FEEDBACK_URL, ADMIN_TOKEN)
+  labels list MODEL               labels proposed for MODEL (corrections naming a label its champion does
+                                  not know), with reporters; proposals are not trainable (FEEDBACK_URL, ADMIN_TOKEN)
+  labels accept MODEL LABEL       accept a proposed label: its items become trainable and count toward retraining
   experiments [MODEL] [--state running|promoted|rejected|halted|stopped]
                                   A/B experiments with arm totals and the test's current call
                                   (ABROUTER_URL, ADMIN_TOKEN; so are the experiment commands below)

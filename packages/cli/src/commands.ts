@@ -75,7 +75,7 @@ export const commands = {
     const m = await requireModel(d.registry, model);
     const r = await d.registry.rollback(m, d.actor, reason);
     await d.publisher?.publish('modelUpdates', makeEvent('modelUpdates', { source: CLI_SOURCE, subject: m, data: { action: 'rolled_back', version: r.champion.version, from: r.from, reason, automatic: false } }));
-    d.print(`${model} rolled back: ${r.champion.version} is champion again; ${r.from} deprecated`);
+    d.print(`${model} rolled back: ${r.champion.version} is champion again; ${r.from} rolled_back (flywheel promote can bring it back)`);
   },
 
   async export(d: CliDeps, model: string, version: string, out: string): Promise<void> {

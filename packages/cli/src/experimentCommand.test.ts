@@ -79,7 +79,7 @@ describe('flywheel experiments / experiment over the ab-router admin API', () =>
     const r = abRouter(() => json(200, { version: '1.0.0', from: '1.1.0' }));
     await experimentCommand(r.deps, 'experiment', ['rollback', 'tickets'], { reason: 'support tickets doubled' });
     expect(r.seen[0]).toMatchObject({ method: 'POST', url: 'http://abr:8085/admin/models/tickets/rollback', body: { reason: 'support tickets doubled' } });
-    expect(r.lines).toEqual(['tickets: 1.0.0 is champion again; 1.1.0 deprecated']);
+    expect(r.lines).toEqual(['tickets: 1.0.0 is champion again; 1.1.0 rolled_back']);
   });
 
   it('refuses a bad id, a missing reason or an unknown subcommand before calling', async () => {

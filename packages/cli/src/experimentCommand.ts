@@ -83,7 +83,7 @@ export const experimentCommand = async (d: ExperimentDeps, command: string, args
     case 'rollback': {
       const model = modelArg(target);
       const r = Rollback.parse(await d.abRouter('POST', `/admin/models/${enc(model)}/rollback`, { ...admin, body: { reason: need(o.reason, '--reason TEXT') } }));
-      d.print(`${model}: ${r.version} is champion again; ${r.from} deprecated`);
+      d.print(`${model}: ${r.version} is champion again; ${r.from} rolled_back`);
       return;
     }
     case undefined:

@@ -15,6 +15,7 @@ import { commands, requireModel } from './commands.js';
 import { experimentCommand } from './experimentCommand.js';
 import { infoCommand } from './infoCommand.js';
 import { keysCommand } from './keysCommand.js';
+import { labelsCommand } from './labelsCommand.js';
 import { predictCommands } from './predictCommand.js';
 import { retrainCommand } from './retrainCommand.js';
 import { pgRunningExperiment } from './runningExperiment.js';
@@ -134,6 +135,11 @@ const run = async ({ command, args, o }: ParsedCli & { command: string }, rawEnv
       const p = await getPool();
       await migrateAuth(p);
       await keysCommand({ pool: p, print, actor }, args, o);
+      return 0;
+    }
+    case 'labels': {
+      required(config, 'ADMIN_TOKEN');
+      await labelsCommand({ feedback: service('feedback-ingest', required(config, 'FEEDBACK_URL')), print }, args);
       return 0;
     }
     case 'predict': {

@@ -90,22 +90,23 @@ export const createStackApi = (url: (svc: ServiceName) => string, adminToken: st
   };
   const enc = encodeURIComponent;
   return {
+    // Every serving route needs a key with the predict scope; the admin token has every scope (and sees the routing state).
     serving: {
       predict: async (model, text, subjectId) =>
-        PredictAnswer.parse(await call('serving', 'POST', `/v1/models/${enc(model)}/predict`, { text, ...(subjectId ? { subjectId } : {}) })),
+        PredictAnswer.parse(await call('serving', 'POST', `/v1/models/${enc(model)}/predict`, { text, ...(subjectId ? { subjectId } : {}) }, { admin: true })),
       predictBatch: async (model, items) =>
-        z.object({ predictions: z.array(PredictAnswer) }).parse(await call('serving', 'POST', `/v1/models/${enc(model)}/predict:batch`, { items })).predictions,
-      models: () => call('serving', 'GET', '/v1/models'),
-      model: (model) => call('serving', 'GET', `/v1/models/${enc(model)}`),
+        z.object({ predictions: z.array(PredictAnswer) }).parse(await call('serving', 'POST', `/v1/models/${enc(model)}/predict:batch`, { items }, { admin: true })).predictions,
+      models: () => call('serving', 'GET', '/v1/models', undefined, { admin: true }),
+      model: (model) => call('serving', 'GET', `/v1/models/${enc(model)}`, undefined, { admin: true }),
     },
     ingest: {
       feedback: async (item) => {
-        const r = Accepted.safeParse(await call('feedback-ingest', 'POST', '/v1/feedback/batch', { items: [item] }));
+        const r = Accepted.safeParse(await call('feedback-ingest', 'POST', '/v1/feedback/batch', { items: [item] }, { admin: true }));
         if (!r.success || !r.data.items[0]) throw new Error(`feedback-ingest answered an unexpected body: ${r.success ? 'no items' : r.error.message}`);
         return r.data.items[0];
       },
-      feedbackBatch: async (items) => Accepted.parse(await call('feedback-ingest', 'POST', '/v1/feedback/batch', { items })),
-      retraining: (model) => call('feedback-ingest', 'GET', `/v1/models/${enc(model)}/retraining`),
+      feedbackBatch: async (items) => Accepted.parse(await call('feedback-ingest', 'POST', '/v1/feedback/batch', { items }, { admin: true })),
+      retraining: (model) => call('feedback-ingest', 'GET', `/v1/models/${enc(model)}/retraining`, undefined, { admin: true }),
       retrain: (model, reason) => call('feedback-ingest', 'POST', `/v1/admin/models/${enc(model)}/retrain`, { reason }, { admin: true }),
     },
     abRouter: {

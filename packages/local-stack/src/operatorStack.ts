@@ -91,7 +91,7 @@ export const stackUp = async (d: StackDeps, bootstrap?: BootstrapRequest): Promi
     const proc = procs[svc];
     const entry = join(d.root, 'services', svc, 'dist', 'main.js');
     if (!existsSync(entry)) throw new ServiceFailed(svc, `${entry} does not exist: build first (bash scripts/setup.sh)`);
-    const own = stackServiceEnv(svc, { platformEnv, port: ports[svc], adminToken, schema });
+    const own = stackServiceEnv(svc, { platformEnv, port: ports[svc], adminToken, schema, feedbackUrl: urls['feedback-ingest'] });
     const settings = settingsDigest(own);
     let state = 'running';
     const running = proc.pid();
@@ -112,7 +112,7 @@ export const stackUp = async (d: StackDeps, bootstrap?: BootstrapRequest): Promi
     d.print(row(svc, state, String(proc.pid() ?? '-'), urls[svc]));
   }
 
-  const model = await ensureModel(d, { servingUrl: urls.serving, existingModel: existing.MODEL, bootstrap, cliEnv: { ...callerEnv, ...platformEnv, TOPIC_PREFIX: '', KAFKAJS_NO_PARTITIONER_WARNING: '1' } });
+  const model = await ensureModel(d, { servingUrl: urls.serving, adminToken, existingModel: existing.MODEL, bootstrap, cliEnv: { ...callerEnv, ...platformEnv, TOPIC_PREFIX: '', KAFKAJS_NO_PARTITIONER_WARNING: '1' } });
   writeEnv(model);
   d.print('');
   d.print(`model:   ${model} (served at ${urls.serving}/v1/models/${model}/predict)`);
@@ -132,23 +132,23 @@ const ensureSchema = async (url: string, schema: string): Promise<void> => {
 /** Bootstraps what was asked for, or the shipped sample when serving has no model yet; waits until serving answers for it. */
 const ensureModel = async (
   d: StackDeps,
-  o: { servingUrl: string; existingModel: string | undefined; bootstrap: BootstrapRequest | undefined; cliEnv: Record<string, string> },
+  o: { servingUrl: string; adminToken: string; existingModel: string | undefined; bootstrap: BootstrapRequest | undefined; cliEnv: Record<string, string> },
 ): Promise<string> => {
   const timeoutMs = 120_000;
   if (o.bootstrap) {
     const model = o.bootstrap.model ?? modelNameFromFile(o.bootstrap.data);
     d.print(`\nbootstrapping ${model} from ${o.bootstrap.data}`);
     const version = await runBootstrap(d.root, o.cliEnv, model, ['--data', resolve(o.bootstrap.data), ...o.bootstrap.options]);
-    await waitServed(o.servingUrl, model, version, timeoutMs);
+    await waitServed(o.servingUrl, o.adminToken, model, version, timeoutMs);
     return model;
   }
-  const served = await servedModels(o.servingUrl);
+  const served = await servedModels(o.servingUrl, o.adminToken);
   const known = [o.existingModel, DEFAULT_STACK_MODEL].find((m) => m !== undefined && served.includes(m));
   if (known !== undefined) return known;
   d.print(`\nno model served yet: bootstrapping ${DEFAULT_STACK_MODEL} from a sample of the shipped Flipkart catalogue (well under a minute)`);
   const options = writeShippedSample(d.root, join(paths(d.root).stateDir, `${DEFAULT_STACK_MODEL}-sample.csv`));
   const version = await runBootstrap(d.root, o.cliEnv, DEFAULT_STACK_MODEL, options);
-  await waitServed(o.servingUrl, DEFAULT_STACK_MODEL, version, timeoutMs);
+  await waitServed(o.servingUrl, o.adminToken, DEFAULT_STACK_MODEL, version, timeoutMs);
   return DEFAULT_STACK_MODEL;
 };
 
@@ -173,7 +173,7 @@ export const stackStatus = async (d: StackDeps): Promise<boolean> => {
   }
   const env = readStackEnv(paths(d.root).envFile);
   if (ok && env.MODEL && env.SERVING_URL) {
-    const served = await servedModels(env.SERVING_URL).catch((): string[] => []);
+    const served = await servedModels(env.SERVING_URL, env.ADMIN_TOKEN ?? '').catch((): string[] => []);
     d.print(`model: ${env.MODEL} ${served.includes(env.MODEL) ? 'served' : 'NOT served'} by ${env.SERVING_URL}`);
     if (!served.includes(env.MODEL)) ok = false;
   }

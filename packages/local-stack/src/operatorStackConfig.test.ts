@@ -20,7 +20,8 @@ describe('operator stack settings', () => {
     const platformEnv = { POSTGRES_URL: 'postgres://x@h/db', KAFKA_BROKERS: 'k:1' };
     const ingest = stackServiceEnv('feedback-ingest', { platformEnv, port: 8081, adminToken: 't'.repeat(32) });
     expect(ingest).toMatchObject({ PORT: '8081', ADMIN_TOKEN: 't'.repeat(32), TOPIC_PREFIX: '', PG_SCHEMA: STACK_PG_SCHEMA, POSTGRES_URL: 'postgres://x@h/db', RETRAIN_CORRECTION_THRESHOLD: '150' });
-    expect(stackServiceEnv('trainer', { platformEnv, port: 8084, adminToken: 'x'.repeat(16) })).toMatchObject({ FEEDBACK_PG_SCHEMA: STACK_PG_SCHEMA, PORT: '8084' });
+    expect(stackServiceEnv('trainer', { platformEnv, port: 8084, adminToken: 'x'.repeat(16) })).toMatchObject({ PG_SCHEMA: STACK_PG_SCHEMA, FEEDBACK_URL: 'http://127.0.0.1:8081', PORT: '8084' });
+    expect(stackServiceEnv('trainer', { platformEnv, port: 8084, adminToken: 'x'.repeat(16), feedbackUrl: 'http://127.0.0.1:9081' })).toMatchObject({ FEEDBACK_URL: 'http://127.0.0.1:9081' });
     expect(stackServiceEnv('serving', { platformEnv, port: 8080, adminToken: 'x'.repeat(16) })).not.toHaveProperty('PG_SCHEMA');
     expect(stackServiceEnv('aggregator', { platformEnv, port: 8082, adminToken: 'x'.repeat(16), schema: 'other' })).toMatchObject({ PG_SCHEMA: 'other' });
     expect([stackSchema({}), stackSchema({ FLYWHEEL_STACK_PG_SCHEMA: 'ops_b' })]).toEqual([STACK_PG_SCHEMA, 'ops_b']);

@@ -56,10 +56,11 @@ export const stackSchema = (env: Readonly<Record<string, string | undefined>>): 
  * prefix (the production-like layout, unlike the per-run test stacks), and the demo's fast settings
  * so the loop turns in minutes.
  */
-export const stackServiceEnv = (svc: ServiceName, o: { platformEnv: Readonly<Record<string, string>>; port: number; adminToken: string; schema?: string }): Record<string, string> => ({
+export const stackServiceEnv = (svc: ServiceName, o: { platformEnv: Readonly<Record<string, string>>; port: number; adminToken: string; schema?: string; feedbackUrl?: string }): Record<string, string> => ({
   ...baseServiceEnv({ platformEnv: o.platformEnv, port: o.port, adminToken: o.adminToken, topicPrefix: '' }),
   ...(svc === 'feedback-ingest' || svc === 'aggregator' || svc === 'ab-router' ? { PG_SCHEMA: o.schema ?? STACK_PG_SCHEMA } : {}),
-  ...(svc === 'trainer' ? { FEEDBACK_PG_SCHEMA: o.schema ?? STACK_PG_SCHEMA } : {}),
+  // The trainer reads its training examples from feedback-ingest's API (FEEDBACK_URL), in its own schema.
+  ...(svc === 'trainer' ? { PG_SCHEMA: o.schema ?? STACK_PG_SCHEMA, FEEDBACK_URL: o.feedbackUrl ?? stackUrls(stackPorts({}))['feedback-ingest'] } : {}),
   ...defaultServiceEnv()[svc],
   PORT: String(o.port),
 });

@@ -38,20 +38,23 @@ export const writeShippedSample = (root: string, file: string): string[] => {
 
 const ServedModel = z.object({ model: z.string(), ready: z.boolean(), champion: z.object({ version: z.string() }).nullish() }).passthrough();
 
+/** serving's routes need a key: the stack's ADMIN_TOKEN (the built-in admin client) also shows the routing state. */
+const asAdmin = (adminToken: string) => ({ authorization: `Bearer ${adminToken}` });
+
 /** The models serving has loaded (it follows every model with a champion). */
-export const servedModels = async (servingUrl: string): Promise<string[]> => {
-  const res = await fetch(`${servingUrl}/v1/models`, { signal: AbortSignal.timeout(10_000) });
+export const servedModels = async (servingUrl: string, adminToken: string): Promise<string[]> => {
+  const res = await fetch(`${servingUrl}/v1/models`, { headers: asAdmin(adminToken), signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`serving GET /v1/models answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
   return z.object({ models: z.array(ServedModel) }).parse(await res.json()).models.map((m) => m.model);
 };
 
 /** Polls GET /v1/models/{model} until serving answers for `version` (any champion when undefined). */
-export const waitServed = async (servingUrl: string, model: string, version: string | undefined, timeoutMs: number): Promise<string> => {
+export const waitServed = async (servingUrl: string, adminToken: string, model: string, version: string | undefined, timeoutMs: number): Promise<string> => {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`${servingUrl}/v1/models/${encodeURIComponent(model)}`, { signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(`${servingUrl}/v1/models/${encodeURIComponent(model)}`, { headers: asAdmin(adminToken), signal: AbortSignal.timeout(5_000) });
       const body = await res.text();
       const r = res.ok ? ServedModel.safeParse(JSON.parse(body)) : undefined;
       const champion = r?.success && r.data.ready ? r.data.champion?.version : undefined;

@@ -117,7 +117,8 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
       ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
       ...baseServiceEnv({ platformEnv: stackPlatformEnv, port, adminToken, topicPrefix }),
       ...(svc === 'feedback-ingest' || svc === 'aggregator' || svc === 'ab-router' ? { PG_SCHEMA: pgSchema } : {}),
-      ...(svc === 'trainer' ? { FEEDBACK_PG_SCHEMA: pgSchema } : {}),
+      // feedback-ingest starts first, so its URL is known here; the trainer reads its training examples there.
+      ...(svc === 'trainer' ? { PG_SCHEMA: pgSchema, ...(procs.get('feedback-ingest') ? { FEEDBACK_URL: procs.get('feedback-ingest')!.url } : {}) } : {}),
       ...defaults[svc],
       ...(svc === 'trainer' && o.trainerModels ? { TRAINER_MODELS: o.trainerModels } : {}),
       ...(o.commonEnv ?? {}),

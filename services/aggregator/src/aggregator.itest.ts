@@ -15,8 +15,9 @@ let kafka: Kafka;
 const cleanups: (() => Promise<unknown>)[] = [];
 let sequence = 0;
 
-const correction = (model: string) =>
-  makeEvent('feedback', { source: '/flywheel/feedback-ingest', subject: model, data: { feedbackId: randomUUID() as never, text: 'late again', kind: 'misclassification', predictedLabel: 'low', correctLabel: 'high', sequence: ++sequence } });
+// Corrections as feedback-ingest publishes them; by default from a trusted reviewer (not capped per client).
+const correction = (model: string, from: { client: string; clientTrust: 'trusted' | 'standard' } = { client: 'reviewer', clientTrust: 'trusted' }, extra: { correctLabel?: string; proposedLabel?: boolean; sequence?: number } = {}) =>
+  makeEvent('feedback', { source: '/flywheel/feedback-ingest', subject: model, data: { feedbackId: randomUUID() as never, text: 'late again', kind: 'misclassification', predictedLabel: 'low', correctLabel: 'high', sequence: ++sequence, ...from, ...extra } });
 const triggersFor = (model: string) => triggers.filter((t) => t.subject === model);
 const count = async (sql: string, args: unknown[]): Promise<number> => Number((await p.pool.query(sql, args)).rows[0].n);
 

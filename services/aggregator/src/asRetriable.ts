@@ -1,5 +1,9 @@
-import { DependencyDown, FlywheelError } from '@flywheel/runtime';
+import { classifyError, DependencyDown } from '@flywheel/runtime';
 
-/** Store failures inside a handler must be retried, not dead-lettered: the event is not counted yet. */
+/**
+ * What a store failure inside a handler means for the event. An outage is retried (the event is not
+ * counted yet, the offset must not move); data the database refuses (SQLSTATE class 22/23) is a
+ * PoisonMessage and is dead-lettered with its reason: retrying it would stall the partition for good.
+ */
 export const asRetriable = (err: unknown): Error =>
-  err instanceof FlywheelError ? err : new DependencyDown(`aggregator store failed: ${err instanceof Error ? err.message : String(err)}; the event is retried`, { cause: err });
+  classifyError(err) ?? new DependencyDown(`aggregator store failed: ${err instanceof Error ? err.message : String(err)}; the event is retried`, { cause: err });

@@ -13,6 +13,12 @@ export const AggregatorConfig = ServiceConfig.merge(RuleEnv).extend({
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(2_000),
   /** How often the schedule rule is checked. */
   SCHEDULE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
+  /**
+   * Most corrections one standard client counts toward a model's correction threshold; default 40%
+   * of the threshold (at least 1), so no single end user triggers a retraining alone. Trusted
+   * clients (reviewers, the ADMIN_TOKEN client) are exempt.
+   */
+  RETRAIN_MAX_PER_CLIENT: z.coerce.number().int().positive().optional(),
   /** The outbox relay's poll period when idle (a fired trigger nudges it at once). */
   RELAY_IDLE_POLL_MS: z.coerce.number().int().min(5).default(200),
 });

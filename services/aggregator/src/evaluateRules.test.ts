@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateRules, type ModelStats } from './evaluateRules.js';
+import { clientCaps, evaluateRules, type ModelStats } from './evaluateRules.js';
 import type { RetrainRules } from '@flywheel/contracts';
 
 const rules: RetrainRules = { correctionThreshold: 50, maxDaysBetweenTrainings: 14, accuracyFloor: 0.7, maxAccuracyDrop: 0.15, windowSize: 200, minWindow: 100 };
@@ -29,5 +29,13 @@ describe('evaluateRules', () => {
   });
   it('names the correction rule first when several fire', () => {
     expect(evaluateRules({ ...quiet, pendingCorrections: 60, pendingFeedback: 60, windowTotal: 100, windowCorrect: 0, lastTriggerAt: daysAgo(30) }, rules, now)?.reason).toBe('threshold');
+  });
+});
+
+describe('clientCaps', () => {
+  it('lets one standard client fill at most 40% of the threshold and of the window, at least 1', () => {
+    expect(clientCaps(rules)).toEqual({ corrections: 20, window: 80 });
+    expect(clientCaps({ correctionThreshold: 2, windowSize: 1 })).toEqual({ corrections: 1, window: 1 });
+    expect(clientCaps(rules, 30).corrections).toBe(30);
   });
 });

@@ -47,3 +47,22 @@ export const evaluateRules = (s: ModelStats, rules: RetrainRules, now: Date): Fi
   }
   return undefined;
 };
+
+/** Share of a rule's threshold or window one standard client may fill (unless RETRAIN_MAX_PER_CLIENT sets the correction cap). */
+export const DEFAULT_CLIENT_SHARE = 0.4;
+
+/** How many of one standard client's reports count: toward the correction threshold, and in the outcome window. */
+export interface ClientCaps {
+  corrections: number;
+  window: number;
+}
+
+/**
+ * The per-client caps of a model's rules, so a single standard client can neither reach the
+ * correction threshold nor fill the outcome window alone. Trusted clients are exempt (the ledger
+ * does not cap them). `maxPerClient` (RETRAIN_MAX_PER_CLIENT) overrides the correction cap.
+ */
+export const clientCaps = (rules: Pick<RetrainRules, 'correctionThreshold' | 'windowSize'>, maxPerClient?: number): ClientCaps => ({
+  corrections: maxPerClient ?? Math.max(1, Math.floor(rules.correctionThreshold * DEFAULT_CLIENT_SHARE)),
+  window: Math.max(1, Math.floor(rules.windowSize * DEFAULT_CLIENT_SHARE)),
+});

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { makeEvent, outcomeOf, teachingLabel, type EventOf } from '@flywheel/contracts';
+import { CLIENT_SOURCE_PREFIX, makeEvent, outcomeOf, teachingLabel, type EventOf } from '@flywheel/contracts';
 import { enqueueInTx, withTransaction, type Pool, type PoolClient } from '@flywheel/postgres';
 import type { RetrainLease, RetrainLeases } from '@flywheel/redis';
-import { evaluateRules, windowAccuracy, type Firing, type ModelStats } from './evaluateRules.js';
+import { evaluateRules, windowAccuracy, type ClientCaps, type Firing, type ModelStats } from './evaluateRules.js';
 import type { Ledger } from './ports.js';
 import type { CounterSnapshot } from './redisCounters.js';
 import type { RetrainRules } from '@flywheel/contracts';
@@ -24,7 +24,20 @@ export interface Assessment {
 
 const num = z.coerce.number();
 const ModelRow = z.object({ version: num, last_trigger_at: z.date().nullable(), peak_accuracy: z.number().nullable() });
-const StatRow = z.object({ kind: z.string(), label: z.string().nullable(), n: num, oldest: z.date(), max_seq: num.nullable() });
+const StatRow = z.object({ kind: z.string(), label: z.string().nullable(), n: num, capped: num, oldest: z.date(), max_seq: num.nullable() });
+
+/**
+ * Who an event speaks for: the client feedback-ingest authenticated (with its trust), or the
+ * `/clients/<name>` source of an outside producer (always standard). Events from before API keys
+ * name no client: they count together, as one standard client.
+ */
+export const senderOf = (e: EventOf<'feedback'>): { client: string | null; trusted: boolean } => ({
+  client: e.data.client ?? (e.source.startsWith(CLIENT_SOURCE_PREFIX) ? e.source.slice(CLIENT_SOURCE_PREFIX.length) : null),
+  trusted: e.data.clientTrust === 'trusted',
+});
+
+// Rows that count: everything but proposals whose label is not accepted yet ($2: the accepted labels).
+const COUNTS = 'model = $1 AND trigger_token IS NULL AND (NOT proposed OR label = ANY($2::text[]))';
 
 const emptySnapshot = (version: number): CounterSnapshot => ({ version, pendingCorrections: 0, pendingFeedback: 0, windowTotal: 0, windowCorrect: 0, labels: {} });
 
@@ -34,16 +47,20 @@ const emptySnapshot = (version: number): CounterSnapshot => ({ version, pendingC
  * the same model at once (a rebalance, duplicate deliveries) take turns and decide once.
  */
 export class PgLedger implements Ledger {
-  constructor(private readonly deps: { pool: Pool; leases: Pick<RetrainLeases, 'acquire' | 'holder' | 'release'>; lockTtlMs: number; rulesFor: (model: string) => RetrainRules; topicSource?: string }) {}
+  private labelTable = false;
+
+  /** @param deps.capsFor how many of one standard client's reports count (clientCaps); trusted clients are not capped. */
+  constructor(private readonly deps: { pool: Pool; leases: Pick<RetrainLeases, 'acquire' | 'holder' | 'release'>; lockTtlMs: number; rulesFor: (model: string) => RetrainRules; capsFor: (model: string) => ClientCaps; topicSource?: string }) {}
 
   /** Records a feedback event once; a new one is assessed against the rules in the same transaction. Returns undefined for a duplicate. */
   async record(e: EventOf<'feedback'>, now = new Date()): Promise<Assessment | undefined> {
     return this.inTransaction(async (c, leases) => {
       const outcome = outcomeOf(e.data);
+      const sender = senderOf(e);
       const inserted = await c.query(
-        `INSERT INTO aggregator_feedback (event_id, model, kind, label, correct, sequence) VALUES ($1, $2, $3, $4, $5, $6)
+        `INSERT INTO aggregator_feedback (event_id, model, kind, label, correct, sequence, client, trusted, proposed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (event_id) DO NOTHING RETURNING seq`,
-        [e.id, e.subject, e.data.kind, teachingLabel(e.data) ?? null, outcome ?? null, e.data.sequence ?? null],
+        [e.id, e.subject, e.data.kind, teachingLabel(e.data) ?? null, outcome ?? null, e.data.sequence ?? null, sender.client, sender.trusted, e.data.proposedLabel === true],
       );
       if (inserted.rowCount === 0) return undefined;
       return this.assess(c, e.subject, now, leases);
@@ -69,8 +86,8 @@ export class PgLedger implements Ledger {
       if (ins.rowCount === 0) return undefined;
       const m = await this.lockModel(c, e.subject);
       await c.query(
-        `UPDATE aggregator_feedback SET trigger_token = $2 WHERE model = $1 AND trigger_token IS NULL AND ($3::bigint IS NULL OR sequence IS NULL OR sequence <= $3)`,
-        [e.subject, e.data.fencingToken, e.data.feedbackWatermark ?? null],
+        `UPDATE aggregator_feedback SET trigger_token = $3 WHERE ${COUNTS} AND ($4::bigint IS NULL OR sequence IS NULL OR sequence <= $4)`,
+        [e.subject, await this.acceptedLabels(c, e.subject), e.data.fencingToken, e.data.feedbackWatermark ?? null],
       );
       await c.query('UPDATE aggregator_models SET last_trigger_at = $2, peak_accuracy = NULL WHERE model = $1', [e.subject, e.time]);
       const { stats, snapshot } = await this.stats(c, e.subject, m.version);
@@ -131,17 +148,38 @@ export class PgLedger implements Ledger {
     )).rows[0]);
   }
 
+  /**
+   * Labels feedback-ingest accepted for the model (its proposed_labels table, read-only, in the same
+   * deployment schema); empty while that table does not exist yet.
+   */
+  private async acceptedLabels(c: PoolClient, model: string): Promise<string[]> {
+    this.labelTable ||= z.object({ t: z.boolean() }).parse((await c.query("SELECT to_regclass('proposed_labels') IS NOT NULL AS t")).rows[0]).t;
+    if (!this.labelTable) return [];
+    const { rows } = await c.query('SELECT label FROM proposed_labels WHERE model = $1 AND accepted_at IS NOT NULL', [model]);
+    return rows.map((r) => z.object({ label: z.string() }).parse(r).label);
+  }
+
   private async stats(c: PoolClient, model: string, version: number) {
     const rules = this.deps.rulesFor(model);
+    const caps = this.deps.capsFor(model);
+    const accepted = await this.acceptedLabels(c, model);
+    // `capped`: the corrections that count toward the threshold: every trusted one, and each standard
+    // client's most recent caps.corrections (null clients, from before API keys, share one cap).
     const groups = (await c.query(
-      `SELECT kind, label, count(*) AS n, min(received_at) AS oldest, max(sequence) AS max_seq FROM aggregator_feedback
-       WHERE model = $1 AND trigger_token IS NULL GROUP BY kind, label`,
-      [model],
+      `SELECT kind, label, count(*) AS n, count(*) FILTER (WHERE trusted OR nth <= $3) AS capped, min(received_at) AS oldest, max(sequence) AS max_seq FROM (
+         SELECT kind, label, received_at, sequence, trusted, row_number() OVER (PARTITION BY COALESCE(client, ''), kind ORDER BY seq DESC) AS nth
+           FROM aggregator_feedback WHERE ${COUNTS}) f
+       GROUP BY kind, label`,
+      [model, accepted, caps.corrections],
     )).rows.map((r) => StatRow.parse(r));
+    // The outcome window: the most recent outcomes, each standard client contributing at most caps.window.
     const window = (await c.query(
       `SELECT count(*) AS total, count(*) FILTER (WHERE correct) AS correct FROM (
-         SELECT correct FROM aggregator_feedback WHERE model = $1 AND trigger_token IS NULL AND correct IS NOT NULL ORDER BY seq DESC LIMIT $2) w`,
-      [model, rules.windowSize],
+         SELECT correct FROM (
+           SELECT correct, seq, trusted, row_number() OVER (PARTITION BY COALESCE(client, '') ORDER BY seq DESC) AS nth
+             FROM aggregator_feedback WHERE ${COUNTS} AND correct IS NOT NULL) o
+          WHERE trusted OR nth <= $4 ORDER BY seq DESC LIMIT $3) w`,
+      [model, accepted, rules.windowSize, caps.window],
     )).rows[0];
     const w = z.object({ total: num, correct: num }).parse(window);
     const snapshot = emptySnapshot(version);
@@ -149,20 +187,20 @@ export class PgLedger implements Ledger {
     let maxSequence: number | null = null;
     for (const g of groups) {
       snapshot.pendingFeedback += g.n;
-      if (g.kind === 'misclassification') snapshot.pendingCorrections += g.n;
+      if (g.kind === 'misclassification') snapshot.pendingCorrections += g.capped;
       if (g.label !== null) snapshot.labels[g.label] = (snapshot.labels[g.label] ?? 0) + g.n;
       if (!oldest || g.oldest < oldest) oldest = g.oldest;
       if (g.max_seq !== null) maxSequence = Math.max(maxSequence ?? 0, g.max_seq);
     }
     snapshot.windowTotal = w.total;
     snapshot.windowCorrect = w.correct;
-    return { snapshot, oldest, maxSequence, stats: { windowTotal: w.total, windowCorrect: w.correct } };
+    return { snapshot, oldest, maxSequence, accepted, stats: { windowTotal: w.total, windowCorrect: w.correct } };
   }
 
   private async assess(c: PoolClient, model: string, now: Date, leases: RetrainLease[]): Promise<Assessment> {
     const rules = this.deps.rulesFor(model);
     const m = await this.lockModel(c, model);
-    const { snapshot, oldest, maxSequence } = await this.stats(c, model, m.version);
+    const { snapshot, oldest, maxSequence, accepted } = await this.stats(c, model, m.version);
     const accuracy = windowAccuracy(snapshot, rules);
     let peak = m.peak_accuracy;
     if (accuracy !== null && (peak === null || accuracy > peak)) {
@@ -199,7 +237,8 @@ export class PgLedger implements Ledger {
     // The announcement commits with the decision: no trigger is decided and never sent.
     await enqueueInTx(c, { topic: 'retrainingTriggers', event });
     // The counted feedback goes into training with this token, atomically with the trigger row.
-    await c.query('UPDATE aggregator_feedback SET trigger_token = $2 WHERE model = $1 AND trigger_token IS NULL', [model, lease.token]);
+    // Proposals whose label is not accepted stay pending: they count once it is.
+    await c.query(`UPDATE aggregator_feedback SET trigger_token = $3 WHERE ${COUNTS}`, [model, accepted, lease.token]);
     await c.query('UPDATE aggregator_models SET last_trigger_at = $2, peak_accuracy = NULL WHERE model = $1', [model, now]);
     return { model, snapshot: emptySnapshot(m.version), accuracy: null, fired: { id, event, firing } };
   }

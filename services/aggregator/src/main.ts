@@ -8,6 +8,7 @@ import { createAggregatorMetrics } from './aggregatorMetrics.js';
 import { checkSchedule } from './checkSchedule.js';
 import { loadConfig } from './config.js';
 import { counterRebuild } from './counterRebuild.js';
+import { clientCaps } from './evaluateRules.js';
 import { PgLedger } from './ledger.js';
 import { onFeedback } from './onFeedback.js';
 import { onRetrainingTriggers } from './onRetrainingTriggers.js';
@@ -27,7 +28,7 @@ const metrics = createAggregatorMetrics(svc.metrics);
 const counters = new RedisCounters(svc.redis(), config.REDIS_PREFIX);
 // The shared outbox table; this relay publishes only the aggregator's rows (its source), one replica at a time.
 const relay = createOutboxRelay({ pool, publisher: svc.bus().publisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.aggregator, idlePollMs: config.RELAY_IDLE_POLL_MS });
-const ledger = new PgLedger({ pool, leases: new RetrainLeases(new RedisLocks(svc.redis(), config.REDIS_PREFIX)), lockTtlMs: config.RETRAIN_LOCK_TTL_MS, rulesFor });
+const ledger = new PgLedger({ pool, leases: new RetrainLeases(new RedisLocks(svc.redis(), config.REDIS_PREFIX)), lockTtlMs: config.RETRAIN_LOCK_TTL_MS, rulesFor, capsFor: (m) => clientCaps(rulesFor(m), config.RETRAIN_MAX_PER_CLIENT) });
 const report = reportAssessment({ counters, metrics, rulesFor, relay, logger: svc.logger });
 const rebuild = counterRebuild({ ledger, counters, mirror: mirrorCounts({ counters, metrics, rulesFor, logger: svc.logger }), metrics, logger: svc.logger });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authMigrationsDir, createKeyring } from '@flywheel/auth';
 import type { Bus } from '@flywheel/bus';
 import { type EventOf, FLYWHEEL_SOURCES, makeEvent, ModelName, ModelVersion } from '@flywheel/contracts';
 import { createOutboxRelay, outboxMigrationsDir } from '@flywheel/postgres';
@@ -100,6 +101,9 @@ beforeAll(async () => {
   await svc.migrate(registryMigrationsDir, 'registry_migrations');
   await svc.migrate(outboxMigrationsDir, 'outbox_migrations');
   await svc.migrate(migrationsDir, 'drift_monitor_migrations');
+  await svc.migrate(authMigrationsDir, 'auth_migrations');
+  const keyring = await createKeyring({ pool: svc.pool(), adminToken: config.ADMIN_TOKEN, logger: svc.logger });
+  svc.onStop(() => keyring.close());
   const relay = createOutboxRelay({ pool: svc.pool(), publisher: svc.bus().publisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.driftMonitor, idlePollMs: 50 });
   svc.onStop(() => relay.stop());
   const trigger = new RetrainTrigger({
@@ -112,7 +116,7 @@ beforeAll(async () => {
   });
   await monitor.watchChampions();
   svc.consume(`dm-${run}`, monitor.handlers);
-  svc.routes(adminRoutes({ monitor, adminToken: config.ADMIN_TOKEN }));
+  svc.routes(adminRoutes({ monitor, keyring }));
   await svc.start();
   relay.start();
   await bus.consume(`dm-${run}-watch`, {

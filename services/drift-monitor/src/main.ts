@@ -1,3 +1,4 @@
+import { authMigrationsDir, createKeyring } from '@flywheel/auth';
 import { FLYWHEEL_SOURCES } from '@flywheel/contracts';
 import { createOutboxRelay, outboxMigrationsDir } from '@flywheel/postgres';
 import { RedisLocks, RetrainLeases } from '@flywheel/redis';
@@ -13,11 +14,15 @@ import { RegistryTrainingSnapshots } from './TrainingSnapshots.js';
 
 const config = loadConfig(process.env);
 const svc = createService({ name: 'drift-monitor', config });
-const source = '/flywheel/drift-monitor';
+const source = FLYWHEEL_SOURCES.driftMonitor;
 // The registry is read only; its tables may not exist yet when the drift-monitor starts first.
 await svc.migrate(registryMigrationsDir, 'registry_migrations');
 await svc.migrate(outboxMigrationsDir, 'outbox_migrations');
 await svc.migrate(migrationsDir, 'drift_monitor_migrations');
+await svc.migrate(authMigrationsDir, 'auth_migrations');
+const keyring = await createKeyring({ pool: svc.pool(), adminToken: config.ADMIN_TOKEN, logger: svc.logger });
+svc.onStop(() => keyring.close());
+svc.ready({ name: 'keyring', check: () => keyring.fresh() });
 
 // Retraining triggers: drift_triggers row + outbox row in one transaction, published by the one relay.
 const relay = createOutboxRelay({ pool: svc.pool(), publisher: svc.bus().publisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.driftMonitor });
@@ -36,6 +41,6 @@ await monitor.watchChampions();
 
 svc.consume('drift-monitor', monitor.handlers);
 if (config.WINDOW_MAX_MS > 0) svc.every('stale-windows', Math.min(config.WINDOW_MAX_MS, 10_000), () => monitor.closeStaleWindows());
-svc.routes(adminRoutes({ monitor, adminToken: config.ADMIN_TOKEN }));
+svc.routes(adminRoutes({ monitor, keyring }));
 await svc.start();
 relay.start();

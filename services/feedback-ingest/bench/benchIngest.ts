@@ -56,7 +56,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 let port = 0;
 const post = (path: string, body: string): Promise<{ status: number; ms: number }> => new Promise((resolve, reject) => {
   const t = process.hrtime.bigint();
-  const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+  const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${ADMIN}` } }, (res) => {
     res.resume();
     res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Number(process.hrtime.bigint() - t) / 1e6 }));
   });
@@ -65,6 +65,16 @@ const post = (path: string, body: string): Promise<{ status: number; ms: number 
 });
 
 const item = (model: string, i: number) => ({ model, text: `bench text number ${i} about a late parcel and a refund`, kind: i % 3 === 0 ? 'confirmation' : 'misclassification', predictedLabel: 'low', correctLabel: i % 3 === 0 ? 'low' : 'high', metadata: { bench: run } });
+
+/** Registers a model with a champion knowing the bench's labels: feedback-ingest refuses unregistered models (404). */
+const registerModel = async (pool: pg.Pool, model: string): Promise<void> => {
+  await pool.query(`INSERT INTO ${schema}.registry_models (model) VALUES ($1) ON CONFLICT DO NOTHING`, [model]);
+  await pool.query(
+    `INSERT INTO ${schema}.registry_versions (model, version, major, minor, patch, status, base_version, labels, artifact)
+     VALUES ($1, '1.0.0', 1, 0, 0, 'champion', 'bench', '["low","high"]', $2) ON CONFLICT DO NOTHING`,
+    [model, JSON.stringify({ bucket: 'bench', prefix: model, manifestKey: `${model}/manifest.json`, sha256: '0'.repeat(64) })],
+  );
+};
 
 /** Closed loop: `conns` workers send back to back until `seconds` pass. */
 const closedLoop = async (conns: number, seconds: number, path: string, body: (i: number) => string, itemsPer: number) => {
@@ -112,6 +122,7 @@ const main = async () => {
     const aggPort = await freePort();
     startService('feedback-ingest', { PORT: String(port), ADMIN_TOKEN: ADMIN, RELAY_IDLE_POLL_MS: '50' });
     await waitHttp(`http://127.0.0.1:${port}/readyz`);
+    for (const m of [...Array.from({ length: 3 }, (_, k) => `latency-${k}-${run}`), `bench-warm-${run}`, ...Array.from({ length: 8 }, (_, i) => `bench-${i}-${run}`)]) await registerModel(pool, m);
     startService('aggregator', { PORT: String(aggPort), SWEEP_INTERVAL_MS: '1000' });
     await waitHttp(`http://127.0.0.1:${aggPort}/readyz`);
 

@@ -103,5 +103,10 @@ export const TrainingExample = z.object({
   confidence: z.number().min(0).max(1).optional(),
   /** Split group: `feedback:<id>` or `prediction:<id>`, so one item never lands on both sides of a split. */
   group: z.string(),
+  /**
+   * Who supplied it. `standard`: a standard client, a producer that did not say, or a pseudo-label
+   * (the model's own answer); the trainer trains on these but never judges a candidate on them.
+   */
+  trust: z.enum(['trusted', 'standard']).describe('trusted: sent by a trusted client; standard: anyone else (standard clients, unattributed feedback, pseudo-labels). Never used to judge a candidate.'),
 });
 export type TrainingExample = z.infer<typeof TrainingExample>;

@@ -4,7 +4,7 @@ import { makeEvent } from '@flywheel/contracts';
 import { isolatedPlatform, type IsolatedPlatform } from '@flywheel/testing';
 import { TrainingExample, type TrainingExamplesQuery } from './httpSchemas.js';
 import { PgTrainingExamples } from './trainingExamples.js';
-import { ADMIN, registerModel, startIngest, type StartedIngest } from './testPlatform.js';
+import { ADMIN, createKey, registerModel, startIngest, type StartedIngest } from './testPlatform.js';
 
 let p: IsolatedPlatform;
 let ingest: StartedIngest;
@@ -12,8 +12,8 @@ const model = `te-${randomUUID().slice(0, 8)}`;
 const ids = { confirmedThenCorrected: randomUUID(), correctedThenThumbs: randomUUID(), oldConfident: randomUUID(), newConfident: randomUUID(), unsure: randomUUID(), withFeedback: randomUUID() };
 let seq: Record<string, number> = {};
 
-const post = async (name: string, body: Record<string, unknown>): Promise<void> => {
-  const r = await fetch(`${ingest.base}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify({ model, text: `text of ${name}`, ...body }) });
+const post = async (name: string, body: Record<string, unknown>, key = ADMIN): Promise<void> => {
+  const r = await fetch(`${ingest.base}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model, text: `text of ${name}`, ...body }) });
   expect(r.status, `feedback ${name} accepted`).toBe(202);
   seq = { ...seq, [name]: ((await r.json()) as { sequence: number }).sequence };
 };
@@ -40,6 +40,8 @@ beforeAll(async () => {
   await post('thumbsOnly', { predictionId: ids.withFeedback, kind: 'thumbs_up' });
   await post('free', { kind: 'misclassification', predictedLabel: 'billing', correctLabel: 'account' });
   await post('late', { kind: 'confirmation', predictedLabel: 'billing' });
+  // A standard client (an end user) reports after the watermark of the first test.
+  await post('enduser', { kind: 'misclassification', predictedLabel: 'billing', correctLabel: 'refunds' }, await createKey(ingest, `te-enduser-${model}`, ['feedback'], 'standard'));
 }, 60_000);
 afterAll(async () => {
   await ingest?.svc.stop();
@@ -75,6 +77,18 @@ describe('GET /internal/v1/models/{model}/training-examples', () => {
     for await (const page of new PgTrainingExamples(p.pool, 2).stream(model, q)) paged.push(...page);
     expect(paged).toEqual(all);
     expect(await lines(await read('pseudoLabelMinConfidence=0.9&pseudoLabelMaxRows=0'))).toEqual(all.filter((e) => e.source !== 'pseudo_label'));
+  });
+
+  it('says who supplied each row: trusted clients, or standard (standard clients and pseudo-labels), so the trainer never judges on the latter', async () => {
+    const all = await lines(await read('pseudoLabelMinConfidence=0.9&pseudoLabelMaxRows=10'));
+    const trustOf = (text: string) => all.find((e) => e.text === text)?.trust;
+    expect(trustOf('text of enduser')).toBe('standard');
+    expect(all.find((e) => e.text === 'text of enduser')).toMatchObject({ label: 'refunds', source: 'human_correction' });
+    // The admin token is the built-in trusted client.
+    for (const name of ['correct', 'correct2', 'free', 'late']) expect(trustOf(`text of ${name}`), name).toBe('trusted');
+    const pseudo = all.filter((e) => e.source === 'pseudo_label');
+    expect(pseudo.length).toBeGreaterThan(0);
+    expect(pseudo.every((e) => e.trust === 'standard')).toBe(true);
   });
 
   it('needs an admin key and a valid query', async () => {

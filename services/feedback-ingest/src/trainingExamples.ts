@@ -9,6 +9,8 @@ export interface TrainingExamples {
    * Human corrections and confirmations up to the watermark (the latest word on each prediction
    * wins), then confident predictions nobody gave feedback on as pseudo-labels, newest first.
    * Items proposing a label not yet accepted (proposed_label) are left out: they teach nothing yet.
+   * Each row says who supplied it (`trust`): unattributed feedback (client_trust NULL) and
+   * pseudo-labels count as `standard`, so only trusted clients' rows can ever judge a candidate.
    */
   stream(model: string, q: TrainingExamplesQuery): AsyncIterable<TrainingExample[]>;
 }
@@ -21,6 +23,7 @@ const FeedbackRow = z.object({
   kind: FeedbackKind,
   correct_label: z.string().nullable(),
   predicted_label: z.string().nullable(),
+  client_trust: z.enum(['trusted', 'standard']).nullable(),
 });
 const PredictionRow = z.object({ prediction_id: z.string(), text: z.string(), label: z.string(), confidence: z.number() });
 
@@ -47,7 +50,7 @@ export class PgTrainingExamples implements TrainingExamples {
     let lastTaken: string | undefined;
     for (;;) {
       const rows = (await this.pool.query(
-        `SELECT id::text AS id, COALESCE(prediction_id::text, id::text) AS group_key, sequence, text, kind, correct_label, predicted_label
+        `SELECT id::text AS id, COALESCE(prediction_id::text, id::text) AS group_key, sequence, text, kind, correct_label, predicted_label, client_trust
            FROM feedback
           WHERE model = $1 AND NOT proposed_label AND ($2::bigint IS NULL OR sequence <= $2)
             AND ($3::text IS NULL OR (COALESCE(prediction_id::text, id::text), -sequence) > ($3::text, -$4::bigint))
@@ -61,7 +64,7 @@ export class PgTrainingExamples implements TrainingExamples {
         const label = labelOf(r);
         if (label === undefined) continue;
         lastTaken = r.group_key;
-        page.push({ text: r.text, label, source: r.kind === 'misclassification' ? 'human_correction' : 'confirmation', group: `feedback:${r.id}` });
+        page.push({ text: r.text, label, source: r.kind === 'misclassification' ? 'human_correction' : 'confirmation', group: `feedback:${r.id}`, trust: r.client_trust ?? 'standard' });
       }
       if (page.length > 0) yield page;
       const last = rows.at(-1);
@@ -76,6 +79,6 @@ export class PgTrainingExamples implements TrainingExamples {
         ORDER BY p.created_at DESC LIMIT $3`,
       [model, q.pseudoLabelMinConfidence, q.pseudoLabelMaxRows],
     )).rows.map((r) => PredictionRow.parse(r));
-    if (preds.length > 0) yield preds.map((r) => ({ text: r.text, label: r.label, source: 'pseudo_label' as const, confidence: r.confidence, group: `prediction:${r.prediction_id}` }));
+    if (preds.length > 0) yield preds.map((r) => ({ text: r.text, label: r.label, source: 'pseudo_label' as const, confidence: r.confidence, group: `prediction:${r.prediction_id}`, trust: 'standard' as const }));
   }
 }

@@ -3,52 +3,52 @@
 //   pnpm bench:trainer [--rows 20000] [--feedback 500] [--isolation thread|inline]
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createKafkaBus } from '@flywheel/bus';
 import { bootstrapModel } from '@flywheel/cli';
-import { ModelName } from '@flywheel/contracts';
-import { initBackend, readExamples, type Example } from '@flywheel/learning';
-import { MinioObjectStore } from '@flywheel/objectstore';
-import { createPool, runMigrations } from '@flywheel/postgres';
-import { createRedis, RedisDedupe, RedisLocks } from '@flywheel/redis';
-import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
-import { createLogger, createMetricsRegistry } from '@flywheel/runtime';
+import { FLYWHEEL_SOURCES, ModelName } from '@flywheel/contracts';
+import { readExamples, type Example } from '@flywheel/learning';
+import { initBackend } from '@flywheel/learning/train';
+import { startLocalStack } from '@flywheel/local-stack';
+import { createOutboxRelay, createPool, outboxMigrationsDir } from '@flywheel/postgres';
+import { RedisLocks, RetrainLeases } from '@flywheel/redis';
+import { MinioArtifactStore, PgRegistry, registryMigrationsDir } from '@flywheel/registry';
+import { createService } from '@flywheel/service';
 import { inlineCandidateTrainer, workerCandidateTrainer } from '../src/candidateTrainer.js';
-import { createTrainer } from '../src/createTrainer.js';
+import { TrainerConfig } from '../src/config.js';
+import { createJobRunner } from '../src/createJobRunner.js';
+import { HttpTrainingData } from '../src/HttpTrainingData.js';
 import { measureTriggerToChallenger } from '../src/measureTriggerToChallenger.js';
+import { onRetrainingTriggers } from '../src/onRetrainingTriggers.js';
 import { PgJobStore } from '../src/PgJobStore.js';
-import { PgTrainingData } from '../src/PgTrainingData.js';
 import { createTrainerMetrics } from '../src/trainerMetrics.js';
 import { trainerMigrationsDir } from '../src/trainerMigrationsDir.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: a } = parseArgs({ options: { rows: { type: 'string', default: '20000' }, feedback: { type: 'string', default: '500' }, isolation: { type: 'string', default: 'thread' }, 'bootstrap-epochs': { type: 'string', default: '6' } } });
-const env = (k: string): string => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set; run through pnpm bench:trainer (it sources .flywheel/platform.env)`);
-  return v;
-};
 const workerUrl = new URL('../dist/trainWorker.js', import.meta.url);
 // The worker runs the built file; without a build, train in this thread.
 const isolation = a.isolation === 'inline' || !existsSync(fileURLToPath(workerUrl)) ? 'inline' : 'thread';
 const run = randomUUID().slice(0, 8);
 const model = ModelName.parse(`bench-${run}`);
 const schema = `trainer_bench_${run}`;
-const logger = createLogger({ service: 'trainer-bench', level: 'warn' });
-const pool = createPool(env('POSTGRES_URL'));
-const redis = createRedis(env('REDIS_URL'));
-const locks = new RedisLocks(redis, `fwbench-${run}`);
-const store = await MinioObjectStore.fromSettings({ endpoint: env('S3_ENDPOINT'), accessKey: env('S3_ACCESS_KEY'), secretKey: env('S3_SECRET_KEY'), bucket: env('S3_BUCKET') });
-const artifacts = new MinioArtifactStore(store);
-const registry = new PgRegistry(pool);
-const bus = createKafkaBus({ brokers: env('KAFKA_BROKERS').split(','), clientId: `trainer-bench-${run}`, logger, metrics: createMetricsRegistry('bench'), dedupe: new RedisDedupe(redis), topicPrefix: `bench-${run}-` });
+// feedback-ingest (from its dist) owns the feedback: the trainer reads it over its API, as deployed.
+const ingest = await startLocalStack({ services: ['feedback-ingest'], pgSchema: schema, runId: `bench-${run}`, logDir: join(tmpdir(), `trainer-bench-${run}`), env: { 'feedback-ingest': { REDIS_PREFIX: `fwbench-${run}`, LOG_LEVEL: 'warn' } } });
+const config = TrainerConfig.parse({
+  ...process.env, LOG_LEVEL: 'warn', PORT: '0', PG_SCHEMA: schema, REDIS_PREFIX: `fwbench-${run}`, TOPIC_PREFIX: ingest.topicPrefix,
+  FEEDBACK_URL: ingest.url('feedback-ingest'), ADMIN_TOKEN: ingest.adminToken, JOB_STALE_AFTER_MS: '600000',
+});
+const svc = createService({ name: 'trainer-bench', config, handleSignals: false });
 const backend = await initBackend();
-
-await migrateRegistry(pool);
-await runMigrations(pool, trainerMigrationsDir, { table: 'trainer_migrations' });
-await runMigrations(pool, resolve(here, '../../feedback-ingest/migrations'), { schema, table: 'feedback_ingest_migrations' });
+await svc.migrate(registryMigrationsDir, 'registry_migrations');
+await svc.migrate(outboxMigrationsDir, 'outbox_migrations');
+await svc.migrate(trainerMigrationsDir, 'trainer_migrations');
+const pool = svc.pool();
+const leases = new RetrainLeases(new RedisLocks(svc.redis(), config.REDIS_PREFIX));
+const artifacts = new MinioArtifactStore(await svc.objectStore());
+const registry = new PgRegistry(pool);
 
 const csv = resolve(here, '../../../../shared/data/flipkart-products/flipkart_com-ecommerce_sample.csv');
 const rowsWanted = Number(a.rows);
@@ -66,24 +66,38 @@ const fresh = examples.slice(examples.length - nFeedback);
 const t0 = performance.now();
 const boot = await bootstrapModel({ registry, artifacts }, { model, examples: base, actor: 'bench', trainOptions: { epochs: Number(a['bootstrap-epochs']) } });
 const bootstrapS = (performance.now() - t0) / 1000;
-for (const f of fresh) {
-  await pool.query(`INSERT INTO "${schema}".feedback (id, model, text, predicted_label, correct_label, kind) VALUES ($1, $2, $3, NULL, $4, 'misclassification')`, [randomUUID(), model, f.text, f.label]);
+for (let i = 0; i < fresh.length; i += 1000) {
+  const items = fresh.slice(i, i + 1000).map((f) => ({ model, text: f.text, kind: 'misclassification', correctLabel: f.label }));
+  // The ingest learns of the new model at its next catalog refresh: 404 until then.
+  for (let tries = 0; ; tries++) {
+    const r = await fetch(`${config.FEEDBACK_URL}/v1/feedback/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${config.ADMIN_TOKEN}` }, body: JSON.stringify({ items }) });
+    if (r.status === 202) break;
+    if (tries > 50) throw new Error(`feedback-ingest refused the corrections: HTTP ${r.status} ${await r.text()}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
 }
 
-const trainer = createTrainer({
-  bus, jobs: new PgJobStore(pool, { models: model }), registry, artifacts, data: new PgTrainingData(pool, schema), locks, publisher: bus.publisher, logger,
+const relay = createOutboxRelay({ pool, publisher: svc.bus().publisher, logger: svc.logger, metrics: svc.metrics, lockName: `${schema}.outbox`, source: FLYWHEEL_SOURCES.trainer });
+svc.onStop(() => relay.stop());
+const metrics = createTrainerMetrics(svc.metrics);
+const jobs = new PgJobStore(pool, { announced: () => relay.nudge() });
+const runner = createJobRunner({
+  jobs, registry, artifacts, data: new HttpTrainingData({ baseUrl: config.FEEDBACK_URL, token: config.ADMIN_TOKEN }), leases, logger: svc.logger, metrics,
   train: isolation === 'inline' ? inlineCandidateTrainer() : workerCandidateTrainer(workerUrl),
-  metrics: createTrainerMetrics(createMetricsRegistry('trainer-bench')), staleAfterMs: 600_000, orphanMinAgeMs: 3_600_000, group: `trainer-bench-${run}`, pollMs: 100,
+  staleAfterMs: 600_000, orphanMinAgeMs: 3_600_000,
   settings: { gates: { minAccuracy: 0, maxForgetting: 1, minImprovement: -1 }, lockTtlMs: 600_000, keepAliveMs: 5_000, pseudoLabelMinConfidence: 0.9, pseudoLabelMaxRows: 0, oldMaxRows: 20_000, holdoutFraction: 0.1, holdoutMaxRows: 2_000, trainOptions: {} },
 });
-await trainer.start();
-const r = await measureTriggerToChallenger({ publisher: bus.publisher, locks, registry }, { model, timeoutMs: 600_000 });
+const training = svc.every('training-jobs', 100, runner.runOnce);
+svc.consume(`trainer-bench-${run}`, { retrainingTriggers: onRetrainingTriggers({ jobs, metrics, logger: svc.logger, wake: () => void training.runNow() }) });
+relay.start();
+await svc.start();
+const r = await measureTriggerToChallenger({ publisher: svc.bus().publisher, leases, registry }, { model, timeoutMs: 600_000 });
 const { rows: [job] } = await pool.query(`SELECT EXTRACT(EPOCH FROM (started_at - created_at)) AS queued_s, EXTRACT(EPOCH FROM (finished_at - started_at)) AS run_s FROM training_jobs WHERE model = $1`, [model]);
-await trainer.stop();
-await bus.close();
-await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-await pool.end();
-await redis.quit();
+await svc.stop();
+await ingest.stopAll();
+const admin = createPool(process.env.POSTGRES_URL ?? '', { max: 1 });
+await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+await admin.end();
 
 const m = r.challenger.metrics;
 const table: [string, string][] = [

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { JobId, Metrics, ModelName, ModelVersion, RetrainingRequested, TrainingState } from '@flywheel/contracts';
-import type { Pool } from '@flywheel/postgres';
+import { enqueueInTx, withTransaction, type Pool, type PoolClient } from '@flywheel/postgres';
+import type { Announcement } from './announcements.js';
 
 /** One training job as recorded in training_jobs. */
 export interface Job {
@@ -19,15 +20,19 @@ export interface Job {
 /** What recording a trigger did: queued it, saw it before, or refused it as stale. */
 export type EnqueueOutcome = { kind: 'queued'; job: Job } | { kind: 'duplicate' } | { kind: 'stale'; highest: number };
 
-/** The trainer's job bookkeeping (training_jobs). */
+/**
+ * The trainer's job bookkeeping (training_jobs). Every change that is announced takes its
+ * announcements along: they are written to the shared outbox in the change's own transaction, so
+ * an event goes out exactly when its change committed (the outbox relay publishes it).
+ */
 export interface JobStore {
-  /** Records a trigger as queued unless its fencing token is lower than the highest seen for the model (stale). */
-  enqueue(id: string, model: ModelName, trigger: RetrainingRequested): Promise<EnqueueOutcome>;
+  /** Records a trigger as queued unless its fencing token is lower than the highest seen for the model (stale); `announce` says what to publish for the outcome. */
+  enqueue(id: string, model: ModelName, trigger: RetrainingRequested, announce?: (outcome: EnqueueOutcome) => Announcement[]): Promise<EnqueueOutcome>;
   /** Claims the oldest queued job of a model that has no running job; undefined when there is none. */
   claimNext(): Promise<Job | undefined>;
-  update(id: JobId, patch: { progress?: number; stage?: string; version?: ModelVersion }): Promise<void>;
+  update(id: JobId, patch: { progress?: number; stage?: string; version?: ModelVersion }, announce?: Announcement[]): Promise<void>;
   heartbeat(id: JobId): Promise<void>;
-  finish(id: JobId, state: 'succeeded' | 'failed' | 'rejected', patch: { reason?: string; version?: ModelVersion; metrics?: Metrics }): Promise<void>;
+  finish(id: JobId, state: 'succeeded' | 'failed' | 'rejected', patch: { reason?: string; version?: ModelVersion; metrics?: Metrics }, announce?: Announcement[]): Promise<void>;
   /** The highest fencing token recorded for a model (fencing check before registering). */
   highestToken(model: ModelName): Promise<number | undefined>;
   /** Running jobs whose heartbeat is older than `staleAfterMs`: left behind by a dead trainer. */
@@ -55,38 +60,43 @@ const COLS = 'id, model, fencing_token, state, progress, stage, reason, version,
 
 /** JobStore over PostgreSQL; claiming uses SKIP LOCKED and a partial unique index keeps one running job per model. */
 export class PgJobStore implements JobStore {
-  /** `opts.models`: SQL LIKE pattern of the models this trainer serves (default all); lets tests and tenants share a database. */
-  constructor(private readonly pool: Pool, private readonly opts: { models?: string } = {}) {}
+  /**
+   * `opts.models`: SQL LIKE pattern of the models this trainer serves (default all).
+   * `opts.announced`: called after a commit that wrote announcements (the relay's nudge, so they go out now).
+   */
+  constructor(private readonly pool: Pool, private readonly opts: { models?: string; announced?: () => void } = {}) {}
 
   private get pattern(): string {
     return this.opts.models ?? '%';
   }
 
-  async enqueue(id: string, model: ModelName, trigger: RetrainingRequested): Promise<EnqueueOutcome> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+  /** Runs `change` and writes what it announces in one transaction; nudges the relay after the commit. */
+  private async announcing<T>(change: (tx: PoolClient) => Promise<{ out: T; announce: Announcement[] }>): Promise<T> {
+    let wrote = false;
+    const out = await withTransaction(this.pool, async (tx) => {
+      const r = await change(tx);
+      for (const a of r.announce) wrote = (await enqueueInTx(tx, a)) || wrote;
+      return r.out;
+    });
+    if (wrote) this.opts.announced?.();
+    return out;
+  }
+
+  enqueue(id: string, model: ModelName, trigger: RetrainingRequested, announce: (outcome: EnqueueOutcome) => Announcement[] = () => []): Promise<EnqueueOutcome> {
+    return this.announcing<EnqueueOutcome>(async (tx) => {
       // Serialize enqueues of one model so two triggers cannot both pass the stale check.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`training_jobs:${model}`]);
-      const seen = await client.query('SELECT 1 FROM training_jobs WHERE id = $1', [id]);
-      if (seen.rowCount) {
-        await client.query('COMMIT');
-        return { kind: 'duplicate' };
-      }
-      const max = z.object({ max: z.coerce.number().nullable() }).parse((await client.query('SELECT max(fencing_token) AS max FROM training_jobs WHERE model = $1', [model])).rows[0]).max;
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`training_jobs:${model}`]);
+      const seen = await tx.query('SELECT 1 FROM training_jobs WHERE id = $1', [id]);
+      if (seen.rowCount) return { out: { kind: 'duplicate' as const }, announce: [] };
+      const max = z.object({ max: z.coerce.number().nullable() }).parse((await tx.query('SELECT max(fencing_token) AS max FROM training_jobs WHERE model = $1', [model])).rows[0]).max;
       const stale = max !== null && trigger.fencingToken < max;
-      const { rows } = await client.query(
+      const { rows } = await tx.query(
         `INSERT INTO training_jobs (id, model, fencing_token, state, reason, trigger, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLS}`,
         [id, model, trigger.fencingToken, stale ? 'failed' : 'queued', stale ? `stale fencing token ${trigger.fencingToken} < ${max}` : null, JSON.stringify(trigger), stale ? new Date() : null],
       );
-      await client.query('COMMIT');
-      return stale ? { kind: 'stale', highest: max } : { kind: 'queued', job: toJob(rows[0]) };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      const out: EnqueueOutcome = stale ? { kind: 'stale', highest: max } : { kind: 'queued', job: toJob(rows[0]) };
+      return { out, announce: announce(out) };
+    });
   }
 
   async claimNext(): Promise<Job | undefined> {
@@ -106,24 +116,30 @@ export class PgJobStore implements JobStore {
     return rows[0] === undefined ? undefined : toJob(rows[0]);
   }
 
-  async update(id: JobId, patch: { progress?: number; stage?: string; version?: ModelVersion }): Promise<void> {
-    await this.pool.query(
-      `UPDATE training_jobs SET progress = COALESCE($2, progress), stage = COALESCE($3, stage), version = COALESCE($4, version), heartbeat_at = now() WHERE id = $1`,
-      [id, patch.progress ?? null, patch.stage ?? null, patch.version ?? null],
-    );
+  update(id: JobId, patch: { progress?: number; stage?: string; version?: ModelVersion }, announce: Announcement[] = []): Promise<void> {
+    return this.announcing(async (tx) => {
+      await tx.query(
+        `UPDATE training_jobs SET progress = COALESCE($2, progress), stage = COALESCE($3, stage), version = COALESCE($4, version), heartbeat_at = now() WHERE id = $1`,
+        [id, patch.progress ?? null, patch.stage ?? null, patch.version ?? null],
+      );
+      return { out: undefined, announce };
+    });
   }
 
   async heartbeat(id: JobId): Promise<void> {
     await this.pool.query(`UPDATE training_jobs SET heartbeat_at = now() WHERE id = $1 AND state = 'running'`, [id]);
   }
 
-  async finish(id: JobId, state: 'succeeded' | 'failed' | 'rejected', patch: { reason?: string; version?: ModelVersion; metrics?: Metrics }): Promise<void> {
-    await this.pool.query(
-      `UPDATE training_jobs SET state = $2, reason = $3, version = COALESCE($4, version), metrics = COALESCE($5, metrics), finished_at = now(),
-              progress = CASE WHEN $2 = 'succeeded' THEN 1 ELSE progress END
-        WHERE id = $1`,
-      [id, state, patch.reason?.slice(0, 4000) ?? null, patch.version ?? null, patch.metrics ? JSON.stringify(patch.metrics) : null],
-    );
+  finish(id: JobId, state: 'succeeded' | 'failed' | 'rejected', patch: { reason?: string; version?: ModelVersion; metrics?: Metrics }, announce: Announcement[] = []): Promise<void> {
+    return this.announcing(async (tx) => {
+      await tx.query(
+        `UPDATE training_jobs SET state = $2, reason = $3, version = COALESCE($4, version), metrics = COALESCE($5, metrics), finished_at = now(),
+                progress = CASE WHEN $2 = 'succeeded' THEN 1 ELSE progress END
+          WHERE id = $1`,
+        [id, state, patch.reason?.slice(0, 4000) ?? null, patch.version ?? null, patch.metrics ? JSON.stringify(patch.metrics) : null],
+      );
+      return { out: undefined, announce };
+    });
   }
 
   async highestToken(model: ModelName): Promise<number | undefined> {

@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { parseOrExplain, PlatformConfig, S3Config } from '@flywheel/runtime';
+import { parseOrExplain, S3Config } from '@flywheel/runtime';
+import { ServiceConfig } from '@flywheel/service';
 import { parseModelOptionsJson } from './modelOptions.js';
 
 /** Environment of the trainer. Gate and data knobs have defaults an operator can override. */
-export const TrainerConfig = PlatformConfig.merge(S3Config).extend({
+export const TrainerConfig = ServiceConfig.merge(S3Config).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8084),
-  TOPIC_PREFIX: z.string().default(''),
-  REDIS_PREFIX: z.string().min(1).default('flywheel'),
+  /** feedback-ingest's base URL: the training examples come from its read API (it owns the feedback tables). */
+  FEEDBACK_URL: z.string().url('FEEDBACK_URL must be feedback-ingest\'s base URL, e.g. http://feedback-ingest:8081'),
+  /** An admin key: feedback-ingest's training-examples API is internal. */
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters'),
   /** How long each lock extension lasts; the lock is extended every third of it while a job runs. */
   RETRAIN_LOCK_TTL_MS: z.coerce.number().int().positive().default(2 * 3600_000),
   /** A running job whose heartbeat is older than this belongs to a dead trainer: it is failed and its upload swept. */
@@ -25,9 +28,7 @@ export const TrainerConfig = PlatformConfig.merge(S3Config).extend({
   HOLDOUT_MAX_ROWS: z.coerce.number().int().min(1).default(2_000),
   /** Per-model training options, JSON: {"<model>": {"mode": "lora", "rank": 16, "epochs": 3, "learningRate": 0.002, "embeddingDeltaRows": 4096, "strategy": {...}}}. */
   TRAINER_MODEL_OPTIONS: parseModelOptionsJson,
-  /** Schema of feedback-ingest's `feedback` and `predictions` tables (its PG_SCHEMA). */
-  FEEDBACK_PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'FEEDBACK_PG_SCHEMA must be a lower-case SQL identifier').default('public'),
-  /** SQL LIKE pattern of the models this trainer serves (default all). */
+  /** SQL LIKE pattern of the models this trainer serves (default all); PG_SCHEMA already separates deployments. */
   TRAINER_MODELS: z.string().min(1).default('%'),
   /** thread: training runs in a worker thread (keeps heartbeats alive); inline: in the main thread. */
   TRAINING_ISOLATION: z.enum(['thread', 'inline']).default('thread'),

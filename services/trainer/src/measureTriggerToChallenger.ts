@@ -1,26 +1,25 @@
 import type { Publisher } from '@flywheel/bus';
-import { makeEvent, type FencingToken, type ModelName, type ModelVersion } from '@flywheel/contracts';
-import type { Locks } from '@flywheel/redis';
+import { makeEvent, type ModelName, type ModelVersion } from '@flywheel/contracts';
+import type { RetrainLeases } from '@flywheel/redis';
 import type { PgRegistry, VersionRecord } from '@flywheel/registry';
-import { retrainLockKey } from './runJob.js';
 
 /**
- * Fires a retraining trigger for `model` the way the aggregator does (takes the lock, publishes
+ * Fires a retraining trigger for `model` the way the aggregator does (takes the lease, publishes
  * with its fencing token) and waits until a new challenger is registered. For benches (the
  * serving engineer's bench:swap continues from the returned version to "answering requests").
- * A trainer must be running (createTrainer(...).start()) against the same bus and database.
+ * A trainer must be running against the same bus, database and Redis prefix.
  */
 export async function measureTriggerToChallenger(
-  deps: { publisher: Publisher; locks: Locks; registry: Pick<PgRegistry, 'challenger'> },
+  deps: { publisher: Publisher; leases: Pick<RetrainLeases, 'acquire'>; registry: Pick<PgRegistry, 'challenger'> },
   input: { model: ModelName; timeoutMs?: number; lockTtlMs?: number; feedbackWatermark?: number },
 ): Promise<{ ms: number; version: ModelVersion; challenger: VersionRecord }> {
   const before = (await deps.registry.challenger(input.model))?.version;
-  const lease = await deps.locks.acquire(retrainLockKey(input.model), input.lockTtlMs ?? 600_000);
-  if (!lease) throw new Error(`retraining lock of ${input.model} is held; wait for the running job or release it`);
+  const lease = await deps.leases.acquire(input.model, input.lockTtlMs ?? 600_000);
+  if (!lease) throw new Error(`retraining lease of ${input.model} is held; wait for the running job or release it`);
   const t0 = performance.now();
   await deps.publisher.publish('retrainingTriggers', makeEvent('retrainingTriggers', {
     source: '/flywheel/bench', subject: input.model,
-    data: { reason: 'manual', details: {}, requestedBy: 'bench', fencingToken: lease.token as FencingToken, ...(input.feedbackWatermark !== undefined ? { feedbackWatermark: input.feedbackWatermark } : {}) },
+    data: { reason: 'manual', details: {}, requestedBy: 'bench', fencingToken: lease.token, ...(input.feedbackWatermark !== undefined ? { feedbackWatermark: input.feedbackWatermark } : {}) },
   }));
   const deadline = t0 + (input.timeoutMs ?? 300_000);
   for (;;) {

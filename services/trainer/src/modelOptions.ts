@@ -9,6 +9,7 @@ import { z } from 'zod';
 export const ModelTrainOverrides = z
   .object({
     mode: z.enum(['lora', 'full']),
+    /** LoRA rank of a fresh adapter (bootstrap, or a fallback to the base); a continuation keeps the champion's */
     rank: z.number().int().min(1).max(256),
     epochs: z.number().int().min(1).max(200),
     /** Adam rate of a continuation from the champion */

@@ -5,7 +5,7 @@ import type { JobId, ModelName, ModelVersion, RetrainingRequested } from '@flywh
 import { CorruptArtifact } from '@flywheel/registry';
 import { createLogger } from '@flywheel/runtime';
 import { describe, expect, it } from 'vitest';
-import { createTrainer } from './createTrainer.js';
+import { createJobRunner } from './createJobRunner.js';
 import type { Job, JobStore } from './PgJobStore.js';
 import { runJob, type JobDeps } from './runJob.js';
 import { createTrainerMetrics } from './trainerMetrics.js';
@@ -31,7 +31,7 @@ const fakeJob = (model: string, extra: Partial<Job> = {}): Job => ({
  */
 const fakeJobDeps = (broken: readonly string[]) => {
   const finished: { id: string; state: string; reason: string | undefined }[] = [];
-  const published: string[] = [];
+  const announced: string[] = [];
   const released: string[] = [];
   const removed: string[] = [];
   const missing = (model: string) => {
@@ -41,7 +41,10 @@ const fakeJobDeps = (broken: readonly string[]) => {
   const jobs: Partial<JobStore> = {
     update: async () => {},
     heartbeat: async () => {},
-    finish: async (id, state, patch) => void finished.push({ id, state, reason: patch.reason }),
+    finish: async (id, state, patch, announce = []) => {
+      finished.push({ id, state, reason: patch.reason });
+      announced.push(...announce.map((a) => a.topic));
+    },
     highestToken: async () => undefined,
   };
   const deps = {
@@ -65,13 +68,11 @@ const fakeJobDeps = (broken: readonly string[]) => {
     train: async () => {
       throw new Error('not reached: no fresh data');
     },
-    locks: {
-      acquire: async () => undefined,
+    leases: {
       extend: async () => true,
-      release: async (lease: { key: string }) => (released.push(lease.key), true),
+      release: async (lease: { model: string }) => (released.push(lease.model), true),
       holder: async () => undefined,
     },
-    publisher: { publish: async (topic: string) => void published.push(topic), publishMany: async () => {} } as unknown as JobDeps['publisher'],
     logger: createLogger({ service: 'trainer-unit', level: 'silent' }),
     metrics: createTrainerMetrics(registry),
     settings: {
@@ -79,7 +80,7 @@ const fakeJobDeps = (broken: readonly string[]) => {
       lockTtlMs: 60_000, keepAliveMs: 60_000, pseudoLabelMinConfidence: 0.9, pseudoLabelMaxRows: 10, oldMaxRows: 10, holdoutFraction: 0.2, holdoutMaxRows: 10, trainOptions: {},
     },
   } satisfies JobDeps;
-  return { deps, registry, finished, published, released, removed };
+  return { deps, registry, finished, announced, released, removed };
 };
 
 describe('runJob with a champion whose artifacts are broken', () => {
@@ -88,7 +89,7 @@ describe('runJob with a champion whose artifacts are broken', () => {
     expect(await runJob(deps, fakeJob('bad'))).toBe('failed');
     expect(finished).toHaveLength(1);
     expect(finished[0]?.reason).toMatch(/champion bad@1\.0\.0 could not be read.*manifest\.json is missing from the object store.*re-register/);
-    expect(released).toEqual(['retrain:bad']);
+    expect(released).toEqual(['bad']);
 
     // Another model's job gets past the champion (and stops later, for its own reason).
     expect(await runJob(deps, fakeJob('good'))).toBe('failed');
@@ -106,17 +107,13 @@ describe('trainer recovery', () => {
     let swept = 0;
     const jobs: JobStore = { ...deps.jobs, staleRunning: async () => stale, claimNext: async () => undefined };
     const artifacts = { ...deps.artifacts, sweepOrphans: async () => (swept++, []) };
-    const trainer = createTrainer({
-      ...deps, jobs, artifacts, staleAfterMs: 1_000, orphanMinAgeMs: 1_000, pollMs: 10_000,
-      bus: { consume: async () => ({ stop: async () => {} }) as never },
-    });
-    expect(await trainer.recover()).toBe(1);
+    const runner = createJobRunner({ ...deps, jobs, artifacts, staleAfterMs: 1_000, orphanMinAgeMs: 1_000 });
+    expect(await runner.recover()).toBe(1);
     expect(removed).toEqual(['good@1.0.1']);
     expect(finished).toEqual([{ id: stale[1]!.id, state: 'failed', reason: 'trainer restarted' }]);
-    expect(released).toEqual(['retrain:good']);
+    expect(released).toEqual(['good']);
 
-    await trainer.start(); // start-up maintenance: the failing recovery does not skip the sweep
-    await trainer.stop();
+    await runner.maintenance(); // the failing recovery does not skip the sweep
     expect(swept).toBe(1);
   });
 });

@@ -1,21 +1,19 @@
-import { makeEvent, type ArtifactRef, type JobId, type Metrics, type ModelName, type ModelVersion, type TrainingState } from '@flywheel/contracts';
-import type { Publisher } from '@flywheel/bus';
+import type { ArtifactRef, FencingToken, JobId, Metrics, ModelVersion, TrainingState } from '@flywheel/contracts';
 import type { DeepPartial, Example, TrainOptions } from '@flywheel/learning';
-import type { Locks, Lease } from '@flywheel/redis';
+import type { RetrainLease, RetrainLeases } from '@flywheel/redis';
 import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import { Failed, failpoint, type Logger } from '@flywheel/runtime';
 import { z } from 'zod';
+import { challengerEvent, statusEvent } from './announcements.js';
 import type { CandidateTrainer } from './candidateTrainer.js';
-import { deterministicId } from './deterministicId.js';
 import { checkGates, type Gates } from './gates.js';
 import { optionsForModel, type ModelTrainOverridesByModel } from './modelOptions.js';
 import type { Job, JobStore } from './PgJobStore.js';
-import type { TrainingDataSource } from './PgTrainingData.js';
+import type { TrainingDataSource } from './ports.js';
 import type { TrainerMetrics } from './trainerMetrics.js';
 
-export const TRAINER_SOURCE = '/flywheel/trainer';
-/** The retraining lock key every trigger source shares (aggregator, drift-monitor, feedback-ingest). */
-export const retrainLockKey = (model: string): string => `retrain:${model}`;
+/** What a job needs of the shared retraining lease (RetrainLeases satisfies it). */
+export type LeasePort = Pick<RetrainLeases, 'extend' | 'release' | 'holder'>;
 
 /** What the trainer needs from the registry (PgRegistry satisfies it). */
 export type RegistryPort = Pick<PgRegistry, 'champion' | 'nextVersion' | 'registerChallenger' | 'hasVersion' | 'version' | 'countByStatus'>;
@@ -50,8 +48,7 @@ export interface JobDeps {
   artifacts: ArtifactPort;
   data: TrainingDataSource;
   train: CandidateTrainer;
-  locks: Locks;
-  publisher: Publisher;
+  leases: LeasePort;
   logger: Logger;
   metrics: TrainerMetrics;
   settings: JobSettings;
@@ -59,23 +56,6 @@ export interface JobDeps {
 
 /** What the trainer trains with when nothing is overridden: learning's measured default. */
 export { TRAINER_DEFAULT_OPTIONS as DEFAULT_STRATEGY } from '@flywheel/learning';
-
-/** Publishes one training-status event for a job. */
-export const publishStatus = (deps: Pick<JobDeps, 'publisher'>, job: Pick<Job, 'id' | 'model' | 'fencingToken'>, state: TrainingState, progress: number, extra: { stage?: string; version?: ModelVersion; metrics?: Metrics; reason?: string } = {}): Promise<void> =>
-  deps.publisher.publish('trainingStatus', makeEvent('trainingStatus', {
-    source: TRAINER_SOURCE,
-    subject: job.model,
-    data: { jobId: job.id, state, progress, fencingToken: job.fencingToken as never, ...extra, ...(extra.reason ? { reason: extra.reason.slice(0, 4000) } : {}) },
-  }));
-
-/** Publishes model-updates challenger_registered; the id is derived from the version so a retry is a duplicate. */
-export const publishChallenger = (deps: Pick<JobDeps, 'publisher'>, model: ModelName, v: { version: ModelVersion; artifact: import('@flywheel/contracts').ArtifactRef; metrics: Metrics }): Promise<void> =>
-  deps.publisher.publish('modelUpdates', makeEvent('modelUpdates', {
-    id: deterministicId(`challenger_registered:${model}@${v.version}`),
-    source: TRAINER_SOURCE,
-    subject: model,
-    data: { action: 'challenger_registered', version: v.version, artifact: v.artifact, metrics: v.metrics },
-  }));
 
 /** The job cannot succeed as triggered (no champion, nothing to learn, superseded): recorded as failed, never retried. */
 class JobFailed extends Failed {}
@@ -116,27 +96,33 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
   const { jobs, registry, artifacts, settings, metrics, logger } = deps;
   const log = logger.child({ job: job.id, model: job.model, token: job.fencingToken });
   const started = process.hrtime.bigint();
-  const lease: Lease = { key: retrainLockKey(job.model), token: job.fencingToken };
+  const lease: RetrainLease = { model: job.model, token: job.fencingToken as FencingToken };
+  // Set by the keep-alive when an extension finds the lease gone; the next step stops the job.
+  let leaseLost = false;
+  /** Extends the lease; when it is gone (expired, or a newer trigger took the model) the job stops: nothing may be registered without it (issue 13). */
+  const holdLease = async (): Promise<void> => {
+    if (!leaseLost && (await deps.leases.extend(lease, settings.lockTtlMs))) return;
+    const holder = await deps.leases.holder(job.model).catch(() => undefined);
+    throw new JobFailed(`retraining lease of ${job.model} for this trigger's token ${job.fencingToken} could not be extended (${holder !== undefined && holder !== job.fencingToken ? `token ${holder} holds it: a newer trigger owns the model` : 'it expired'}); the job stopped and registered nothing; the next trigger retrains`);
+  };
   let uploaded: ModelVersion | undefined;
   let registered = false;
   const step = async (progress: number, stage: string, version?: ModelVersion): Promise<void> => {
+    await holdLease();
     metrics.progress.set({ model: job.model }, progress);
-    await jobs.update(job.id as JobId, { progress, stage, ...(version ? { version } : {}) });
-    await publishStatus(deps, job, 'running', progress, { stage, ...(version ? { version } : {}) });
+    await jobs.update(job.id as JobId, { progress, stage, ...(version ? { version } : {}) }, [statusEvent(job, 'running', progress, { stage, ...(version ? { version } : {}) })]);
   };
   const keepAlive = setInterval(() => {
     jobs.heartbeat(job.id).catch((err: unknown) => log.warn({ err }, 'job heartbeat failed'));
-    deps.locks.extend(lease, settings.lockTtlMs).catch((err: unknown) => log.warn({ err }, 'lock extension failed'));
+    deps.leases.extend(lease, settings.lockTtlMs).then(
+      (held) => { if (!held) leaseLost = true; },
+      (err: unknown) => log.warn({ err }, 'lease extension failed; retried at the next keep-alive, and the next step checks it'),
+    );
   }, settings.keepAliveMs);
   keepAlive.unref();
   let outcome: TrainingState = 'failed';
   try {
     await step(0.02, 'starting');
-    if (!(await deps.locks.extend(lease, settings.lockTtlMs))) {
-      const holder = await deps.locks.holder(lease.key);
-      if (holder !== undefined && holder !== job.fencingToken) throw new JobFailed(`retraining lock of ${job.model} is held by token ${holder}, not this trigger's ${job.fencingToken}; a newer trigger owns the model`);
-      log.warn('retraining lock had expired; continuing, the fencing check guards registration');
-    }
     const champion = await registry.champion(job.model);
     if (!champion) throw new JobFailed(`model ${job.model} has no champion to continue from; bootstrap it first (flywheel bootstrap --model ${job.model} --data FILE)`);
     const [{ files: championFiles, previous }, fresh] = await Promise.all([
@@ -160,8 +146,7 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     const reasons = checkGates(out.scores, settings.gates);
     if (reasons.length > 0) {
       const reason = `quality gate failed: ${reasons.join('; ')}`;
-      await jobs.finish(job.id, 'rejected', { reason, metrics: trainMetrics });
-      await publishStatus(deps, job, 'rejected', 0.8, { reason, metrics: trainMetrics, version });
+      await jobs.finish(job.id, 'rejected', { reason, metrics: trainMetrics }, [statusEvent(job, 'rejected', 0.8, { reason, metrics: trainMetrics, version })]);
       log.info({ reason, metrics: trainMetrics }, 'candidate rejected by a gate; nothing registered');
       outcome = 'rejected';
       return outcome;
@@ -180,15 +165,13 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
         return out.baseOnnx;
       },
     });
-    await step(0.95, 'registering', version);
+    await step(0.95, 'registering', version); // the last lease check: past it the challenger is registered
     await registry.registerChallenger({
       model: job.model, version, baseVersion: out.baseVersion, parentVersion: champion.version, labels: out.labels, metrics: trainMetrics, artifact,
       actor: 'trainer', reason: `retrained from ${champion.version} (${job.trigger.reason}, job ${job.id}, token ${job.fencingToken})`,
     });
     registered = true;
-    await jobs.finish(job.id, 'succeeded', { version, metrics: trainMetrics });
-    await publishChallenger(deps, job.model, { version, artifact, metrics: trainMetrics });
-    await publishStatus(deps, job, 'succeeded', 1, { version, metrics: trainMetrics });
+    await jobs.finish(job.id, 'succeeded', { version, metrics: trainMetrics }, [challengerEvent(job.model, { version, artifact, metrics: trainMetrics }), statusEvent(job, 'succeeded', 1, { version, metrics: trainMetrics })]);
     log.info({ version, metrics: trainMetrics, backend: out.backend }, 'challenger registered');
     outcome = 'succeeded';
     return outcome;
@@ -198,8 +181,7 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     if (uploaded !== undefined && !registered && !(await registry.hasVersion(job.model, uploaded).catch(() => true))) {
       await artifacts.removeVersion(job.model, uploaded).catch((e: unknown) => log.warn({ err: e }, 'could not remove the unregistered upload; the orphan sweep will'));
     }
-    await jobs.finish(job.id, 'failed', { reason }).catch((e: unknown) => log.error({ err: e }, 'could not record the job failure'));
-    await publishStatus(deps, job, 'failed', 0, { reason }).catch((e: unknown) => log.warn({ err: e }, 'could not publish the failure'));
+    await jobs.finish(job.id, 'failed', { reason }, [statusEvent(job, 'failed', 0, { reason })]).catch((e: unknown) => log.error({ err: e }, 'could not record the job failure; recovery fails it once its heartbeat is stale'));
     outcome = 'failed';
     return outcome;
   } finally {
@@ -207,6 +189,6 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     metrics.jobs.inc({ model: job.model, outcome });
     metrics.duration.observe({ model: job.model }, Number(process.hrtime.bigint() - started) / 1e9);
     metrics.progress.set({ model: job.model }, outcome === 'succeeded' ? 1 : 0);
-    await deps.locks.release(lease).catch((err: unknown) => log.warn({ err }, 'could not release the retraining lock; it will expire'));
+    await deps.leases.release(lease).catch((err: unknown) => log.warn({ err }, 'could not release the retraining lease; it will expire'));
   }
 }

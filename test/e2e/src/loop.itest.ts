@@ -145,8 +145,8 @@ describe('the loop, end to end', () => {
     expect(traffic.observations.some((o) => o.version === bad)).toBe(true); // it really served before it was caught
     expect(traffic.accuracy((o) => o.version === bad)).toBeLessThan(0.5);
     const versions = await db.versions();
-    expect(versions.find((v) => v.version === bad)?.status).toBe('deprecated');
-    const rolled = (await db.history()).find((h) => h.version === bad && h.to === 'deprecated');
+    expect(versions.find((v) => v.version === bad)?.status).toBe('rolled_back');
+    const rolled = (await db.history()).find((h) => h.version === bad && h.to === 'rolled_back');
     expect(rolled?.actor).toMatch(/ab-router/);
   });
 

@@ -11,10 +11,9 @@ import { createStoreProbe, type StoreProbe } from './support/storeProbe.js';
 import { startE2eWorld, type E2eWorld } from './support/startE2eStack.js';
 import { waitFor } from './support/waitFor.js';
 
-// The service surface under hostile input: admin routes and API keys, fuzzed REST bodies
+// The service surface under hostile input: admin routes and API keys (made with `flywheel keys create`), fuzzed REST bodies
 // (property-based), malformed events from an outside producer, and secrets kept out of logs.
 // One stack for the file (no trainer: nothing here trains).
-const API_KEY = `e2e-api-key-${randomUUID()}`;
 const S3_SECRET = process.env.S3_SECRET_KEY ?? 'S3RVER';
 
 describe('the service surface', () => {
@@ -35,14 +34,29 @@ describe('the service surface', () => {
     const a = Accepted202.parse(JSON.parse(r.text));
     for (const id of 'items' in a ? a.items.map((i) => i.feedbackId) : [a.feedbackId]) accepted.add(id);
   };
-  const key = () => ({ 'x-api-key': API_KEY });
+  let feedbackKey = '';
+  const key = () => ({ 'x-api-key': feedbackKey });
 
   beforeAll(async () => {
     w = await startE2eWorld('surface', {
       services: ['feedback-ingest', 'aggregator', 'drift-monitor', 'ab-router', 'serving'],
-      env: { 'feedback-ingest': { API_KEY } },
     });
     db = createStoreProbe(w.pool, w.model);
+    // A feedback-only client, made the way an operator makes one; services pick keys up within seconds.
+    const { stdout } = await w.stack.cli(['keys', 'create', 'e2e-feedback', '--scopes', 'feedback']);
+    feedbackKey = stdout.trim().split('\n').at(-1)?.trim() ?? '';
+    expect(feedbackKey).toMatch(/^fwk_/);
+    const probe = JSON.stringify({ model: w.model, kind: 'confirmation', text: 'key probe kettle', predictedLabel: 'kitchen' });
+    await waitFor('feedback-ingest to accept the new key', async () => {
+      const r = await call('feedback-ingest', 'POST', '/v1/feedback', { body: probe, headers: key() });
+      remember(r);
+      return r.status === 202 ? true : undefined;
+    }, { timeoutMs: 30_000 });
+    // Every other service knows the key too (then it answers 403 for a missing scope, not 401).
+    const knows: [ServiceName, string, string][] = [['ab-router', 'GET', '/admin/experiments'], ['drift-monitor', 'GET', `/admin/models/${w.model}/drift`], ['serving', 'GET', `/v1/models/${w.model}`]];
+    for (const [svc, method, path] of knows) {
+      await waitFor(`${svc} to know the new key`, async () => ((await call(svc, method, path, { headers: key() })).status !== 401 ? true : undefined), { timeoutMs: 30_000 });
+    }
   });
   afterAll(async () => {
     await w?.close();
@@ -62,7 +76,7 @@ describe('the service surface', () => {
       ['drift-monitor', 'POST', `/admin/models/${w.model}/drift/evaluate`],
     ];
 
-    it('refuses admin routes without a token (401) and with a wrong one (403)', async () => {
+    it('refuses admin routes without a key (401), with an unknown one (401) and without the admin scope (403)', async () => {
       const body = JSON.stringify({ reason: 'e2e' });
       for (const [svc, method, path] of adminRoutes()) {
         const none = await call(svc, method, path, { body: method === 'POST' ? body : undefined });
@@ -73,17 +87,22 @@ describe('the service surface', () => {
           expect([401, 403], `${svc} ${method} ${path} with "${authorization.slice(0, 12)}…"`).toContain(r.status);
         }
         const wrong = await call(svc, method, path, { body: method === 'POST' ? body : undefined, headers: { authorization: 'Bearer not-the-admin-token-at-all' } });
-        expect(wrong.status, `${svc} ${method} ${path} with a wrong token`).toBe(403);
+        expect(wrong.status, `${svc} ${method} ${path} with an unknown key`).toBe(401);
+        const noScope = await call(svc, method, path, { body: method === 'POST' ? body : undefined, headers: { authorization: `Bearer ${feedbackKey}` } });
+        expect(noScope.status, `${svc} ${method} ${path} with a key without the admin scope`).toBe(403);
         const right = await call(svc, method, path, { body: method === 'POST' ? body : undefined, headers: { authorization: `Bearer ${w.stack.adminToken}` } });
         expect([401, 403], `${svc} ${method} ${path} with the right token`).not.toContain(right.status);
         expect(right.status, `${svc} ${method} ${path} with the right token: ${right.text.slice(0, 200)}`).toBeLessThan(500);
       }
     });
 
-    it('refuses feedback without the API key, accepts it with the key', async () => {
+    it('refuses feedback and predictions without a key or with the wrong scope, accepts feedback with the key', async () => {
       const item = JSON.stringify({ model: w.model, kind: 'confirmation', text: 'steel kettle', predictedLabel: 'kitchen' });
       expect((await call('feedback-ingest', 'POST', '/v1/feedback', { body: item })).status).toBe(401);
-      expect([401, 403]).toContain((await call('feedback-ingest', 'POST', '/v1/feedback', { body: item, headers: { 'x-api-key': `${API_KEY}x` } })).status);
+      expect((await call('feedback-ingest', 'POST', '/v1/feedback', { body: item, headers: { 'x-api-key': `${feedbackKey}x` } })).status).toBe(401);
+      const predict = JSON.stringify({ text: 'steel kettle' });
+      expect((await call('serving', 'POST', `/v1/models/${w.model}/predict`, { body: predict })).status).toBe(401);
+      expect((await call('serving', 'POST', `/v1/models/${w.model}/predict`, { body: predict, headers: key() })).status).toBe(403);
       const ok = await call('feedback-ingest', 'POST', '/v1/feedback', { body: item, headers: key() });
       expect(ok.status).toBe(202);
       remember(ok);
@@ -180,7 +199,7 @@ describe('the service surface', () => {
   });
 
   it('no secret appears in any service log or metrics page', async () => {
-    const secrets = { ADMIN_TOKEN: w.stack.adminToken, API_KEY, S3_SECRET_KEY: S3_SECRET };
+    const secrets = { ADMIN_TOKEN: w.stack.adminToken, FEEDBACK_KEY: feedbackKey, S3_SECRET_KEY: S3_SECRET };
     const logDir = join(w.workDir, 'logs');
     const logs = readdirSync(logDir).map((f) => ({ f, text: readFileSync(join(logDir, f), 'utf8') }));
     expect(logs.length).toBeGreaterThanOrEqual(w.stack.services.length);

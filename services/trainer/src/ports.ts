@@ -1,0 +1,10 @@
+import type { Example } from '@flywheel/learning';
+
+/** New rows a model can learn from; feedback-ingest owns them (HttpTrainingData reads its API). */
+export interface TrainingDataSource {
+  /**
+   * Human corrections and confirmations up to `watermark` (the ingest sequence, all when absent),
+   * and high-confidence predictions without feedback as pseudo-labels.
+   */
+  fresh(model: string, opts: { watermark?: number; pseudoLabelMinConfidence: number; pseudoLabelMaxRows: number }): Promise<Example[]>;
+}
