@@ -1,3 +1,4 @@
+// Kept whole (about 300 lines): the consume loop, its dedupe marks and its retry policy share per-partition state; split, they would pass it around.
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { createTrustCheck, deadLetterHeaders, deadLetterTopic, topics, type EventOf, type TopicKey, type TrustOptions } from '@flywheel/contracts';

@@ -24,6 +24,8 @@ export interface LocalStackOptions {
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Added to every service before `env`. */
   commonEnv?: Record<string, string>;
+  /** Variables of the caller's environment the services also get (default none: a service gets exactly its config). */
+  inheritEnv?: Record<string, string>;
   logDir?: string;
   readyTimeoutMs?: number;
   rssSampleMs?: number;
@@ -114,9 +116,9 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
     if (!existsSync(entry)) throw new ServiceFailed(svc, `${entry} does not exist: build the services first (npx turbo run build, or bash scripts/setup.sh)`);
     const port = o.ports?.[svc] ?? (await freePort());
     const env: Record<string, string> = {
-      ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
+      ...(o.inheritEnv ?? {}),
       ...baseServiceEnv({ platformEnv: stackPlatformEnv, port, adminToken, topicPrefix }),
-      ...(svc === 'feedback-ingest' || svc === 'aggregator' || svc === 'ab-router' ? { PG_SCHEMA: pgSchema } : {}),
+      PG_SCHEMA: pgSchema, // every service: its relay's lock name and its tables' schema
       // feedback-ingest starts first, so its URL is known here; the trainer reads its training examples there.
       ...(svc === 'trainer' ? { PG_SCHEMA: pgSchema, ...(procs.get('feedback-ingest') ? { FEEDBACK_URL: procs.get('feedback-ingest')!.url } : {}) } : {}),
       ...defaults[svc],
@@ -203,7 +205,7 @@ const ensureSchema = async (url: string, schema: string): Promise<void> => {
 const runCli = (root: string, env: Record<string, string>, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> =>
   new Promise((resolve, reject) => {
     const entry = join(root, 'packages', 'cli', 'dist', 'main.js');
-    const child = spawn(process.execPath, [entry, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Text } from '@flywheel/contracts';
+import { safeString, Text } from '@flywheel/contracts';
 import { toHttpError } from '@flywheel/http';
 import type { PredictionAnswer, Predictor } from './createPredictor.js';
 import type { LoadFailure } from './ModelLoadFailures.js';
@@ -11,7 +11,7 @@ export const MAX_BATCH = 256;
 /** Most top-k entries an answer may ask for (the `predictions` schema caps it too). */
 export const MAX_TOP_K = 50;
 
-const SubjectId = z.string().min(1, 'subjectId must not be empty').max(200, 'subjectId is at most 200 characters');
+const SubjectId = safeString('subjectId').min(1, 'subjectId must not be empty').max(200, 'subjectId is at most 200 characters');
 const TopK = z.number().int().min(1, 'topK is at least 1').max(MAX_TOP_K, `topK is at most ${MAX_TOP_K}`);
 
 /** Body of POST /v1/models/:model/predict. */

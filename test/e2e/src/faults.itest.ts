@@ -58,7 +58,7 @@ describe('faults: nothing accepted is lost and the loop still completes', () => 
     // REST: a retried request with the same Idempotency-Key gets the first answer and adds nothing.
     const body = JSON.stringify({ items: confirmations(5, 900) });
     const post = async (): Promise<string[]> => {
-      const res = await fetch(`${w.stack.url('feedback-ingest')}/v1/feedback/batch`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-${w.model}` }, body });
+      const res = await fetch(`${w.stack.url('feedback-ingest')}/v1/feedback/batch`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `e2e-${w.model}`, authorization: `Bearer ${w.stack.adminToken}` }, body });
       expect(res.status).toBe(202);
       return ((await res.json()) as { items: { feedbackId: string }[] }).items.map((i) => i.feedbackId);
     };

@@ -25,18 +25,13 @@ const header = (h: Record<string, unknown> | undefined, name: string): string =>
   return v === undefined ? '' : Buffer.isBuffer(v) ? v.toString() : String(v);
 };
 
-/** Connects a producer and a reader of `dlqTopics` (created first if missing, read from the beginning). */
+/**
+ * Connects a producer and a reader of `dlqTopics`, read from the beginning. Subscribing asks for the
+ * topics' metadata with auto-creation on, so a DLQ nobody wrote to yet exists before the attacks start
+ * (the mock cluster has no controller for the admin API).
+ */
 export const connectRawKafka = async (brokers: string, clientId: string, dlqTopics: readonly string[]): Promise<RawKafka> => {
   const kafka = new Kafka({ clientId, brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const missing = dlqTopics.filter((t) => !existing.has(t));
-    if (missing.length > 0) await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: false });
   await producer.connect();
   const consumer: Consumer = kafka.consumer({ groupId: `${clientId}-dlq-reader`, allowAutoTopicCreation: true });

@@ -1,3 +1,4 @@
+// Kept whole (about 300 lines): one simulation engine for the tests and bench/decide; its parts share one seeded random stream.
 /**
  * Monte-Carlo harness shared by the simulation tests and bench/decide.ts. Not part of the public
  * API (`./internal/*` is blocked in the exports map).

@@ -6,7 +6,7 @@ export interface StoreProbe {
   feedbackIds(o?: { anyModel?: boolean }): Promise<Set<string>>;
   /** Feedback events the aggregator's ledger recorded (what reached it over Kafka). */
   ledgerIds(o?: { anyModel?: boolean }): Promise<Set<string>>;
-  /** Outbox rows not yet published. */
+  /** Accepted feedback not yet published (the other services' announcements wait for their own relays). */
   unpublishedOutbox(): Promise<number>;
   triggers(): Promise<{ id: string; reason: string; status: string; fencingToken: number | null }[]>;
   jobs(): Promise<{ id: string; state: string; version: string | null; reason: string | null; fencingToken: number }[]>;
@@ -24,7 +24,7 @@ export const createStoreProbe = (pool: pg.Pool, model: string): StoreProbe => {
     feedbackIds: (o) => ids('SELECT id::text AS id FROM feedback WHERE model LIKE $1', o?.anyModel),
     ledgerIds: (o) => ids('SELECT event_id::text AS id FROM aggregator_feedback WHERE model LIKE $1', o?.anyModel),
     unpublishedOutbox: async () =>
-      Number((await pool.query<{ n: string }>("SELECT count(*) AS n FROM flywheel_outbox WHERE key = $1 AND published_at IS NULL", [model])).rows[0]?.n ?? 0),
+      Number((await pool.query<{ n: string }>("SELECT count(*) AS n FROM flywheel_outbox WHERE key = $1 AND topic = 'feedback' AND published_at IS NULL", [model])).rows[0]?.n ?? 0),
     triggers: async () =>
       (await pool.query<{ id: string; reason: string; status: string; fencing_token: string | null }>('SELECT id::text, reason, status, fencing_token FROM aggregator_triggers WHERE model = $1 ORDER BY created_at', [model])).rows
         .map((r) => ({ id: r.id, reason: r.reason, status: r.status, fencingToken: r.fencing_token === null ? null : Number(r.fencing_token) })),

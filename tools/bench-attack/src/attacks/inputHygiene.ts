@@ -9,13 +9,14 @@ const NUL = 'a\u0000b';
 /** How long a valid event sent after a poisoned one may take to reach the aggregator's ledger before its partition counts as stalled. */
 const STALL_TIMEOUT_MS = 60_000;
 
-const refusedRow = (attack: string, replies: readonly Reply[], expected: readonly number[]): AttackResult => {
-  const through = replies.filter(is2xx).length;
+const refusedRow = (attack: string, calls: readonly [string, Reply][], expected: readonly number[]): AttackResult => {
+  const replies = calls.map(([, r]) => r);
+  const through = calls.filter(([, r]) => is2xx(r)).map(([what, r]) => `${what} → ${r.status}`);
   const unexpected = replies.filter((r) => !is2xx(r) && !expected.includes(r.status) && r.status !== 0).length;
   return {
     attack, sent: replies.length,
-    observed: `HTTP ${statusSummary(replies)} (expected ${expected.join('/')})${unexpected ? `; ${unexpected} other refusals` : ''}`,
-    succeeded: through > 0,
+    observed: `HTTP ${statusSummary(replies)} (expected ${expected.join('/')})${through.length ? `; ACCEPTED: ${through.join(', ')}` : ''}${unexpected ? `; ${unexpected} other refusals` : ''}`,
+    succeeded: through.length > 0,
   };
 };
 
@@ -39,21 +40,21 @@ export const inputHygiene = async (c: AttackContext): Promise<AttackResult[]> =>
   const out: AttackResult[] = [];
 
   out.push(refusedRow('NUL in predict (text, subjectId)', [
-    await send(`${serving}/v1/models/${model}/predict`, { key: k, body: { text: NUL } }),
-    await send(`${serving}/v1/models/${model}/predict:batch`, { key: k, body: { items: [{ text: someText(1), subjectId: NUL }] } }),
+    ['text', await send(`${serving}/v1/models/${model}/predict`, { key: k, body: { text: NUL } })],
+    ['subjectId', await send(`${serving}/v1/models/${model}/predict:batch`, { key: k, body: { items: [{ text: someText(1), subjectId: NUL }] } })],
   ], [400]));
   out.push(refusedRow('NUL in feedback (text, correctLabel, reporter)', [
-    await send(`${ingest}/v1/feedback`, { key: k, body: { model, kind: 'thumbs_up', text: NUL } }),
-    await send(`${ingest}/v1/feedback`, { key: k, body: { model, kind: 'misclassification', text: someText(2), predictedLabel: 'garden', correctLabel: NUL } }),
-    await send(`${ingest}/v1/feedback`, { key: k, body: { model, kind: 'thumbs_up', text: someText(3), reporter: NUL } }),
+    ['text', await send(`${ingest}/v1/feedback`, { key: k, body: { model, kind: 'thumbs_up', text: NUL } })],
+    ['correctLabel', await send(`${ingest}/v1/feedback`, { key: k, body: { model, kind: 'misclassification', text: someText(2), predictedLabel: 'garden', correctLabel: NUL } })],
+    ['reporter', await send(`${ingest}/v1/feedback`, { key: k, body: { model, kind: 'thumbs_up', text: someText(3), reporter: NUL } })],
   ], [400]));
   const big = (bytes: number): string => 'x'.repeat(bytes);
   out.push(refusedRow('oversized predict bodies (2 MB single, 13 MB batch)', [
-    await send(`${serving}/v1/models/${model}/predict`, { key: k, raw: JSON.stringify({ text: big(2 * 1024 * 1024) }) }),
-    await send(`${serving}/v1/models/${model}/predict:batch`, { key: k, raw: JSON.stringify({ items: [{ text: big(13 * 1024 * 1024) }] }) }),
+    ['2 MB single', await send(`${serving}/v1/models/${model}/predict`, { key: k, raw: JSON.stringify({ text: big(2 * 1024 * 1024) }) })],
+    ['13 MB batch', await send(`${serving}/v1/models/${model}/predict:batch`, { key: k, raw: JSON.stringify({ items: [{ text: big(13 * 1024 * 1024) }] }) })],
   ], [413]));
   out.push(refusedRow('oversized feedback body (2 MB)', [
-    await send(`${ingest}/v1/feedback`, { key: k, raw: JSON.stringify({ model, kind: 'thumbs_up', text: big(2 * 1024 * 1024) }) }),
+    ['2 MB', await send(`${ingest}/v1/feedback`, { key: k, raw: JSON.stringify({ model, kind: 'thumbs_up', text: big(2 * 1024 * 1024) }) })],
   ], [413]));
 
   // Over HTTP: after the NUL reports above, a valid report still reaches the ledger.
