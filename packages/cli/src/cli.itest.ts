@@ -35,7 +35,7 @@ const cli = (args: string[], env: Record<string, string> = {}, nodeArgs: string[
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-const platform = (): Record<string, string> => ({ ...stack.platformEnv, FEEDBACK_URL: stack.url('feedback-ingest') });
+const platform = (): Record<string, string> => ({ ...stack.platformEnv, FEEDBACK_URL: stack.url('feedback-ingest'), ADMIN_TOKEN: stack.adminToken });
 const stackTrace = /^\s+at\s/m;
 const pendingFeedback = async (): Promise<number> => z.object({ pendingFeedback: z.number() }).parse(await stack.api.ingest.retraining(model)).pendingFeedback;
 

@@ -26,6 +26,14 @@ describe('createServiceCall', () => {
     expect(h0.authorization).toBeUndefined();
     expect(h1.authorization).toBe(`Bearer ${'t'.repeat(16)}`);
   });
+  it('falls back to the admin token (every scope) when no client key is set', async () => {
+    const seen: Seen[] = [];
+    const call = createServiceCall({ service: 'serving', baseUrl: 'http://h:1', adminToken: 't'.repeat(16) }, fakeFetch(() => json(200, { ok: 1 }), seen));
+    await call('POST', '/v1/models/m/predict', { body: { text: 'x' } });
+    const h = seen[0]!.init.headers as Record<string, string>;
+    expect(h.authorization).toBe(`Bearer ${'t'.repeat(16)}`);
+    expect(h['x-api-key']).toBeUndefined();
+  });
   it("turns a 4xx into ServiceRefused carrying the service's message", async () => {
     const call = createServiceCall({ service: 'serving', baseUrl: 'http://h:1' }, fakeFetch(() => json(404, { error: { code: 'not_found', message: 'model "x" is not served here' } })));
     const err = await call('POST', '/v1/models/x/predict', { body: {} }).catch((e: unknown) => e);

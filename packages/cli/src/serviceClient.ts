@@ -36,6 +36,9 @@ export const createServiceCall = (ep: ServiceEndpoint, fetchImpl: typeof fetch =
     headers.authorization = `Bearer ${ep.adminToken}`;
   } else if (ep.apiKey) {
     headers['x-api-key'] = ep.apiKey;
+  } else if (ep.adminToken) {
+    // No client key given: the operator's ADMIN_TOKEN is the built-in admin client, which holds every scope.
+    headers.authorization = `Bearer ${ep.adminToken}`;
   }
   const url = `${ep.baseUrl.replace(/\/+$/, '')}${path}`;
   let res: Response;

@@ -22,7 +22,10 @@ describe('operator stack settings', () => {
     expect(ingest).toMatchObject({ PORT: '8081', ADMIN_TOKEN: 't'.repeat(32), TOPIC_PREFIX: '', PG_SCHEMA: STACK_PG_SCHEMA, POSTGRES_URL: 'postgres://x@h/db', RETRAIN_CORRECTION_THRESHOLD: '150' });
     expect(stackServiceEnv('trainer', { platformEnv, port: 8084, adminToken: 'x'.repeat(16) })).toMatchObject({ PG_SCHEMA: STACK_PG_SCHEMA, FEEDBACK_URL: 'http://127.0.0.1:8081', PORT: '8084' });
     expect(stackServiceEnv('trainer', { platformEnv, port: 8084, adminToken: 'x'.repeat(16), feedbackUrl: 'http://127.0.0.1:9081' })).toMatchObject({ FEEDBACK_URL: 'http://127.0.0.1:9081' });
-    expect(stackServiceEnv('serving', { platformEnv, port: 8080, adminToken: 'x'.repeat(16) })).not.toHaveProperty('PG_SCHEMA');
+    // Every service gets the schema (its tables, and its outbox relay's lock name); the trainer's gate is a try-out's.
+    expect(stackServiceEnv('serving', { platformEnv, port: 8080, adminToken: 'x'.repeat(16) })).toMatchObject({ PG_SCHEMA: STACK_PG_SCHEMA });
+    expect(stackServiceEnv('trainer', { platformEnv, port: 8084, adminToken: 'x'.repeat(16) })).toMatchObject({ GATE_MIN_IMPROVEMENT: '-0.05' });
+    expect(stackServiceEnv('serving', { platformEnv, port: 8080, adminToken: 'x'.repeat(16) })).not.toHaveProperty('GATE_MIN_IMPROVEMENT');
     expect(stackServiceEnv('aggregator', { platformEnv, port: 8082, adminToken: 'x'.repeat(16), schema: 'other' })).toMatchObject({ PG_SCHEMA: 'other' });
     expect([stackSchema({}), stackSchema({ FLYWHEEL_STACK_PG_SCHEMA: 'ops_b' })]).toEqual([STACK_PG_SCHEMA, 'ops_b']);
     expect(() => stackSchema({ FLYWHEEL_STACK_PG_SCHEMA: 'Bad-Name' })).toThrow(/lower-case SQL identifier/);

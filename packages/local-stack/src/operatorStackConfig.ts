@@ -58,10 +58,13 @@ export const stackSchema = (env: Readonly<Record<string, string | undefined>>): 
  */
 export const stackServiceEnv = (svc: ServiceName, o: { platformEnv: Readonly<Record<string, string>>; port: number; adminToken: string; schema?: string; feedbackUrl?: string }): Record<string, string> => ({
   ...baseServiceEnv({ platformEnv: o.platformEnv, port: o.port, adminToken: o.adminToken, topicPrefix: '' }),
-  ...(svc === 'feedback-ingest' || svc === 'aggregator' || svc === 'ab-router' ? { PG_SCHEMA: o.schema ?? STACK_PG_SCHEMA } : {}),
-  // The trainer reads its training examples from feedback-ingest's API (FEEDBACK_URL), in its own schema.
-  ...(svc === 'trainer' ? { PG_SCHEMA: o.schema ?? STACK_PG_SCHEMA, FEEDBACK_URL: o.feedbackUrl ?? stackUrls(stackPorts({}))['feedback-ingest'] } : {}),
+  PG_SCHEMA: o.schema ?? STACK_PG_SCHEMA,
+  // The trainer reads its training examples from feedback-ingest's API (FEEDBACK_URL).
+  ...(svc === 'trainer' ? { FEEDBACK_URL: o.feedbackUrl ?? stackUrls(stackPorts({}))['feedback-ingest'] } : {}),
   ...defaultServiceEnv()[svc],
+  // A try-out stack: a retrain from a handful of corrections may score a little below the champion on
+  // the gate set and still go to the A/B test, where live outcomes decide (production keeps 0).
+  ...(svc === 'trainer' ? { GATE_MIN_IMPROVEMENT: '-0.05' } : {}),
   PORT: String(o.port),
 });
 

@@ -68,7 +68,7 @@ describe('metric names in dashboards and alert rules', () => {
       'flywheel_serving_request_duration_seconds_bucket', // latency p50/p95/p99
       'flywheel_serving_errors_total', // error rate
       'flywheel_bus_consumer_lag_messages', // consumer lag per group
-      'flywheel_ingest_outbox_backlog', // outbox backlog
+      'flywheel_outbox_backlog', // outbox backlog
     ];
     expect(wanted.filter((m) => !used.has(m))).toEqual([]);
   });
