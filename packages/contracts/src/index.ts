@@ -25,5 +25,5 @@ export type { Topics, TopicKey, EventOf, DataOf } from './topics.js';
 export { jsonSchemas, renderSchema } from './jsonSchemas.js';
 export { RetrainRules, RuleEnv, createRuleBook } from './retrainRules.js';
 export { safeString, safeText } from './safeText.js';
-export { CLIENT_SOURCE_PREFIX, DEFAULT_TRUST_BOUNDS, FLYWHEEL_SOURCES, clientSource, createTrustCheck, topicOwners } from './trust.js';
+export { CLIENT_SOURCE_PREFIX, DEFAULT_TRUST_BOUNDS, FLYWHEEL_SOURCES, clientSource, createTrustCheck, outcomeCounts, reporterOf, topicOwners } from './trust.js';
 export type { TrustBounds, TrustCheck, TrustOptions } from './trust.js';

@@ -121,3 +121,21 @@ export const createTrustCheck = (opts: TrustOptions = {}): TrustCheck => {
     }
   };
 };
+
+/**
+ * Who reported a feedback event, as far as a consumer can believe it. An outside producer is the
+ * client its source names (`/clients/<name>`), always standard: it cannot vouch for trust or for
+ * another client. Otherwise the event comes from feedback-ingest, which authenticated the client and
+ * stamped its name and trust (an event without a client is anonymous and standard).
+ */
+export const reporterOf = (event: Pick<EventOf<'feedback'>, 'source' | 'data'>): { client: string | undefined; trusted: boolean } =>
+  event.source.startsWith(CLIENT_SOURCE_PREFIX)
+    ? { client: event.source.slice(CLIENT_SOURCE_PREFIX.length), trusted: false }
+    : { client: event.data.client, trusted: event.data.clientTrust === 'trusted' };
+
+/**
+ * Whether an outcome may count for a prediction: it comes from the client the answer went to, or
+ * from a trusted client. A prediction without a client (older events) takes trusted outcomes only.
+ */
+export const outcomeCounts = (predictionClient: string | undefined, reporter: { client: string | undefined; trusted: boolean }): boolean =>
+  reporter.trusted || (predictionClient !== undefined && reporter.client === predictionClient);

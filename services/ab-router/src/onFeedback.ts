@@ -1,16 +1,7 @@
-import { CLIENT_SOURCE_PREFIX, outcomeOf, type EventOf } from '@flywheel/contracts';
+import { outcomeOf, reporterOf, type EventOf } from '@flywheel/contracts';
 import type { Outcomes } from './ports.js';
 
-/**
- * Who reported a feedback event, as far as the ab-router can believe it. An outside producer is the
- * client its source names (`/clients/<name>`), always standard: it cannot vouch for trust or for
- * another client. Otherwise the event comes from feedback-ingest, which authenticated the client and
- * stamped its name and trust (an event without a client is anonymous and standard).
- */
-export const reporterOf = (event: Pick<EventOf<'feedback'>, 'source' | 'data'>): { client: string | undefined; trusted: boolean } =>
-  event.source.startsWith(CLIENT_SOURCE_PREFIX)
-    ? { client: event.source.slice(CLIENT_SOURCE_PREFIX.length), trusted: false }
-    : { client: event.data.client, trusted: event.data.clientTrust === 'trusted' };
+export { reporterOf };
 
 /**
  * Joins feedback that says whether a prediction was right with that prediction (in either arrival

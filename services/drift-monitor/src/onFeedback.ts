@@ -1,4 +1,4 @@
-import { outcomeOf, type EventOf } from '@flywheel/contracts';
+import { outcomeOf, reporterOf, type EventOf } from '@flywheel/contracts';
 import type { PredictionOutcomes } from './PredictionOutcomes.js';
 
 /** Handles `feedback-events`: a verdict on a remembered prediction counts in its reference or window (accuracy drop). */
@@ -7,5 +7,5 @@ export const onFeedback = (deps: { outcomes: PredictionOutcomes }) =>
     const f = event.data;
     const correct = outcomeOf(f);
     if (f.predictionId === undefined || correct === undefined) return;
-    deps.outcomes.attribute(f.predictionId, correct); // unknown or forgotten prediction: nothing to attribute
+    deps.outcomes.attribute(f.predictionId, correct, reporterOf(event)); // unknown, forgotten or another client's prediction: nothing
   };

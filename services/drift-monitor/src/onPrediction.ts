@@ -31,7 +31,7 @@ export const onPrediction = (deps: {
     if (builder) {
       builder.add(obs);
       // Outcomes of these predictions form the reference accuracy (the snapshot has none).
-      deps.outcomes.remember(p.predictionId, st.reference?.outcomes ?? builder.outcomes);
+      deps.outcomes.remember(p.predictionId, st.reference?.outcomes ?? builder.outcomes, p.client);
       if (builder.full) {
         st.builder = undefined;
         if (st.reference) {
@@ -48,7 +48,7 @@ export const onPrediction = (deps: {
     const window = st.window;
     if (!window) return; // fallback: no window before the reference is complete
     window.add(obs);
-    if (!builder) deps.outcomes.remember(p.predictionId, window.outcomes); // else its outcome counts for the reference
+    if (!builder) deps.outcomes.remember(p.predictionId, window.outcomes, p.client); // else its outcome counts for the reference
     if (window.size >= deps.settings.windowSize) await deps.reports.close(model, st);
   };
 };
