@@ -8,7 +8,7 @@ if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
 usage: bash scripts/bench.sh BENCH.ts [args...]
   Sets the machine up, brings the local platform up (and down again if it started it) and runs
   one bench script with tsx, e.g. bash scripts/bench.sh services/serving/bench/serve.ts
-  The benches have pnpm aliases: pnpm bench:bus, bench:ingest, bench:serve, bench:swap, bench:trainer, bench:attack.
+  The benches have pnpm aliases: pnpm bench:bus, bench:dedupe, bench:ingest, bench:serve, bench:swap, bench:trainer, bench:attack, bench:chaos.
 USAGE
   exit 0
 fi

@@ -211,7 +211,8 @@ s3_start() {
     </dev/null >>"$S3_LOG" 2>&1 9>&-) &
   echo $! >"$S3_PID"
   local i
-  for i in $(seq 1 100); do
+  # Up to 60 s: a cold node start on a loaded 2-core machine has taken over 20 s.
+  for i in $(seq 1 300); do
     [[ -s "$S3_ENDPOINT_FILE" ]] && break
     pid_alive "$S3_PID" "$S3_MAIN" || break
     sleep 0.2

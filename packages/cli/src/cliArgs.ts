@@ -5,15 +5,21 @@ import type { ColumnFormat } from './tableRows.js';
 
 export const USAGE = `flywheel <command> [options]
 
-registry (POSTGRES_URL; bootstrap and export also S3_*):
+registry (POSTGRES_URL; bootstrap, import and export also S3_*):
   bootstrap --model NAME --data FILE [--format csv|jsonl] [--text-column C] [--label-column C]
             [--no-header] [--label-depth N] [--epochs N] [--reason TEXT]
                                   train a base on a CSV/JSONL file and register it as champion
+  import --model NAME --classifier DIR [--version X.Y.Z] [--reason TEXT]
+                                  register your own ONNX text classifier (model.onnx with a logits output,
+                                  tokenizer.json, labels in config.json id2label or labels.txt) as champion,
+                                  served as it is (default version: the next major, 1.0.0 first)
   models                          list models with champion and challenger
   versions MODEL                  list versions with status and metrics
   history MODEL                   show every status move (who, why, metrics)
   promote MODEL VERSION --reason TEXT
   rollback MODEL --reason TEXT    the previous champion comes back; the current one is rolled_back (promote brings it back)
+  export MODEL[@VERSION] DIR      a folder that classifies with onnxruntime alone (default: the champion):
+                                  model.onnx with the adapter merged, labels, featurizer spec + featurize.mjs, README
   export MODEL VERSION --out DIR  copy a version's verified artifacts (and its base) to a folder
 
 api keys (POSTGRES_URL; a key is shown once, stored hashed, and taken up by every service within seconds):
@@ -42,6 +48,11 @@ services (over HTTP):
   experiment rollback MODEL --reason TEXT
                                   roll the champion back through the ab-router (ends a running
                                   experiment, re-publishes routing)
+  report MODEL [--since 7d] [--out DIR]
+                                  the model's report over the look-back (accuracy, drift windows, experiments,
+                                  promotions and rollbacks, confused label pairs, labels waiting), stored by the
+                                  drift-monitor in the object store; --out also writes its page and JSON twin
+                                  to DIR (DRIFT_URL, ADMIN_TOKEN)
   watch DIR --model NAME [--once] [--format csv|jsonl] [--text-column C] [--label-column C]
             [--no-header] [--label-depth N]
                                   send each labelled CSV/JSONL file dropped into DIR to feedback-ingest
@@ -50,7 +61,7 @@ services (over HTTP):
 
 global: --env-file FILE (e.g. .flywheel/platform.env), --actor NAME, --no-publish (skip model-updates events), -h/--help
 env: POSTGRES_URL, S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET, KAFKA_BROKERS (for events), TOPIC_PREFIX,
-     SERVING_URL, FEEDBACK_URL, ABROUTER_URL, ADMIN_TOKEN (admin routes), API_KEY (sent as X-Api-Key)
+     SERVING_URL, FEEDBACK_URL, ABROUTER_URL, DRIFT_URL, ADMIN_TOKEN (admin routes), API_KEY (sent as X-Api-Key)
 exit: 0 ok, 1 refused (unknown model, a service said no, bad input file), 2 usage or configuration error,
       3 a store or service is down (retry later)`;
 
@@ -59,8 +70,9 @@ const OPTIONS = {
   model: { type: 'string' }, data: { type: 'string' }, format: { type: 'string' }, 'text-column': { type: 'string' }, 'label-column': { type: 'string' },
   'no-header': { type: 'boolean' }, 'label-depth': { type: 'string' }, epochs: { type: 'string' }, reason: { type: 'string' }, out: { type: 'string' },
   in: { type: 'string' }, once: { type: 'boolean' },
-  state: { type: 'string' },
+  state: { type: 'string' }, since: { type: 'string' },
   scopes: { type: 'string' }, trust: { type: 'string' },
+  classifier: { type: 'string' }, version: { type: 'string' },
 } as const;
 
 export type CliOptions = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];

@@ -5,6 +5,7 @@ import { readExamples, type TableFormat } from '@flywheel/learning';
 import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import { bootstrapModel, CLI_SOURCE } from './bootstrapModel.js';
 import { formatTable } from './formatTable.js';
+import { importClassifier } from './importClassifier.js';
 
 /** What the commands need; main.ts builds them from the environment. */
 export interface CliDeps {
@@ -39,6 +40,16 @@ export const commands = {
       { model: o.model, examples, actor: d.actor, ...(o.reason ? { reason: o.reason } : {}), ...(o.epochs ? { trainOptions: { epochs: o.epochs } } : {}) },
     );
     d.print(`${o.model}@${r.version.version} is champion (accuracy ${fmtMetric(r.version.metrics, 'accuracy')}, ${r.version.labels.length} labels, ${r.seconds.toFixed(1)} s)${r.previous ? `; ${r.previous} archived` : ''}`);
+  },
+
+  async import(d: CliDeps, o: { model: string; dir: string; version?: string; reason?: string }): Promise<void> {
+    d.print(`checking the classifier in ${o.dir} …`);
+    const r = await importClassifier(
+      { registry: d.registry, artifacts: await d.artifacts(), publisher: d.publisher },
+      { model: o.model, dir: o.dir, actor: d.actor, ...(o.version ? { version: o.version } : {}), ...(o.reason ? { reason: o.reason } : {}) },
+    );
+    const tokenizer = r.encoder.tokenizer?.type ? `, ${r.encoder.tokenizer.type} tokenizer` : '';
+    d.print(`${o.model}@${r.version.version} is champion: your classifier as it is (${r.version.labels.length} labels${tokenizer}; files ${r.uploaded ? 'stored' : 'already stored'} under encoders/${r.encoder.hash.slice(0, 12)}…)${r.previous ? `; ${r.previous} archived` : ''}`);
   },
 
   async models(d: CliDeps): Promise<void> {

@@ -2,3 +2,4 @@ export { bootstrapModel, BOOTSTRAP_STRATEGY, CLI_SOURCE } from './bootstrapModel
 export { commands } from './commands.js';
 export type { CliDeps } from './commands.js';
 export { formatTable } from './formatTable.js';
+export { importClassifier, STORED_LABELS_FILE } from './importClassifier.js';

@@ -13,10 +13,12 @@ import { columnFormat, modelArg, need, parseCli, positiveInt, USAGE, versionArg,
 import { exitCodeOf, UsageError } from './cliErrors.js';
 import { commands, requireModel } from './commands.js';
 import { experimentCommand } from './experimentCommand.js';
+import { exportCommand, exportTarget } from './exportCommand.js';
 import { infoCommand } from './infoCommand.js';
 import { keysCommand } from './keysCommand.js';
 import { labelsCommand } from './labelsCommand.js';
 import { predictCommands } from './predictCommand.js';
+import { reportCommand } from './reportCommand.js';
 import { retrainCommand } from './retrainCommand.js';
 import { pgRunningExperiment } from './runningExperiment.js';
 import { createServiceCall, type ServiceCall } from './serviceClient.js';
@@ -31,6 +33,7 @@ const CliEnv = z.object({
   SERVING_URL: url('SERVING_URL'),
   FEEDBACK_URL: url('FEEDBACK_URL'),
   ABROUTER_URL: url('ABROUTER_URL'),
+  DRIFT_URL: url('DRIFT_URL'),
   ADMIN_TOKEN: z.string().min(1).optional(),
   API_KEY: z.string().min(1).optional(),
   USER: z.string().default('operator'),
@@ -84,13 +87,14 @@ const run = async ({ command, args, o }: ParsedCli & { command: string }, rawEnv
 
   switch (command) {
     case 'bootstrap':
+    case 'import':
     case 'models':
     case 'versions':
     case 'history':
     case 'promote':
     case 'rollback':
     case 'export': {
-      const publish = !o['no-publish'] && ['bootstrap', 'promote', 'rollback'].includes(command);
+      const publish = !o['no-publish'] && ['bootstrap', 'import', 'promote', 'rollback'].includes(command);
       if (publish && !config.KAFKA_BROKERS) throw new ConfigError('KAFKA_BROKERS is not set: set it so serving hears about the change, or pass --no-publish');
       let bus: Bus | undefined;
       if (publish && config.KAFKA_BROKERS) {
@@ -113,6 +117,12 @@ const run = async ({ command, args, o }: ParsedCli & { command: string }, rawEnv
           format: { format: f.format, header: f.header, textColumn: f.textColumn, labelColumn: f.labelColumn, ...(f.labelDepth ? { labelDepth: f.labelDepth } : {}) },
           ...(o.reason ? { reason: o.reason } : {}), ...(epochs ? { epochs } : {}),
         });
+      } else if (command === 'import') {
+        noMoreArgs(args, 0);
+        await commands.import(deps, {
+          model: modelArg(o.model, '--model NAME'), dir: need(o.classifier, '--classifier DIR'),
+          ...(o.version !== undefined ? { version: versionArg(o.version) } : {}), ...(o.reason ? { reason: o.reason } : {}),
+        });
       } else if (command === 'models') {
         noMoreArgs(args, 0);
         await commands.models(deps);
@@ -125,9 +135,13 @@ const run = async ({ command, args, o }: ParsedCli & { command: string }, rawEnv
       } else if (command === 'rollback') {
         noMoreArgs(args, 1);
         await commands.rollback(deps, modelArg(args[0]), need(o.reason, '--reason TEXT'));
+      } else if (o.out !== undefined) {
+        // the older form: copy the version's raw artifacts (adapter, state, base) as stored
+        noMoreArgs(args, 2);
+        await commands.export(deps, modelArg(args[0]), versionArg(args[1]), o.out);
       } else {
         noMoreArgs(args, 2);
-        await commands.export(deps, modelArg(args[0]), versionArg(args[1]), need(o.out, '--out DIR'));
+        await exportCommand(deps, exportTarget(args[0]), need(args[1], 'DIR'));
       }
       return 0;
     }
@@ -164,6 +178,13 @@ const run = async ({ command, args, o }: ParsedCli & { command: string }, rawEnv
     case 'experiments':
     case 'experiment': {
       await experimentCommand({ abRouter: service('ab-router', required(config, 'ABROUTER_URL')), print }, command, args, o);
+      return 0;
+    }
+    case 'report': {
+      noMoreArgs(args, 1);
+      const model = modelArg(args[0]);
+      required(config, 'ADMIN_TOKEN');
+      await reportCommand({ drift: service('drift-monitor', required(config, 'DRIFT_URL')), print }, model, { since: o.since, out: o.out });
       return 0;
     }
     case 'retrain': {

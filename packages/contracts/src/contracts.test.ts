@@ -47,6 +47,28 @@ describe('envelopes', () => {
   });
 });
 
+describe('shadow answers (optional fields: older producers and consumers keep working)', () => {
+  const prediction = { predictionId: fid, modelVersion: '1.0.0', variant: 'champion', text: 't', label: 'a', confidence: 0.8, latencyMs: 2 };
+  const envelope = (data: unknown) => ({
+    specversion: '1.0', id: fid, source: '/x', type: 'prediction.made.v1', time: new Date().toISOString(), subject: 'm', datacontenttype: 'application/json', schemaversion: 1, data,
+  });
+
+  it('accepts a prediction with and without the shadow version\'s answer, and refuses a malformed one', () => {
+    expect(topics.predictions.schema.safeParse(envelope(prediction)).success).toBe(true);
+    expect(topics.predictions.schema.safeParse(envelope({ ...prediction, shadow: { modelVersion: '1.0.1', label: 'b', confidence: 0.6, experimentId: fid } })).success).toBe(true);
+    const bad = topics.predictions.schema.safeParse(envelope({ ...prediction, shadow: { modelVersion: 'latest', label: 'b', confidence: 2 } }));
+    expect(bad.error?.issues.map((i) => i.path.join('.')).sort()).toEqual(['data.shadow.confidence', 'data.shadow.modelVersion']);
+  });
+
+  it('accepts a routing table that names a shadow version', () => {
+    const e = makeEvent('modelUpdates', {
+      source: '/t', subject: 'm',
+      data: { action: 'routing_changed', routing: { champion: '1.0.0' as never, challengerShareBps: 0, salt: 's', revision: 2, shadow: '1.0.1' as never, shadowExperimentId: fid as never } },
+    });
+    expect(e.data.action === 'routing_changed' && e.data.routing.shadow).toBe('1.0.1');
+  });
+});
+
 describe('JSON Schema files', () => {
   const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'schemas');
   it('has one current file per topic (run `pnpm --filter @flywheel/contracts gen:schemas` if this fails)', () => {

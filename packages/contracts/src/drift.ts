@@ -7,7 +7,8 @@ export type DriftLevel = z.infer<typeof DriftLevel>;
 /** One drift statistic over one window. Decisions use the effect size; the p-value is context. */
 export const DriftMeasurement = z.object({
   feature: z.string().min(1).max(100),
-  test: z.enum(['psi', 'ks', 'chi_square', 'accuracy_drop']),
+  /** `mmd`: maximum mean discrepancy of hashed n-gram vectors (new vocabulary and topics). */
+  test: z.enum(['psi', 'ks', 'chi_square', 'accuracy_drop', 'mmd']),
   statistic: z.number(),
   pValue: z.number().min(0).max(1).optional(),
   effectSize: z.number(),
@@ -31,5 +32,20 @@ export const DriftReported = z.object({
    * version's first predictions. Optional: older reports do not carry it.
    */
   reference: z.enum(['training_snapshot', 'predictions']).optional(),
+  /**
+   * The window's accuracy: estimated from the calibrated confidences served (mean confidence of the
+   * predicted label, with a 95 % interval), realised over the labels that arrived, and which one the
+   * concept-drift rule acted on. Optional: older reports and windows before the confidence reference do not carry it.
+   */
+  accuracy: z
+    .object({
+      estimated: z.number().min(0).max(1),
+      estimatedLower: z.number().min(0).max(1),
+      estimatedUpper: z.number().min(0).max(1),
+      realised: z.number().min(0).max(1).optional(),
+      labelled: z.number().int().nonnegative(),
+      basis: z.enum(['estimated', 'realised']),
+    })
+    .optional(),
 });
 export type DriftReported = z.infer<typeof DriftReported>;

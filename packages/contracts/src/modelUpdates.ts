@@ -20,6 +20,13 @@ export const RoutingTable = z.object({
   /** Salt of the sticky hash, one per experiment, so assignments differ between experiments. */
   salt: z.string().min(1).max(100),
   experimentId: ExperimentId.optional(),
+  /**
+   * A version scored in shadow: serving answers with the champion (or the challenger), then scores
+   * the same request with this version off the request path and logs both answers. Never answers.
+   */
+  shadow: ModelVersion.optional(),
+  /** The shadow test's experiment (stamped on the shadow answers); absent without `shadow`. */
+  shadowExperimentId: ExperimentId.optional(),
   /** Monotonic per model: serving ignores a table older than the one it holds. */
   revision: z.number().int().nonnegative(),
 });

@@ -20,5 +20,12 @@ export const PredictionMade = z.object({
   latencyMs: z.number().nonnegative(),
   /** The API client the answer went to: only its outcomes (or a trusted client's) count for the test. */
   client: ClientName.optional(),
+  /**
+   * A shadow challenger's answer to the same request, scored after the answer was sent (off the
+   * request path) when the routing table names a shadow version. The caller saw `label`; this only
+   * lets the ab-router compare both on the same items (paired). Absent when no shadow ran or the
+   * shadow queue was full.
+   */
+  shadow: z.object({ modelVersion: ModelVersion, label: Label, confidence: z.number().min(0).max(1), experimentId: z.string().uuid().optional() }).optional(),
 });
 export type PredictionMade = z.infer<typeof PredictionMade>;

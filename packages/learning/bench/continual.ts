@@ -75,6 +75,11 @@ const nExp = Number(args.experiences);
 const ewcLambda = Number(args['ewc-lambda']);
 const trainerOptions: DeepPartial<TrainOptions> = args['trainer-options'] !== undefined ? (JSON.parse(args['trainer-options']) as DeepPartial<TrainOptions>) : TRAINER_DEFAULT_OPTIONS;
 const log = (s = ''): void => console.log(s);
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const pct = (x: number): string => fmt(100 * x, 1);
 
@@ -159,6 +164,8 @@ interface StrategyRow {
   averageForgetting: number;
   backwardTransfer: number;
   secondsPerUpdate: number;
+  /** process CPU seconds per update: robust to other processes sharing the cores (one thread trains) */
+  cpuSecondsPerUpdate?: number;
   adapterBytes: number;
   accuracyMatrix: number[][];
 }
@@ -193,7 +200,7 @@ const chosen = Object.entries(strategies).filter(([n]) => only === undefined || 
 // Iterating on the trainer row alone: no other strategy needs the shared base.
 const needBase = chosen.length > 0 || !args['skip-joint'];
 
-async function runScenario(name: string, exps: Experience[]): Promise<{ name: string; rows: StrategyRow[]; baseSeconds: number; jointSeconds: number[] }> {
+async function runScenario(name: string, exps: Experience[]): Promise<{ name: string; rows: StrategyRow[]; baseSeconds: number; jointSeconds: number[]; jointCpuSeconds: number[] }> {
   log(`\n## ${name}: ${exps.map((e) => `${e.train.length}/${e.test.length}`).join(', ')} train/test rows per experience`);
   const opts = baseOpts(args.quick);
   const first = exps[0] as Experience;
@@ -210,12 +217,15 @@ async function runScenario(name: string, exps: Experience[]): Promise<{ name: st
     let snapshot = boot.snapshot;
     const R = [exps.map((e) => accuracy(state, e.test))];
     const seconds: number[] = [];
+    const cpu: number[] = [];
     let samples = 0;
     let trainSeconds = 0;
     for (let k = 1; k < exps.length; k++) {
       const t0 = performance.now();
+      const c0 = cpuSeconds();
       const r = await trainCandidate(state, { fresh: (exps[k] as Experience).train, previous: snapshot }, { ...trainerOptions, seed });
       seconds.push((performance.now() - t0) / 1000);
+      cpu.push(cpuSeconds() - c0);
       samples += r.training.samplesPerSecond * r.training.seconds;
       trainSeconds += r.training.seconds;
       state = r.state;
@@ -225,10 +235,11 @@ async function runScenario(name: string, exps: Experience[]): Promise<{ name: st
     const row = summarize('trainer', R, seconds, exportAdapter(state, { version: 'bench@0.0.0' }).bytes.byteLength);
     row.ece = eceOf(state, exps.flatMap((e) => e.test));
     row.samplesPerSecond = samples / Math.max(1e-9, trainSeconds);
+    row.cpuSecondsPerUpdate = mean(cpu);
     rows.push(row);
-    log(`  trainer: final ${pct(row.finalAccuracy)}%, forgetting ${pct(row.averageForgetting)} pts, ${fmt(row.secondsPerUpdate, 2)} s/update, ECE ${fmt(row.ece.raw, 3)} → ${fmt(row.ece.calibrated, 3)} (T ${fmt(row.ece.temperature, 2)})`);
+    log(`  trainer: final ${pct(row.finalAccuracy)}%, forgetting ${pct(row.averageForgetting)} pts, ${fmt(row.secondsPerUpdate, 2)} s/update (CPU ${fmt(row.cpuSecondsPerUpdate, 2)} s), ECE ${fmt(row.ece.raw, 3)} → ${fmt(row.ece.calibrated, 3)} (T ${fmt(row.ece.temperature, 2)})`);
   }
-  if (base === undefined) return { name, rows, baseSeconds: NaN, jointSeconds: [] };
+  if (base === undefined) return { name, rows, baseSeconds: NaN, jointSeconds: [], jointCpuSeconds: [] };
   for (const [sname, strategy] of chosen) {
     // The base's reservoir was filled at the largest capacity: cut it to this strategy's capacity.
     const capacity = strategy.strategy?.replay?.capacity;
@@ -251,16 +262,19 @@ async function runScenario(name: string, exps: Experience[]): Promise<{ name: st
     const r = rows[rows.length - 1] as StrategyRow;
     log(`  ${sname}: final ${pct(r.finalAccuracy)}%, forgetting ${pct(r.averageForgetting)} pts, ${fmt(r.secondsPerUpdate, 2)} s/update`);
   }
-  if (args['skip-joint']) return { name, rows, baseSeconds: base.seconds, jointSeconds: [] };
+  if (args['skip-joint']) return { name, rows, baseSeconds: base.seconds, jointSeconds: [], jointCpuSeconds: [] };
   // Upper bound: retrain everything from scratch on all data seen so far.
   const R = [R0];
   const jointSeconds: number[] = [];
+  const jointCpuSeconds: number[] = [];
   let jointState = base.state;
   for (let k = 1; k < exps.length; k++) {
     const seen = exps.slice(0, k + 1).flatMap((e) => e.train);
     const t0 = performance.now();
+    const c0 = cpuSeconds();
     const r = await trainBase(seen, opts);
     jointSeconds.push((performance.now() - t0) / 1000);
+    jointCpuSeconds.push(cpuSeconds() - c0);
     jointState = r.state;
     R.push(exps.map((e) => accuracy(jointState, e.test)));
   }
@@ -287,7 +301,7 @@ async function runScenario(name: string, exps: Experience[]): Promise<{ name: st
   for (const r of rows) {
     log(`| ${r.strategy} | ${pct(r.finalAccuracy)} | ${pct(r.finalAccuracy / joint.finalAccuracy)} | ${pct(r.averageForgetting)} | ${pct(r.backwardTransfer)} | ${fmt(r.secondsPerUpdate, 2)} | ${r.adapterBytes} |`);
   }
-  return { name, rows, baseSeconds: base.seconds, jointSeconds };
+  return { name, rows, baseSeconds: base.seconds, jointSeconds, jointCpuSeconds };
 }
 
 /** The reference MLP (128 → 256 → 30, Adam) on this backend, in samples/s. */
@@ -364,7 +378,7 @@ if (!args.quick) {
 }
 if (args['skip-joint'] || args['skip-speed']) {
   // Iteration mode: strategy rows only.
-  console.log(JSON.stringify({ backend, skipped, scenarios: scenarios.map((s) => ({ name: s.name, strategies: s.rows.map(({ accuracyMatrix: _m, ...r }) => r) })) }));
+  console.log(JSON.stringify({ backend, skipped, scenarios: scenarios.map((s) => ({ name: s.name, jointSeconds: s.jointSeconds, jointCpuSeconds: s.jointCpuSeconds, strategies: s.rows.map(({ accuracyMatrix: _m, ...r }) => r) })) }));
   process.exit(0);
 }
 
@@ -388,6 +402,7 @@ const summary = scenarios.map((s) => {
   const jointAdapter = s.rows.find((r) => r.strategy === 'joint-adapter') as StrategyRow;
   const best = continual.reduce((a, b) => (b.finalAccuracy > a.finalAccuracy ? b : a));
   const jointSecondsLast = s.jointSeconds[s.jointSeconds.length - 1] ?? NaN;
+  const jointCpuLast = s.jointCpuSeconds[s.jointCpuSeconds.length - 1] ?? NaN;
   const trainer = s.rows.find((r) => r.strategy === 'trainer');
   return {
     scenario: s.name,
@@ -401,6 +416,7 @@ const summary = scenarios.map((s) => {
           trainerOfJoint: trainer.finalAccuracy / joint.finalAccuracy,
           trainerForgettingPoints: 100 * trainer.averageForgetting,
           trainerUpdateOverJointTime: trainer.secondsPerUpdate / jointSecondsLast,
+          trainerUpdateOverJointCpuTime: (trainer.cpuSecondsPerUpdate ?? NaN) / jointCpuLast,
           ece: trainer.ece,
         }
       : {}),
@@ -413,7 +429,7 @@ const summary = scenarios.map((s) => {
 });
 log('\n## targets');
 for (const s of summary) {
-  if (s.trainerOfJoint !== undefined) log(`${s.scenario}: trainer ${pct(s.trainerOfJoint)}% of joint (≥97: ${s.trainerOfJoint >= 0.97}), forgetting ${fmt(s.trainerForgettingPoints ?? NaN, 2)} pts (≤2: ${(s.trainerForgettingPoints ?? Infinity) <= 2}), update/joint time ${fmt(s.trainerUpdateOverJointTime ?? NaN, 3)} (≤0.2: ${(s.trainerUpdateOverJointTime ?? Infinity) <= 0.2}), ECE ${fmt(s.ece?.raw ?? NaN, 3)} → ${fmt(s.ece?.calibrated ?? NaN, 3)} (≤0.03: ${(s.ece?.calibrated ?? Infinity) <= 0.03})`);
+  if (s.trainerOfJoint !== undefined) log(`${s.scenario}: trainer ${pct(s.trainerOfJoint)}% of joint (≥97: ${s.trainerOfJoint >= 0.97}), forgetting ${fmt(s.trainerForgettingPoints ?? NaN, 2)} pts (≤2: ${(s.trainerForgettingPoints ?? Infinity) <= 2}), update/joint time ${fmt(s.trainerUpdateOverJointTime ?? NaN, 3)} (≤0.2: ${(s.trainerUpdateOverJointTime ?? Infinity) <= 0.2}; CPU time ${fmt(s.trainerUpdateOverJointCpuTime ?? NaN, 3)}), ECE ${fmt(s.ece?.raw ?? NaN, 3)} → ${fmt(s.ece?.calibrated ?? NaN, 3)} (≤0.03: ${(s.ece?.calibrated ?? Infinity) <= 0.03})`);
   log(`${s.scenario}: best=${s.best} ${pct(s.bestOfJoint)}% of joint (≥97: ${s.targets.accuracy97}; ${pct(s.bestOfJointAdapter)}% of joint-adapter), forgetting ${fmt(s.bestForgettingPoints, 2)} pts (<2: ${s.targets.forgettingUnder2}), update/joint time ${fmt(s.updateOverJointTime, 3)} (<0.2: ${s.targets.updateUnderFifth})`);
 }
 log(`full base training < 30 s: ${full.seconds < 30} (${fmt(full.seconds, 1)} s); total bench ${fmt((performance.now() - started) / 1000, 0)} s`);
@@ -434,12 +450,14 @@ console.log(
       name: s.name,
       baseSeconds: round(s.baseSeconds, 2),
       jointSeconds: s.jointSeconds.map((x) => round(x, 2)),
+      jointCpuSeconds: s.jointCpuSeconds.map((x) => round(x, 2)),
       strategies: s.rows.map((r) => ({
         strategy: r.strategy,
         finalAccuracy: round(r.finalAccuracy),
         averageForgetting: round(r.averageForgetting),
         backwardTransfer: round(r.backwardTransfer),
         secondsPerUpdate: round(r.secondsPerUpdate, 2),
+        ...(r.cpuSecondsPerUpdate !== undefined ? { cpuSecondsPerUpdate: round(r.cpuSecondsPerUpdate, 2) } : {}),
         adapterBytes: r.adapterBytes,
         ...(r.ece !== undefined ? { ece: { raw: round(r.ece.raw), calibrated: round(r.ece.calibrated), temperature: round(r.ece.temperature, 3) } } : {}),
         ...(r.samplesPerSecond !== undefined ? { samplesPerSecond: Math.round(r.samplesPerSecond) } : {}),

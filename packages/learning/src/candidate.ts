@@ -57,22 +57,39 @@ function logitsOf(state: TrainingState, rows: readonly Example[]): Float32Array 
 
 /** Accuracy of a state on rows (NaN when empty); rows of labels it does not know count as wrong. */
 export function accuracyOn(state: TrainingState, rows: readonly Example[]): number {
-  if (rows.length === 0) return NaN;
+  return accuracyOfRange(correctRows(state, rows), 0, rows.length);
+}
+
+/** 1 per row the state gets right, from one inference pass (scoring a set and its parts costs one pass). */
+function correctRows(state: TrainingState, rows: readonly Example[]): Uint8Array {
   const z = logitsOf(state, rows);
   const C = state.labels.length;
-  let ok = 0;
+  const out = new Uint8Array(rows.length);
   rows.forEach((r, i) => {
-    if (state.labels[argmaxRow(z, i, C)] === r.label) ok++;
+    if (state.labels[argmaxRow(z, i, C)] === r.label) out[i] = 1;
   });
-  return ok / rows.length;
+  return out;
+}
+
+/** Share of rows [from, to) that are right (NaN when empty). */
+function accuracyOfRange(correct: Uint8Array, from: number, to: number): number {
+  if (to <= from) return NaN;
+  let ok = 0;
+  for (let i = from; i < to; i++) ok += correct[i] as number;
+  return ok / (to - from);
 }
 
 /** Test-set accuracy, macro-F1 and ECE (15 bins) before and after the state's temperature, plus split sizes/hashes. */
 export function reportVersion(state: TrainingState, splits: DataSplits, extra: Record<string, number> = {}): VersionReport {
   const known = new Map(state.labels.map((l, i) => [l, i]));
+  return reportFromLogits(state, splits, extra, logitsOf(state, splits.test.filter((e) => known.has(e.label))));
+}
+
+/** reportVersion with the logits of the test rows whose label the state knows already computed. */
+function reportFromLogits(state: TrainingState, splits: DataSplits, extra: Record<string, number>, z: Float32Array): VersionReport {
+  const known = new Map(state.labels.map((l, i) => [l, i]));
   const test = splits.test.filter((e) => known.has(e.label));
   const C = state.labels.length;
-  const z = logitsOf(state, test);
   const y = Int32Array.from(test.map((e) => known.get(e.label) as number));
   const T = state.temperature ?? 1;
   const evaluation = test.length > 0 ? evaluate(test.map((e) => e.label), test.map((_, i) => state.labels[argmaxRow(z, i, C)] as string), { labels: state.labels }) : undefined;
@@ -152,15 +169,32 @@ export async function trainCandidate(
   const opts = resolveOptions(options);
   const training = await continueTraining({ base: champion, current: champion }, splits.train, { ...options, validation: splits.validation });
   const state = training.state;
-  const gateAll = { cand: accuracyOn(state, splits.gate), champ: accuracyOn(champion, splits.gate) };
-  const gateOld = { cand: accuracyOn(state, o.gate), champ: accuracyOn(champion, o.gate) };
+  // splits.gate starts with the old gate rows: one pass per model scores the whole set and its old part.
+  const candGate = correctRows(state, splits.gate);
+  const champGate = correctRows(champion, splits.gate);
+  const gateAll = { cand: accuracyOfRange(candGate, 0, splits.gate.length), champ: accuracyOfRange(champGate, 0, splits.gate.length) };
+  const gateOld = { cand: accuracyOfRange(candGate, 0, o.gate.length), champ: accuracyOfRange(champGate, 0, o.gate.length) };
   const scores: CandidateScores = {
     accuracy: Number.isNaN(gateAll.cand) ? training.validation.accuracy : gateAll.cand,
     championAccuracy: Number.isNaN(gateAll.champ) ? 0 : gateAll.champ,
     forgetting: Number.isNaN(gateOld.cand) ? 0 : Math.max(0, gateOld.champ - gateOld.cand),
   };
-  const testOld = accuracyOn(state, o.test);
-  const testNew = accuracyOn(state, f.test);
+  // One pass over the test rows serves the report and its old / new parts (splits.test = old, then new).
+  const known = new Set(state.labels);
+  const testKnown = splits.test.filter((e) => known.has(e.label));
+  const testLogits = logitsOf(state, testKnown);
+  const testCorrect = new Uint8Array(splits.test.length);
+  {
+    const C = state.labels.length;
+    let k = 0;
+    splits.test.forEach((e, i) => {
+      if (!known.has(e.label)) return;
+      if (state.labels[argmaxRow(testLogits, k, C)] === e.label) testCorrect[i] = 1;
+      k++;
+    });
+  }
+  const testOld = accuracyOfRange(testCorrect, 0, o.test.length);
+  const testNew = accuracyOfRange(testCorrect, o.test.length, splits.test.length);
   const extra: Record<string, number> = {
     ...optionsMetrics(opts),
     gateAccuracy: scores.accuracy,
@@ -174,7 +208,7 @@ export async function trainCandidate(
     ...(Number.isNaN(testOld) ? {} : { oldAccuracy: testOld }),
     ...(Number.isNaN(testNew) ? {} : { newAccuracy: testNew }),
   };
-  return { ...reportVersion(state, splits, extra), state, training, scores, snapshot: [...old, ...data.fresh], options: opts };
+  return { ...reportFromLogits(state, splits, extra, testLogits), state, training, scores, snapshot: [...old, ...data.fresh], options: opts };
 }
 
 /** Refits a state's temperature on held-out rows (used when a version was trained without one). */

@@ -2,14 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { fitTemperature } from './calibration.js';
 import type { Example } from './data.js';
 import { evaluate } from './evaluate.js';
-import { createFeaturizer } from './features.js';
-import { addEmbeddingDelta, argmaxRow, effectiveEmbedding, embeddingBag, extractEmbeddingDelta } from './model.js';
+import { createFeaturizer, type FeatureBatch } from './features.js';
+import { addEmbeddingDelta, argmaxRow, effectiveEmbedding, embeddingBag, extractEmbeddingDelta, type RowsOf } from './model.js';
 import { createNetwork, type TrainMode } from './network.js';
 import { createSparseScratch, sparseAdagrad } from './optimiser.js';
 import type { TrainOptions, WeightedExample } from './options.js';
 import { shuffleInPlace, type Rng } from './random.js';
 import type { AdapterWeights, BaseWeights, EmbeddingDelta, ModelConfig, TrainingState } from './state.js';
-import { computeTeacher, distillationLoss } from './strategies/distillation.js';
+import { computeTeacherFromRows, distillationLoss, lazyTeacher } from './strategies/distillation.js';
 import { ewcPenaltyTensor, ewcTerms, type PaddedFisher } from './strategies/ewc.js';
 import { rebalanceWeights } from './strategies/replay.js';
 import type { TrainResult } from './train.js';
@@ -35,6 +35,8 @@ export interface FitInput {
   rng: Rng;
   teacher?: { state: TrainingState; temperature: number; weight: number };
   ewc?: PaddedFisher;
+  /** h0 of texts from a frozen encoder base ([texts, embeddingDim]); absent: the n-gram embedding bag */
+  rowsOf?: RowsOf;
 }
 
 export interface FitOutput {
@@ -69,22 +71,24 @@ export function fit(input: FitInput): FitOutput {
   });
   validation.forEach((e, i) => (y[nTrain + nReplay + i] = labelIndex.get(e.label) as number));
   if (input.classPrior !== undefined) rebalanceWeights(input.classPrior, labels, y, sampleWeight, nTrain, nReplay, input.replayRatio);
-  const featurizer = createFeaturizer(model.features);
-  const feats = featurizer.featurize(texts);
+  // An encoder base gives h0 directly: no features, no embedding table to train.
+  const feats = input.rowsOf === undefined ? createFeaturizer(model.features).featurize(texts) : emptyFeatures(texts.length);
   // Full mode trains the embedding, lora mode with embeddingDelta trains sparse rows over the frozen
   // one: both work on a copy (with the adapter's earlier delta added) so the previous version stays intact.
-  const deltaRows = mode === 'lora' ? (opts.embeddingDelta?.maxRows ?? 0) : 0;
-  const trainEmbedding = mode === 'full' || deltaRows > 0;
+  const deltaRows = mode === 'lora' && input.rowsOf === undefined ? (opts.embeddingDelta?.maxRows ?? 0) : 0;
+  const trainEmbedding = (mode === 'full' && input.rowsOf === undefined) || deltaRows > 0;
   const embedding = mode === 'full' ? effectiveEmbedding({ base: input.base, adapter: input.adapter, model }).slice() : deltaRows > 0 ? copyWithDelta(input.base.embedding, D, input.adapter.embeddingDelta) : effectiveEmbedding({ base: input.base, adapter: input.adapter, model });
   // Frozen embedding: the bag output of every row never changes, so compute it once.
-  const cachedH0 = !trainEmbedding ? new Float32Array(texts.length * D) : undefined;
-  if (cachedH0 !== undefined) embeddingBag(embedding, D, feats, undefined, cachedH0);
+  const cachedH0 = input.rowsOf !== undefined ? input.rowsOf(texts) : !trainEmbedding ? new Float32Array(texts.length * D) : undefined;
+  if (cachedH0 !== undefined && input.rowsOf === undefined) embeddingBag(embedding, D, feats, undefined, cachedH0);
 
   const net = createNetwork(model, input.base, input.adapter, C, mode);
   const vars = [...net.trainable.values()];
   const names = [...net.trainable.keys()];
   const optimizer = tf.train.adam(input.lr);
-  const teacherLogits = input.teacher !== undefined ? computeTeacher(input.teacher.state, feats, nTrain + nReplay) : undefined;
+  // Encoder base: h0 is at hand, so all teacher logits up front; n-gram bag: per row on first draw.
+  const teacherLogits = input.teacher !== undefined && cachedH0 !== undefined && input.rowsOf !== undefined ? computeTeacherFromRows(input.teacher.state, cachedH0, nTrain + nReplay) : undefined;
+  const teacherLazy = input.teacher !== undefined && teacherLogits === undefined ? lazyTeacher(input.teacher.state, feats, nTrain + nReplay) : undefined;
   const teacherC = input.teacher?.state.labels.length ?? 0;
   const ewc = input.ewc !== undefined ? ewcTerms(new Map(names.map((name, i) => [name, vars[i] as tf.Tensor])), input.ewc) : [];
   const adagrad = trainEmbedding ? new Float32Array(model.features.buckets) : undefined;
@@ -119,7 +123,7 @@ export function fit(input: FitInput): FitOutput {
     }
   }
   /** validation accuracy and mean cross-entropy */
-  const validate = (): { acc: number; loss: number } => {
+  const validate = (): { acc: number; loss: number; logits?: Float32Array } => {
     if (valRows.length === 0) return { acc: NaN, loss: NaN };
     const logits = logitsFor(valRows);
     let correct = 0;
@@ -132,11 +136,11 @@ export function fit(input: FitInput): FitOutput {
       for (let c = 0; c < C; c++) z += Math.exp((logits[k * C + c] as number) - max);
       loss += max + Math.log(z) - (logits[k * C + (y[r] as number)] as number);
     });
-    return { acc: correct / valRows.length, loss: loss / valRows.length };
+    return { acc: correct / valRows.length, loss: loss / valRows.length, logits };
   };
 
   const history: TrainResult['history'] = [];
-  let best = { acc: -Infinity, loss: Infinity, epoch: 0, snap: net.snapshot(), embedding: trainEmbedding ? embedding.slice() : undefined };
+  let best: { acc: number; loss: number; epoch: number; snap: Map<string, Float32Array>; embedding: Float32Array | undefined; logits?: Float32Array | undefined } = { acc: -Infinity, loss: Infinity, epoch: 0, snap: net.snapshot(), embedding: trainEmbedding ? embedding.slice() : undefined };
   let sinceBest = 0;
   let samples = 0;
   const order = Array.from({ length: nTrain }, (_, i) => i);
@@ -150,7 +154,7 @@ export function fit(input: FitInput): FitOutput {
       const n = rows.length;
       fillH0(rows, h0Buffer);
       const masks = loraDropout > 0 ? model.hiddenUnits.map((_, i) => (loraLayers.has(`dense${i}`) ? dropoutMask(n, i === 0 ? D : (model.hiddenUnits[i - 1] as number), loraDropout, rng) : undefined)) : undefined;
-      const teacherBatch = teacherLogits !== undefined ? gatherRows(teacherLogits, rows, teacherC) : undefined;
+      const teacherBatch = teacherLogits !== undefined ? gatherRows(teacherLogits, rows, teacherC) : teacherLazy?.gather(rows);
       const h0Grad = tf.tidy(() => {
         const h0 = tf.tensor2d(h0Buffer.subarray(0, n * D), [n, D]);
         const target = tf.oneHot(tf.tensor1d(rows.map((r) => y[r] as number), 'int32'), C);
@@ -172,9 +176,13 @@ export function fit(input: FitInput): FitOutput {
         const { value, grads } = tf.engine().gradients(lossFn, xs, undefined, true);
         lossSum += value.dataSync()[0] as number;
         optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
-        return trainEmbedding ? (grads[vars.length] as tf.Tensor).dataSync() as Float32Array : undefined;
+        // The tensor, not its data: tidy walks a returned typed array element by element.
+        return trainEmbedding ? (grads[vars.length] as tf.Tensor) : undefined;
       });
-      if (h0Grad !== undefined && adagrad !== undefined && scratch !== undefined) sparseAdagrad(embedding, adagrad, D, feats, rows, h0Grad, opts.embeddingLearningRate, scratch);
+      if (h0Grad !== undefined && adagrad !== undefined && scratch !== undefined) {
+        sparseAdagrad(embedding, adagrad, D, feats, rows, h0Grad.dataSync() as Float32Array, opts.embeddingLearningRate, scratch);
+        h0Grad.dispose();
+      }
       steps++;
       samples += n;
     }
@@ -183,7 +191,7 @@ export function fit(input: FitInput): FitOutput {
     // Better = higher accuracy, or equal accuracy with lower loss (accuracy alone plateaus on small sets).
     const improved = Number.isNaN(val.acc) || val.acc > best.acc + 1e-9 || (Math.abs(val.acc - best.acc) <= 1e-9 && val.loss < best.loss);
     if (improved) {
-      best = { acc: val.acc, loss: val.loss, epoch, snap: net.snapshot(), embedding: trainEmbedding ? embedding.slice() : undefined };
+      best = { acc: val.acc, loss: val.loss, epoch, snap: net.snapshot(), embedding: trainEmbedding ? embedding.slice() : undefined, logits: val.logits };
       sinceBest = 0;
     } else if (++sinceBest >= opts.patience) {
       break;
@@ -192,8 +200,8 @@ export function fit(input: FitInput): FitOutput {
   net.restore(best.snap);
   if (best.embedding !== undefined) embedding.set(best.embedding);
   const trainSeconds = (performance.now() - started) / 1000;
-  // Validation metrics of the kept epoch.
-  const valLogits = logitsFor(valRows);
+  // Validation metrics of the kept epoch (its logits were kept when it was scored).
+  const valLogits = best.logits ?? logitsFor(valRows);
   const valEval = evaluate(
     valRows.map((r) => labels[y[r] as number] as string),
     valRows.map((_, k) => labels[argmaxRow(valLogits, k, C)] as string),
@@ -205,6 +213,7 @@ export function fit(input: FitInput): FitOutput {
   if (mode === 'full') delete exported.adapter.embeddingDelta;
   if (deltaRows > 0) exported.adapter.embeddingDelta = extractEmbeddingDelta(embedding, input.base.embedding, D, deltaRows);
   net.dispose();
+  teacherLazy?.dispose();
   optimizer.dispose();
   tf.dispose(ewc.flatMap((e) => [e.fisher, e.anchor]));
   return {
@@ -235,6 +244,11 @@ function gatherRows(m: Float32Array, rows: readonly number[], cols: number): Flo
   return out;
 }
 
+
+/** A feature batch with no features, for encoder bases (nothing reads it). */
+function emptyFeatures(rows: number): FeatureBatch {
+  return { rows, maxFeatures: 0, indices: new Int32Array(0), weights: new Float32Array(0), counts: new Int32Array(rows) };
+}
 
 function copyWithDelta(base: Float32Array, D: number, delta: EmbeddingDelta | undefined): Float32Array {
   const out = base.slice();

@@ -3,11 +3,37 @@
 export { AdapterManifest, exportAdapter, parseAdapterManifest } from './adapter.js';
 export { expectedCalibrationError, fitTemperature, logitsEce, softmaxRows, temperatureNll } from './calibration.js';
 export { Example, ExampleSource, cutLabelPath, groupKey, parseCsv, parseExamples, readExamples, splitByGroup, type TableFormat } from './data.js';
+export {
+  CLASSIFIER_LABEL_FILES,
+  DEFAULT_MAX_LENGTH,
+  ENCODER_FILES,
+  EncoderConfig,
+  FileEmbeddingCache,
+  MemoryEmbeddingCache,
+  cachedEmbedder,
+  createImportedClassifier,
+  createTextEncoder,
+  encoderHash,
+  loadImportedClassifier,
+  loadTextEncoder,
+  readClassifierLabels,
+  readEncoderFolder,
+  textHash,
+  type CachedEmbeddings,
+  type EmbeddingCache,
+  type EncoderFiles,
+  type EncoderOptions,
+  type ImportedClassifier,
+  type TextEncoder,
+  type TextTokens,
+} from './encoder/index.js';
 export { LearningError, type LearningErrorCode } from './errors.js';
+export { buildSelfContainedExport, writeExportFolder, type ExportManifest, type ExportSource, type SelfContainedExport } from './export/selfContainedExport.js';
+export { createTextFeaturizer, type FeaturizeOptions, type FeaturizerSpec, type TextFeatures } from './export/textFeaturizer.js';
 export { evaluate, type ClassMetrics, type Evaluation } from './evaluate.js';
 export { DEFAULT_FEATURE_CONFIG, createFeaturizer, normalizeText, tokenize, type FeatureBatch, type FeatureConfig, type Featurizer } from './features.js';
 export { checkGates, type CandidateScores, type Gates } from './gates.js';
-export { mergeLora, type Prediction } from './model.js';
+export { mergeLora, type Prediction, type RowsOf } from './model.js';
 export { BaseMetadata, exportBaseOnnx } from './onnx/exportBase.js';
 export {
   BOOTSTRAP_OPTIONS,

@@ -2,6 +2,9 @@ import type { FeatureBatch } from './features.js';
 import type { Rng } from './random.js';
 import type { AdapterWeights, BaseWeights, DenseWeights, EmbeddingDelta, LoraConfig, ModelConfig, TrainingState } from './state.js';
 
+/** h0 of texts from a frozen encoder base: [texts.length, embeddingDim] row-major. */
+export type RowsOf = (texts: readonly string[]) => Float32Array;
+
 /** Label, its probability, and every label's probability. */
 export interface Prediction {
   label: string;
@@ -26,7 +29,8 @@ export function glorot(inputs: number, units: number, rng: Rng): Float32Array {
  * the frozen base: on flipkart class-incremental it lifts the adapter-only ceiling from 75% to 87%.
  */
 export function initBase(model: ModelConfig, rng: Rng): BaseWeights {
-  const { buckets } = model.features;
+  // an encoder base makes h0 itself: no table
+  const buckets = model.base?.kind === 'encoder' ? 0 : model.features.buckets;
   const embedding = new Float32Array(buckets * model.embeddingDim);
   for (let i = 0; i < embedding.length; i++) embedding[i] = (rng.next() * 2 - 1) * 1.5;
   const dense: DenseWeights[] = [];

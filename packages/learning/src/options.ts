@@ -107,7 +107,7 @@ export const TRAINER_DEFAULT_OPTIONS: DeepPartial<TrainOptions> = RECOMMENDED_CO
  * update) and a Fisher, so an EWC override also has one.
  */
 export const BOOTSTRAP_OPTIONS: DeepPartial<TrainOptions> = {
-  strategy: { replay: { capacity: 4000, ratio: 0.5 }, ewc: { lambda: 100, fisherSamples: 500, decay: 0.9 } },
+  strategy: { replay: { capacity: 20000, ratio: 0.5 }, ewc: { lambda: 100, fisherSamples: 500, decay: 0.9 } },
 };
 
 /** Partial at every level. */

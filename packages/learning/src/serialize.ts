@@ -28,7 +28,7 @@ const StateManifest = z.object({
 /** Everything needed to continue training later, as files (upload them under one prefix). */
 export function serializeTrainingState(state: TrainingState): TrainingStateFiles {
   const base = encodeTensorFile([
-    { name: 'embedding', shape: [state.model.features.buckets, state.model.embeddingDim], data: state.base.embedding },
+    { name: 'embedding', shape: [state.model.base?.kind === 'encoder' ? 0 : state.model.features.buckets, state.model.embeddingDim], data: state.base.embedding },
     ...state.base.dense.flatMap((d, i) => [
       { name: `dense${i}.kernel`, shape: [d.inputs, d.units], data: d.kernel },
       { name: `dense${i}.bias`, shape: [d.units], data: d.bias },
@@ -107,7 +107,8 @@ export function deserializeTrainingState(files: Readonly<Partial<TrainingStateFi
     inputs = units;
     return d;
   });
-  const embedding = requireTensor(baseT, 'embedding', model.features.buckets * D, 'base.bin');
+  // an encoder base keeps no embedding table (h0 comes from the encoder)
+  const embedding = requireTensor(baseT, 'embedding', model.base?.kind === 'encoder' ? 0 : model.features.buckets * D, 'base.bin');
   const adT = decodeTensorFile(adapterBytes, m.tensors.adapter);
   const H = headInputs(model);
   const C = m.labels.length;

@@ -7,6 +7,7 @@ import { deltaBag, mergeLora, toPrediction, type Prediction } from './model.js';
 import { BaseMetadata, DEFAULT_PREFIX } from './onnx/exportBase.js';
 import { decodeOnnxModel } from './onnx/onnxModel.js';
 import { decodeTensorFile } from './tensorFile.js';
+import type { TextEncoder } from './encoder/encoderBase.js';
 
 /** Output of predictRaw: no per-row objects. */
 export interface RawPredictions {
@@ -41,6 +42,8 @@ export interface OnnxBaseOptions {
   /** threads inside one operator (default 1: many small requests scale better across processes) */
   intraOpThreads?: number;
   interOpThreads?: number;
+  /** required for a base exported from an encoder-base state: the encoder (shared by every version on it) that makes h0 */
+  encoder?: Pick<TextEncoder, 'hash' | 'dim' | 'embed'>;
 }
 
 interface Workspace {
@@ -51,6 +54,13 @@ interface Workspace {
   delta: Float32Array;
 }
 
+/** Rows of equal width as one row-major array. */
+function flatRows(rows: readonly Float32Array[], width: number): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((row, i) => out.set(row, i * width));
+  return out;
+}
+
 /** Loads the base once (one InferenceSession); create classifiers per adapter with createClassifier. */
 export async function createOnnxBase(onnxBytes: Uint8Array, options: OnnxBaseOptions = {}): Promise<OnnxBase> {
   const { metadata, initializers } = decodeOnnxModel(onnxBytes);
@@ -59,6 +69,13 @@ export async function createOnnxBase(onnxBytes: Uint8Array, options: OnnxBaseOpt
   const meta = BaseMetadata.safeParse(JSON.parse(rawMeta));
   if (!meta.success) throw new LearningError('invalid_model', `flywheel metadata is invalid: ${meta.error.message}`);
   const { model, baseVersion } = meta.data;
+  const encoder = model.base?.kind === 'encoder' ? options.encoder : undefined;
+  if (model.base?.kind === 'encoder' && (encoder === undefined || encoder.hash !== model.base.hash || encoder.dim !== model.embeddingDim)) {
+    throw new LearningError(
+      'base_mismatch',
+      `base ${baseVersion} runs on encoder ${model.base.hash.slice(0, 12)} (${model.embeddingDim} wide); ${encoder === undefined ? 'no encoder was given' : `the encoder given is ${encoder.hash.slice(0, 12)} (${encoder.dim} wide)`}: load that encoder base folder and pass it as options.encoder`,
+    );
+  }
   const dense = model.hiddenUnits.map((units, i) => {
     const kernel = initializers.get(`${DEFAULT_PREFIX}dense${i}.kernel`);
     const bias = initializers.get(`${DEFAULT_PREFIX}dense${i}.bias`);
@@ -120,6 +137,7 @@ export async function createOnnxBase(onnxBytes: Uint8Array, options: OnnxBaseOpt
     const predictRaw = async (texts: readonly string[]): Promise<RawPredictions> => {
       const n = texts.length;
       if (n === 0) return { rows: 0, labelIndex: new Int32Array(0), confidence: new Float32Array(0), probabilities: new Float32Array(0) };
+      if (encoder !== undefined) return rank(await session.run({ ...feeds, h0: new ort.Tensor('float32', flatRows(await encoder.embed(texts), D), [n, D]) }), n);
       const ws = pool.pop() ?? { batch: undefined, indices: new Int32Array(0), weights: new Float32Array(0), delta: new Float32Array(0) };
       try {
         const batch = featurizer.featurize(texts, ws.batch);
@@ -154,28 +172,30 @@ export async function createOnnxBase(onnxBytes: Uint8Array, options: OnnxBaseOpt
           else h0Delta.fill(0);
           runFeeds.h0_delta = new ort.Tensor('float32', h0Delta, [n, D]);
         }
-        const out = await session.run(runFeeds);
-        const probabilities = out.probabilities?.data;
-        if (!(probabilities instanceof Float32Array)) throw new LearningError('invalid_model', 'base ONNX returned no float probabilities');
-        const labelIndex = new Int32Array(n);
-        const confidence = new Float32Array(n);
-        for (let r = 0; r < n; r++) {
-          let best = 0;
-          let bestP = -1;
-          for (let c = 0; c < C; c++) {
-            const p = probabilities[r * C + c] as number;
-            if (p > bestP) {
-              bestP = p;
-              best = c;
-            }
-          }
-          labelIndex[r] = best;
-          confidence[r] = bestP;
-        }
-        return { rows: n, labelIndex, confidence, probabilities };
+        return rank(await session.run(runFeeds), n);
       } finally {
         pool.push(ws);
       }
+    };
+    const rank = (out: ort.InferenceSession.OnnxValueMapType, n: number): RawPredictions => {
+      const probabilities = out.probabilities?.data;
+      if (!(probabilities instanceof Float32Array)) throw new LearningError('invalid_model', 'base ONNX returned no float probabilities');
+      const labelIndex = new Int32Array(n);
+      const confidence = new Float32Array(n);
+      for (let r = 0; r < n; r++) {
+        let best = 0;
+        let bestP = -1;
+        for (let c = 0; c < C; c++) {
+          const p = probabilities[r * C + c] as number;
+          if (p > bestP) {
+            bestP = p;
+            best = c;
+          }
+        }
+        labelIndex[r] = best;
+        confidence[r] = bestP;
+      }
+      return { rows: n, labelIndex, confidence, probabilities };
     };
 
     return {

@@ -6,6 +6,12 @@ export interface ModelConfig {
   features: FeatureConfig;
   embeddingDim: number;
   hiddenUnits: number[];
+  /**
+   * What makes h0. Absent: the hashed n-gram embedding bag (features + embedding table). 'encoder': a
+   * frozen transformer (content hash `hash`) whose pooled output, embeddingDim wide, is h0; the
+   * embedding table is then empty and `features` unused.
+   */
+  base?: { kind: 'encoder'; hash: string } | undefined;
 }
 
 /** LoRA settings: ΔW = (alpha / rank) · A · B on each target dense layer. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { createFeaturizer, type FeatureBatch } from './features.js';
-import { effectiveEmbedding, embeddingBag, headInputs, toPrediction, type Prediction } from './model.js';
+import { effectiveEmbedding, embeddingBag, headInputs, toPrediction, type Prediction, type RowsOf } from './model.js';
 import type { TrainingState } from './state.js';
 
 /** TensorFlow.js inference over a training state (evaluation, parity with ONNX). */
@@ -15,7 +15,7 @@ export interface TfClassifier {
 }
 
 /** Builds a tfjs graph for the state: sparse embedding bag in JS, dense layers in tfjs, LoRA applied unmerged. */
-export function createTfClassifier(state: TrainingState, options: { batchSize?: number; temperature?: number } = {}): TfClassifier {
+export function createTfClassifier(state: TrainingState, options: { batchSize?: number; temperature?: number; rowsOf?: RowsOf } = {}): TfClassifier {
   const featurizer = createFeaturizer(state.model.features);
   const { embeddingDim: dim } = state.model;
   const labels = [...state.labels];
@@ -45,9 +45,12 @@ export function createTfClassifier(state: TrainingState, options: { batchSize?: 
     const out = new Float32Array(texts.length * C);
     for (let start = 0; start < texts.length; start += batchSize) {
       const chunk = texts.slice(start, start + batchSize);
-      const f = featurizer.featurize(chunk, batch);
-      batch = f;
-      embeddingBag(embedding, dim, f, undefined, h0);
+      if (options.rowsOf !== undefined) h0.set(options.rowsOf(chunk));
+      else {
+        const f = featurizer.featurize(chunk, batch);
+        batch = f;
+        embeddingBag(embedding, dim, f, undefined, h0);
+      }
       const probs = tf.tidy(() => {
         let h: tf.Tensor2D = tf.tensor2d(h0.subarray(0, chunk.length * dim), [chunk.length, dim]);
         for (const layer of dense) {

@@ -3,11 +3,11 @@ import { initBackend, type BackendName } from './backend.js';
 import { splitByGroup, type Example } from './data.js';
 import type { Evaluation } from './evaluate.js';
 import { fit } from './fit.js';
-import { growHead, headInputs, initAdapter, initBase } from './model.js';
+import { growHead, headInputs, initAdapter, initBase, type RowsOf } from './model.js';
 import type { TrainMode } from './network.js';
 import { prepareExamples, resolveOptions, type DeepPartial, type TrainOptions, type WeightedExample } from './options.js';
 import { createRng, shuffleInPlace, type Rng } from './random.js';
-import type { AdapterWeights, BaseWeights, FisherState, TrainingState } from './state.js';
+import type { AdapterWeights, BaseWeights, FisherState, ModelConfig, TrainingState } from './state.js';
 import { estimateFisher, padFisher } from './strategies/ewc.js';
 import { seenCounts, updateReservoir } from './strategies/replay.js';
 import { alignNewClassWeights } from './weightAlign.js';
@@ -44,8 +44,18 @@ export function hashBase(base: BaseWeights): string {
   return h.digest('hex').slice(0, 16);
 }
 
-/** Full training from scratch: embedding, dense layers and head. The adapter starts as zero LoRA + this head. */
-export async function trainBase(examples: readonly Example[], options: DeepPartial<TrainOptions> = {}): Promise<TrainResult> {
+/** Base version: the weights' hash, with the encoder's content hash when h0 comes from an encoder base. */
+function baseVersionOf(model: ModelConfig, base: BaseWeights): string {
+  const weights = hashBase(base);
+  return model.base === undefined ? weights : createHash('sha256').update(`${model.base.kind}:${model.base.hash}:${weights}`).digest('hex').slice(0, 16);
+}
+
+/**
+ * Full training from scratch: embedding, dense layers and head. The adapter starts as zero LoRA + this head.
+ * With `rowsOf` (an encoder base, `options.model.base` set) h0 comes from the frozen encoder and only
+ * the dense layers and head train.
+ */
+export async function trainBase(examples: readonly Example[], options: DeepPartial<TrainOptions> = {}, rowsOf?: RowsOf): Promise<TrainResult> {
   const backend = await initBackend();
   const opts = resolveOptions(options);
   const rng = createRng(opts.seed);
@@ -67,17 +77,18 @@ export async function trainBase(examples: readonly Example[], options: DeepParti
     lr: opts.learningRate.fresh,
     opts,
     rng,
+    ...(rowsOf !== undefined ? { rowsOf } : {}),
   });
   const state: TrainingState = {
     model: opts.model,
-    baseVersion: opts.baseVersion ?? hashBase(fitted.base),
+    baseVersion: opts.baseVersion ?? baseVersionOf(opts.model, fitted.base),
     base: fitted.base,
     adapter: { ...fitted.adapter, mode: opts.mode },
     labels,
     temperature: fitted.temperature,
   };
   if (opts.mode === 'full') state.adapter.layers = {};
-  finishState(state, undefined, weighted.map((w) => w.example), opts, rng);
+  finishState(state, undefined, weighted.map((w) => w.example), opts, rng, rowsOf);
   return { ...fitted.result, state, startedFrom: 'scratch', learningRate: opts.learningRate.fresh, backend };
 }
 
@@ -110,6 +121,7 @@ export async function continueTraining(
   from: { base: TrainingState; current?: TrainingState | undefined },
   examples: readonly Example[],
   options: DeepPartial<TrainOptions> = {},
+  rowsOf?: RowsOf,
 ): Promise<TrainResult> {
   const backend = await initBackend();
   const opts = resolveOptions(options);
@@ -162,11 +174,12 @@ export async function continueTraining(
       ? { teacher: { state: start, ...opts.strategy.distillation } }
       : {}),
     ...(ewc !== undefined ? { ewc } : {}),
+    ...(rowsOf !== undefined ? { rowsOf } : {}),
   });
   if (opts.strategy.weightAlign === true) alignNewClassWeights(fitted.adapter.head, H, start.labels.length);
   const state: TrainingState = {
     model,
-    baseVersion: opts.mode === 'full' ? hashBase(fitted.base) : start.baseVersion,
+    baseVersion: opts.mode === 'full' ? baseVersionOf(model, fitted.base) : start.baseVersion,
     base: fitted.base,
     adapter: fitted.adapter,
     labels,
@@ -174,7 +187,7 @@ export async function continueTraining(
   };
   if (start.replay !== undefined) state.replay = start.replay;
   if (start.replaySeen !== undefined) state.replaySeen = start.replaySeen;
-  finishState(state, continuing ? start.fisher : undefined, weighted.map((w) => w.example), opts, rng);
+  finishState(state, continuing ? start.fisher : undefined, weighted.map((w) => w.example), opts, rng, rowsOf);
   const result: TrainResult = { ...fitted.result, state, startedFrom: continuing ? 'current' : 'base', learningRate: lr, backend };
   if (fallbackReason !== undefined) result.fallbackReason = fallbackReason;
   return result;
@@ -191,7 +204,7 @@ function splitValidation(weighted: WeightedExample[], opts: TrainOptions): { tra
 }
 
 /** Updates the replay reservoir and the Fisher after training, per the strategies switched on. */
-export function finishState(state: TrainingState, previousFisher: FisherState | undefined, examples: Example[], opts: TrainOptions, rng: Rng): void {
+export function finishState(state: TrainingState, previousFisher: FisherState | undefined, examples: Example[], opts: TrainOptions, rng: Rng, rowsOf?: RowsOf): void {
   if (opts.strategy.replay !== undefined) {
     const { buffer, seen } = updateReservoir(state.replay ?? [], state.replaySeen ?? {}, examples, opts.strategy.replay.capacity, rng);
     state.replay = buffer;
@@ -199,7 +212,7 @@ export function finishState(state: TrainingState, previousFisher: FisherState | 
   }
   if (opts.strategy.ewc !== undefined) {
     const sample = [...examples, ...(state.replay ?? [])];
-    const fresh = estimateFisher(state, sample, opts.strategy.ewc.fisherSamples, rng);
+    const fresh = estimateFisher(state, sample, opts.strategy.ewc.fisherSamples, rng, rowsOf);
     if (previousFisher !== undefined) {
       const old = padFisher(previousFisher, state.labels, headInputs(state.model), 1);
       for (const [name, values] of Object.entries(fresh.values)) {

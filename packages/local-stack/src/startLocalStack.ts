@@ -111,16 +111,23 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
   const stackPlatformEnv = { ...platformEnv, POSTGRES_URL: withSearchPath(postgresUrl, pgSchema) };
 
   const procs = new Map<ServiceName, ServiceProcess>();
+  // Every port first, so a service can be told the address of one that starts after it.
+  const ports = new Map<ServiceName, number>();
+  for (const svc of services) ports.set(svc, o.ports?.[svc] ?? (await freePort()));
+  const urlOf = (svc: ServiceName): string | undefined => (ports.has(svc) ? `http://127.0.0.1:${ports.get(svc)}` : undefined);
   for (const svc of services) {
     const entry = join(root, 'services', svc, 'dist', 'main.js');
     if (!existsSync(entry)) throw new ServiceFailed(svc, `${entry} does not exist: build the services first (npx turbo run build, or bash scripts/setup.sh)`);
-    const port = o.ports?.[svc] ?? (await freePort());
+    const port = ports.get(svc)!;
     const env: Record<string, string> = {
       ...(o.inheritEnv ?? {}),
       ...baseServiceEnv({ platformEnv: stackPlatformEnv, port, adminToken, topicPrefix }),
       PG_SCHEMA: pgSchema, // every service: its relay's lock name and its tables' schema
       // feedback-ingest starts first, so its URL is known here; the trainer reads its training examples there.
-      ...(svc === 'trainer' ? { PG_SCHEMA: pgSchema, ...(procs.get('feedback-ingest') ? { FEEDBACK_URL: procs.get('feedback-ingest')!.url } : {}) } : {}),
+      ...(svc === 'trainer' && urlOf('feedback-ingest') ? { FEEDBACK_URL: urlOf('feedback-ingest')! } : {}),
+      // The weekly report reads experiments and waiting labels from these two.
+      ...(svc === 'drift-monitor' && urlOf('feedback-ingest') ? { FEEDBACK_URL: urlOf('feedback-ingest')! } : {}),
+      ...(svc === 'drift-monitor' && urlOf('ab-router') ? { ABROUTER_URL: urlOf('ab-router')! } : {}),
       ...defaults[svc],
       ...(svc === 'trainer' && o.trainerModels ? { TRAINER_MODELS: o.trainerModels } : {}),
       ...(o.commonEnv ?? {}),

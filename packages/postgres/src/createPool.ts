@@ -32,6 +32,9 @@ export const createPool = (connectionString: string, opts: PoolOptions = {}): pg
   });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // Nor a checked-out client's between two queries (a transaction awaiting Redis when PostgreSQL
+  // restarts): its next query fails, and the pool drops it on release because it is not queryable.
+  pool.on('connect', (client) => { client.on('error', () => {}); });
   return pool;
 };
 

@@ -6,3 +6,9 @@ export { OUTBOX_TABLE, outboxMigrationsDir, migrateOutbox, enqueueInTx, enqueue 
 export type { OutboxEntry } from './outbox/outboxTable.js';
 export { createOutboxRelay } from './outbox/createOutboxRelay.js';
 export type { OutboxRelay, OutboxRelayOptions, OutboxPublisher } from './outbox/createOutboxRelay.js';
+export { deleteInBatches } from './retention/deleteInBatches.js';
+export type { DeleteInBatchesOptions } from './retention/deleteInBatches.js';
+export { runRetention } from './retention/runRetention.js';
+export type { RetentionPolicy } from './retention/runRetention.js';
+export { createPgLeadership, isLeadershipHeld } from './leadership/createPgLeadership.js';
+export type { PgLeadership, PgLeadershipOptions } from './leadership/createPgLeadership.js';

@@ -1,6 +1,6 @@
 export { createRedis } from './createRedis.js';
 export type { Redis } from './createRedis.js';
-export { RedisDedupe } from './RedisDedupe.js';
+export { RedisDedupe, DEFAULT_DEDUPE_WINDOW_SECONDS } from './RedisDedupe.js';
 export type { Dedupe } from './RedisDedupe.js';
 export { routingKey } from './keys.js';
 export { RedisLocks } from './RedisLocks.js';

@@ -44,16 +44,31 @@ describe('RedisDedupe (real Redis)', () => {
     expect(await d.seen('g1', ['a', 'c', 'b'])).toEqual([true, false, true]);
     expect(await d.seen('g2', ['a'])).toEqual([false]);
   });
+
+  it('stores a UUID id as its 16 bytes and still tells one UUID from another', async () => {
+    const d = new RedisDedupe(redis, { prefix, ttlSeconds: 60 });
+    const [a, b] = [randomUUID(), randomUUID()];
+    await d.mark('g3', [a]);
+    expect(await d.seen('g3', [a, a.toUpperCase(), b])).toEqual([true, true, false]);
+    const [key] = await redis.keys(`${prefix}:processed:g3:*`);
+    const fields = await redis.hkeysBuffer(key!);
+    expect(fields.map((f) => f.length)).toEqual([16]);
+  });
 });
 
 describe('RedisDedupe buckets (real Redis)', () => {
-  it('remembers ids into the next time bucket and forgets them after two', async () => {
-    let t = 1_000_000_000;
+  it('remembers an id for at least the window and forgets it within one and a half', async () => {
+    const t0 = 1_000_000_000; // the start of a slice (half a window)
+    let t = t0;
     const d = new RedisDedupe(redis, { prefix, ttlSeconds: 10, now: () => t });
-    await d.mark('g', ['x']);
-    t += 10_000;
-    expect(await d.seen('g', ['x', 'y'])).toEqual([true, false]);
-    t += 10_000;
-    expect(await d.seen('g', ['x'])).toEqual([false]);
+    await d.mark('g', ['x']); // marked at the start of its slice
+    t = t0 + 4_999;
+    await d.mark('g', ['z']); // marked at the end of the same slice
+    t = t0 + 10_000;
+    expect(await d.seen('g', ['x', 'y', 'z'])).toEqual([true, false, true]);
+    t = t0 + 14_999; // z was marked one window ago
+    expect(await d.seen('g', ['x', 'z'])).toEqual([true, true]);
+    t = t0 + 15_000; // x was marked 1.5 windows ago
+    expect(await d.seen('g', ['x', 'z'])).toEqual([false, false]);
   });
 });

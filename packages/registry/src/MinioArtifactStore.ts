@@ -5,7 +5,7 @@ import { ModelName, ModelVersion, type ArtifactRef, type Metrics } from '@flywhe
 import type { ObjectStore } from '@flywheel/objectstore';
 import { failpoint, NotFound } from '@flywheel/runtime';
 import { CorruptArtifact } from './CorruptArtifact.js';
-import { BaseIndex, UploadMarker, VersionManifest, type FileEntry } from './VersionManifest.js';
+import { BaseIndex, EncoderIndex, UploadMarker, VersionManifest, type DatasetSample, type EncoderRef, type FileEntry } from './VersionManifest.js';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const VERSION_DIR = /^models\/([a-z][a-z0-9-]{0,62})\/(\d+\.\d+\.\d+)\//;
@@ -22,16 +22,44 @@ export interface VersionArtifacts {
   /** serializeTrainingState output; its base.bin goes to the shared base prefix. */
   state: Record<string, Uint8Array>;
   dataset: Uint8Array;
+  /** How the fresh rows in `dataset` were sampled (recorded in the manifest). */
+  datasetSample?: DatasetSample;
   baseOnnx: () => Uint8Array;
+  /** the frozen encoder folder (stored with ensureEncoder) a base trained on an encoder runs on */
+  encoder?: EncoderRef;
+  /**
+   * The upload's own folder under the version (the trainer passes `<job id>-e<epoch>`): two attempts
+   * at one version (a job taken over while it still uploaded, and the next job) never write or
+   * remove each other's files. The registry row's ref points at the folder; readers follow the ref.
+   */
+  attempt?: string;
+}
+
+/** The baseVersion an imported classifier's registry row carries: its folder's hash, shortened. */
+export const importedBaseVersion = (hash: string): string => `imported-${hash.slice(0, 16)}`;
+
+const ATTEMPT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** A user's classifier registered as it is (flywheel import): its folder is stored once under encoders/<hash>/. */
+export interface ImportedArtifacts {
+  model: ModelName;
+  version: ModelVersion;
+  labels: string[];
+  metrics: Metrics;
+  encoder: EncoderRef;
 }
 
 /** Verified bytes serving needs for one version. */
 export interface ServingArtifacts {
   manifest: VersionManifest;
   baseOnnx: Uint8Array | undefined;
+  /** empty for an imported classifier (manifest.kind 'imported-classifier'): it has no adapter */
   adapterBytes: Uint8Array;
   adapterManifest: unknown;
 }
+
+const missingBase = (m: VersionManifest): CorruptArtifact =>
+  new CorruptArtifact(`${m.model}@${m.version} is ${m.kind === 'imported-classifier' ? 'an imported classifier and has' : 'a version with'} no Flywheel base; read its encoder folder (readEncoderFiles) instead`);
 
 /**
  * Version artifacts on any S3 API. Files are written first and manifest.json last (it holds the
@@ -51,9 +79,71 @@ export class MinioArtifactStore {
     return `models/${model}/base/${baseVersion}/`;
   }
 
+  /** encoders/<hash>/: a user's encoder or classifier folder, shared by every model and version using it. */
+  encoderPrefix(hash: string): string {
+    return `encoders/${hash}/`;
+  }
+
+  /**
+   * Stores an encoder folder under its content hash unless encoder.json says it is already there
+   * (files first, encoder.json last); returns the reference a manifest carries.
+   */
+  async ensureEncoder(hash: string, files: Readonly<Record<string, Uint8Array>>, tokenizer?: EncoderRef['tokenizer']): Promise<{ encoder: EncoderRef; uploaded: boolean }> {
+    if (!/^[a-f0-9]{64}$/.test(hash)) throw new Error(`encoder hash ${JSON.stringify(hash)} is not a sha256 hex digest`);
+    const prefix = this.encoderPrefix(hash);
+    const indexKey = `${prefix}encoder.json`;
+    if (await this.store.exists(indexKey)) {
+      const idx = EncoderIndex.safeParse(JSON.parse((await this.store.get(indexKey)).toString('utf8')));
+      if (idx.success) return { encoder: idx.data.encoder, uploaded: false };
+    }
+    const entries: Record<string, FileEntry> = {};
+    for (const [name, bytes] of Object.entries(files)) {
+      if (!ATTEMPT.test(name)) throw new Error(`encoder file name ${JSON.stringify(name)} is not a plain file name`);
+      const key = `${prefix}${name}`;
+      await this.store.put(key, bytes, name.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+      entries[name] = { key, sha256: sha256(bytes), bytes: bytes.byteLength };
+    }
+    const encoder: EncoderRef = { hash, files: entries, ...(tokenizer ? { tokenizer } : {}) };
+    const index: EncoderIndex = { format: 'flywheel-encoder/v1', encoder, createdAt: new Date().toISOString() };
+    await this.store.put(indexKey, JSON.stringify(EncoderIndex.parse(index)), 'application/json');
+    return { encoder, uploaded: true };
+  }
+
+  /** Every file of an encoder folder by name, verified. */
+  async readEncoderFiles(encoder: EncoderRef): Promise<Record<string, Uint8Array>> {
+    const names = Object.keys(encoder.files);
+    const bytes = await Promise.all(names.map((n) => this.readVerified(encoder.files[n]!)));
+    return Object.fromEntries(names.map((n, i) => [n, bytes[i]!]));
+  }
+
+  /**
+   * Registers a user's classifier as a version: only a manifest (kind imported-classifier) pointing at
+   * its stored encoder folder; the ref goes into the registry row as for any version.
+   */
+  async writeImportedVersion(a: ImportedArtifacts): Promise<ArtifactRef> {
+    const prefix = this.versionPrefix(ModelName.parse(a.model), ModelVersion.parse(a.version));
+    const manifest: VersionManifest = {
+      format: 'flywheel-version/v1',
+      model: a.model,
+      version: a.version,
+      baseVersion: importedBaseVersion(a.encoder.hash),
+      labels: a.labels,
+      metrics: a.metrics,
+      createdAt: new Date().toISOString(),
+      files: {},
+      kind: 'imported-classifier',
+      encoder: a.encoder,
+    };
+    const manifestBytes = new TextEncoder().encode(JSON.stringify(VersionManifest.parse(manifest)));
+    const manifestKey = `${prefix}manifest.json`;
+    await this.store.put(manifestKey, manifestBytes, 'application/json');
+    return { bucket: this.store.bucket, prefix, manifestKey, sha256: sha256(manifestBytes) };
+  }
+
   /** Uploads every file of a version, then its manifest; returns the ref to store in the registry row. */
   async writeVersion(a: VersionArtifacts): Promise<ArtifactRef> {
-    const prefix = this.versionPrefix(ModelName.parse(a.model), ModelVersion.parse(a.version));
+    if (a.attempt !== undefined && !ATTEMPT.test(a.attempt)) throw new Error(`upload attempt ${JSON.stringify(a.attempt)} is not a plain folder name (letters, digits, . _ -)`);
+    const prefix = `${this.versionPrefix(ModelName.parse(a.model), ModelVersion.parse(a.version))}${a.attempt !== undefined ? `${a.attempt}/` : ''}`;
     await this.store.put(`${prefix}upload.json`, JSON.stringify({ startedAt: new Date().toISOString() }), 'application/json');
     const base = await this.ensureBase(a);
     const files: Record<string, FileEntry> = {};
@@ -81,6 +171,8 @@ export class MinioArtifactStore {
       createdAt: new Date().toISOString(),
       files,
       base,
+      ...(a.datasetSample ? { dataset: a.datasetSample } : {}),
+      ...(a.encoder ? { encoder: a.encoder } : {}),
     };
     const manifestBytes = new TextEncoder().encode(JSON.stringify(VersionManifest.parse(manifest)));
     const manifestKey = `${prefix}manifest.json`;
@@ -100,22 +192,25 @@ export class MinioArtifactStore {
   /** Adapter, its manifest and (unless skipped, e.g. when the base is cached) the base ONNX, all verified. */
   async readServing(ref: ArtifactRef, opts: { skipBase?: boolean } = {}): Promise<ServingArtifacts> {
     const manifest = await this.readManifest(ref);
+    if (manifest.kind === 'imported-classifier') return { manifest, baseOnnx: undefined, adapterBytes: new Uint8Array(0), adapterManifest: undefined };
     const [adapterBytes, adapterJson, baseOnnx] = await Promise.all([
       this.readEntry(manifest, 'adapter.bin'),
       this.readEntry(manifest, 'adapter.json'),
-      opts.skipBase ? Promise.resolve(undefined) : this.readVerified(manifest.base.onnx),
+      opts.skipBase ? Promise.resolve(undefined) : this.readBaseOnnx(manifest),
     ]);
     return { manifest, baseOnnx, adapterBytes, adapterManifest: JSON.parse(Buffer.from(adapterJson).toString('utf8')) as unknown };
   }
 
   /** The base ONNX of a version (verified); serving caches it by baseVersion. */
   async readBaseOnnx(manifest: VersionManifest): Promise<Uint8Array> {
+    if (manifest.base === undefined) throw missingBase(manifest);
     return this.readVerified(manifest.base.onnx);
   }
 
   /** serializeTrainingState files of a version, base.bin included, all verified. */
   async readTrainingState(ref: ArtifactRef): Promise<Record<string, Uint8Array>> {
     const manifest = await this.readManifest(ref);
+    if (manifest.base === undefined) throw missingBase(manifest);
     const out: Record<string, Uint8Array> = { 'base.bin': await this.readVerified(manifest.base.weights) };
     for (const name of Object.keys(manifest.files)) {
       if (name.startsWith('state/')) out[name.slice('state/'.length)] = await this.readEntry(manifest, name);
@@ -139,15 +234,24 @@ export class MinioArtifactStore {
       written.push(path);
     };
     for (const name of Object.keys(manifest.files)) await write(name, await this.readEntry(manifest, name));
-    await write('base/base.onnx', await this.readVerified(manifest.base.onnx));
-    await write('base/base.bin', await this.readVerified(manifest.base.weights));
+    if (manifest.base !== undefined) {
+      await write('base/base.onnx', await this.readVerified(manifest.base.onnx));
+      await write('base/base.bin', await this.readVerified(manifest.base.weights));
+    }
+    if (manifest.encoder !== undefined) {
+      for (const [name, bytes] of Object.entries(await this.readEncoderFiles(manifest.encoder))) await write(`encoder/${name}`, bytes);
+    }
     await write('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 2)));
     return written;
   }
 
-  /** Deletes every object of a version (manifest first, so a reader never sees a manifest without its files). */
-  async removeVersion(model: string, version: string): Promise<void> {
-    const prefix = this.versionPrefix(model, version);
+  /**
+   * Deletes every object of a version, or with `attempt` only that upload's folder (manifest first,
+   * so a reader never sees a manifest without its files).
+   */
+  async removeVersion(model: string, version: string, attempt?: string): Promise<void> {
+    if (attempt !== undefined && !ATTEMPT.test(attempt)) throw new Error(`upload attempt ${JSON.stringify(attempt)} is not a plain folder name (letters, digits, . _ -)`);
+    const prefix = `${this.versionPrefix(model, version)}${attempt !== undefined ? `${attempt}/` : ''}`;
     const keys = await this.store.list(prefix);
     const manifest = keys.filter((k) => k.endsWith('/manifest.json'));
     await this.store.remove([...manifest, ...keys.filter((k) => !manifest.includes(k))]);
@@ -168,8 +272,10 @@ export class MinioArtifactStore {
     const removed: string[] = [];
     for (const [prefix, { model, version }] of prefixes) {
       if (await isRegistered(model, version)) continue;
-      const startedAt = await this.uploadStartedAt(prefix);
-      if (startedAt !== undefined && now - startedAt < opts.olderThanMs) continue;
+      // The youngest upload under the version (its own marker, or those of its attempt folders) decides.
+      const markers = keys.filter((k) => k.startsWith(prefix) && /^(?:[^/]+\/)?upload\.json$/.test(k.slice(prefix.length)));
+      const started = (await Promise.all(markers.map((k) => this.uploadStartedAt(k.slice(0, -'upload.json'.length))))).filter((t): t is number => t !== undefined);
+      if (started.length > 0 && now - Math.max(...started) < opts.olderThanMs) continue;
       await this.removeVersion(model, version);
       removed.push(prefix);
     }

@@ -7,6 +7,39 @@ export const FileEntry = z.object({ key: z.string().min(1), sha256: Sha256, byte
 export type FileEntry = z.infer<typeof FileEntry>;
 
 /**
+ * How a version's fresh training rows were drawn (issue 13): at most `maxRows` feedback examples,
+ * sampled by `seed` (feedback-ingest's training-examples API, limit and seed) from `rowsAvailable`
+ * feedback groups; `rowsRead` came back. The same seed and data give the same rows.
+ */
+export const DatasetSample = z.object({
+  maxRows: z.number().int().positive(),
+  seed: z.string().min(1),
+  rowsAvailable: z.number().int().nonnegative(),
+  rowsRead: z.number().int().nonnegative(),
+});
+export type DatasetSample = z.infer<typeof DatasetSample>;
+
+/** What a version serves: an adapter over a Flywheel base (the default), or a user's classifier as it is (issue 15). */
+export const VersionKind = z.enum(['adapter', 'imported-classifier']);
+export type VersionKind = z.infer<typeof VersionKind>;
+
+/**
+ * A user's encoder or classifier folder, stored once under encoders/<hash>/ and shared by every
+ * version that uses it. `files` are by file name (model.onnx, tokenizer.json, …).
+ */
+export const EncoderRef = z.object({
+  hash: Sha256,
+  files: z.record(z.string(), FileEntry),
+  /** tokenizer.json's model type (WordPiece, BPE, Unigram, …), for people reading the manifest */
+  tokenizer: z.object({ type: z.string().optional(), maxLength: z.number().int().positive().optional() }).optional(),
+});
+export type EncoderRef = z.infer<typeof EncoderRef>;
+
+/** encoder.json under encoders/<hash>/: written after the files it lists. */
+export const EncoderIndex = z.object({ format: z.literal('flywheel-encoder/v1'), encoder: EncoderRef, createdAt: z.string() });
+export type EncoderIndex = z.infer<typeof EncoderIndex>;
+
+/**
  * manifest.json of a version, written after every file it lists. `files` are relative names
  * (adapter.bin, adapter.json, dataset.jsonl, state/state.json, …); `base` are the shared base files.
  */
@@ -20,7 +53,14 @@ export const VersionManifest = z.object({
   metrics: Metrics,
   createdAt: z.string().datetime({ offset: true }),
   files: z.record(z.string(), FileEntry),
-  base: z.object({ onnx: FileEntry, weights: FileEntry }),
+  /** The shared Flywheel base; absent for an imported classifier (it has none). */
+  base: z.object({ onnx: FileEntry, weights: FileEntry }).optional(),
+  /** absent: 'adapter' (every version written before issue 15) */
+  kind: VersionKind.optional(),
+  /** the encoder folder: the imported classifier itself, or the frozen encoder an encoder base runs on */
+  encoder: EncoderRef.optional(),
+  /** How dataset.jsonl's fresh rows were drawn; absent in versions trained before rows were capped. */
+  dataset: DatasetSample.optional(),
 });
 export type VersionManifest = z.infer<typeof VersionManifest>;
 

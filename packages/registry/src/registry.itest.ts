@@ -4,7 +4,7 @@ import { ModelName, ModelVersion, type ArtifactRef } from '@flywheel/contracts';
 import type { MinioObjectStore } from '@flywheel/objectstore';
 import { Conflict, NotFound } from '@flywheel/runtime';
 import { isolatedPlatform, type IsolatedPlatform } from '@flywheel/testing';
-import { CorruptArtifact, migrateRegistry, MinioArtifactStore, PgRegistry, type NewVersion } from './index.js';
+import { CorruptArtifact, migrateRegistry, MinioArtifactStore, PgRegistry, type DatasetSample, type NewVersion } from './index.js';
 
 // Private schema and bucket: the registry tables and artifacts of this file are dropped at the end.
 let p: IsolatedPlatform;
@@ -129,8 +129,9 @@ describe('PgRegistry (real PostgreSQL)', () => {
 
 describe('MinioArtifactStore (real S3 API)', () => {
   const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-  const write = (model: ModelName, version: string) =>
+  const write = (model: ModelName, version: string, extra: { datasetSample?: DatasetSample } = {}) =>
     artifacts.writeVersion({
+      ...extra,
       model, version: v(version), baseVersion: 'b0', labels: ['x'], metrics: { accuracy: 1 },
       adapter: { bytes: bytes('adapter'), manifest: { format: 'test' } },
       state: { 'state.json': bytes('{}'), 'base.bin': bytes('weights'), 'adapter.bin': bytes('ad'), 'fisher.bin': bytes('fi') },
@@ -149,6 +150,13 @@ describe('MinioArtifactStore (real S3 API)', () => {
     expect(Buffer.from(await artifacts.readDataset(r)).toString()).toContain('"label":"x"');
     await store.put(`${r.prefix}adapter.bin`, 'tampered');
     await expect(artifacts.readServing(r)).rejects.toBeInstanceOf(CorruptArtifact);
+  });
+
+  it('records in the manifest how the dataset was sampled, and nothing for an unsampled one', async () => {
+    const m = uniqueModel();
+    const sample = { maxRows: 200_000, seed: 'flywheel:m:42', rowsAvailable: 250_000, rowsRead: 200_000 };
+    expect((await artifacts.readManifest(await write(m, '1.0.0', { datasetSample: sample }))).dataset).toEqual(sample);
+    expect((await artifacts.readManifest(await write(m, '1.0.1'))).dataset).toBeUndefined();
   });
 
   it('sweeps an unregistered upload once it is old enough, and keeps registered ones', async () => {

@@ -68,7 +68,7 @@ export const createService = <C extends ServiceConfig>(o: ServiceOptions<C>) => 
   const bus = once((): Bus => {
     const b = createKafkaBus({
       brokers: config.KAFKA_BROKERS, clientId: name, logger, metrics, topicPrefix: config.TOPIC_PREFIX,
-      dedupe: new RedisDedupe(redis(), { prefix: config.REDIS_PREFIX }),
+      dedupe: new RedisDedupe(redis(), { prefix: config.REDIS_PREFIX, ttlSeconds: Math.round(config.DEDUPE_WINDOW_HOURS * 3600) }),
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS, security: kafkaSecurity,
     });
     shutdown.onShutdown(() => b.close());

@@ -15,6 +15,10 @@ import {
   type AbScenario,
 } from '../src/internal/simulation.js';
 import { mulberry32 } from '../src/random.js';
+import { shadowBench } from './shadow.js';
+import { cbpeBench } from './cbpe.js';
+import { loadShippedText } from './shippedText.js';
+import { textDriftBench } from './textDrift.js';
 
 const started = performance.now();
 const rows: Array<[string, string, string]> = [];
@@ -49,6 +53,10 @@ row('power at +5 pts (0.80 → 0.85)', pct(lift.promoteRate), `${AB_RUNS} runs, 
 row('median samples to decision (+5 pts)', `${lift.medianPerArmAtDecision} /arm`, `p90 ${promotedAt[Math.floor(0.9 * promotedAt.length)] ?? 'n/a'} /arm`);
 const degrade = simulateExperiments(4, AB_RUNS, monitored({ challengerRate: 0.75, maxTotal: 10_000 }));
 row('−5 pts challenger rejected', pct(degrade.rejectRate), `median ${degrade.medianPerArmAtDecision} /arm, promoted ${pct(degrade.promoteRate)}`);
+
+// ---------------------------------------------------------------- shadow (paired)
+const shadow = shadowBench(AB_RUNS);
+rows.push(...shadow.rows);
 
 // ---------------------------------------------------------------- drift
 const DETECTION_RUNS = 50;
@@ -98,6 +106,13 @@ for (let rep = 0; rep < 5; rep++) {
 const evalMs = median(timings);
 row('one drift evaluation, 100k vs 100k predictions', `${evalMs.toFixed(1)} ms`, `histograms + PSI/KS/χ²/accuracy; median of 5; verdict ${lastLevel}`);
 
+// ---------------------------------------------------------------- accuracy before labels, text drift (shipped data)
+const shipped = await loadShippedText();
+const cbpe = await cbpeBench(shipped);
+rows.push(...cbpe.rows);
+const textDrift = await textDriftBench(shipped);
+rows.push(...textDrift.rows);
+
 // ---------------------------------------------------------------- output
 const widths = [0, 1, 2].map((c) => Math.max(...[['metric', 'value', 'setup'], ...rows].map((r) => (r[c] ?? '').length)));
 const line = (r: readonly string[]): string => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ');
@@ -114,5 +129,8 @@ console.log(
     driftDetectionDelayEvents: psiDelay,
     driftFalseAlarmRate: falseAlarmRate,
     driftEvaluationMs100k: Number(evalMs.toFixed(1)),
+    ...cbpe.json,
+    ...textDrift.json,
+    ...shadow.json,
   }),
 );

@@ -3,7 +3,7 @@ import { chiSquareSf, kolmogorovSf, normalQuantile, normalSf } from './distribut
 import { differenceVariance, type Interval } from './proportionTests.js';
 
 /** Which effect size a drift test reports; every test result carries one. */
-export type EffectMeasure = 'psi' | 'ks_d' | 'cramers_v' | 'accuracy_drop';
+export type EffectMeasure = 'psi' | 'ks_d' | 'cramers_v' | 'accuracy_drop' | 'mmd';
 
 /** An effect size with its measure, so a verdict can be taken on magnitude rather than p-value. */
 export interface EffectSize {

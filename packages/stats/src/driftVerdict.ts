@@ -1,4 +1,5 @@
 import type { ArmCounts } from './armCounts.js';
+import type { CalibratedThreshold } from './calibrateThresholds.js';
 import {
   accuracyDrop,
   chiSquareHomogeneity,
@@ -8,18 +9,26 @@ import {
   psiLevel,
   type AccuracyDropResult,
   type ChiSquareResult,
+  type EffectMeasure,
   type KsResult,
   type PsiResult,
 } from './driftTests.js';
 import { alignCategories, histogram, quantileEdgesSorted } from './histogram.js';
+import { empiricalPValue, type MmdResult } from './mmd.js';
 
 /** Any drift test result. */
-export type DriftTestResult = PsiResult | KsResult | ChiSquareResult | AccuracyDropResult;
+export type DriftTestResult = PsiResult | KsResult | ChiSquareResult | AccuracyDropResult | MmdResult;
 
 /** A test result about one monitored quantity (a feature, the label distribution, accuracy …). */
 export interface DriftSignal {
   readonly feature: string;
   readonly result: DriftTestResult;
+  /**
+   * A threshold calibrated on the reference for this statistic (calibrateThresholds). When set it
+   * replaces the fixed threshold of the test, never below the effect floor of its measure, and its
+   * null distribution gives the p-value (the calibration is the test at its alpha).
+   */
+  readonly threshold?: CalibratedThreshold | undefined;
 }
 
 /** Drift severity. */
@@ -40,7 +49,17 @@ export interface DriftThresholds {
   readonly cramersV: number;
   /** Accuracy drop (absolute) at or above this is concept drift: 0.05 = 5 points. */
   readonly accuracyDrop: number;
+  /** MMD effect size (distance of mean embeddings) that is significant when no calibrated threshold is given. */
+  readonly mmd: number;
+  /**
+   * The least effect size that may alarm when a calibrated threshold is used: with a huge window
+   * the calibrated threshold shrinks towards 0, and a negligible shift must not become an alarm.
+   */
+  readonly floors: Readonly<Record<EffectMeasure, number>>;
 }
+
+/** Default effect floors under calibrated thresholds: PSI 0.05, KS D 0.05, Cramér's V 0.05, accuracy 2 points, MMD 0.02. */
+export const DEFAULT_EFFECT_FLOORS: Readonly<Record<EffectMeasure, number>> = { psi: 0.05, ks_d: 0.05, cramers_v: 0.05, accuracy_drop: 0.02, mmd: 0.02 };
 
 /** Defaults: PSI 0.1/0.25, KS D 0.1, Cramér's V 0.1, accuracy drop 5 points, alpha 0.01. */
 export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
@@ -50,6 +69,8 @@ export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
   ksStatistic: 0.1,
   cramersV: 0.1,
   accuracyDrop: 0.05,
+  mmd: 0.05,
+  floors: DEFAULT_EFFECT_FLOORS,
 };
 
 /** How one signal was judged. */
@@ -75,6 +96,7 @@ export interface DriftVerdict {
 function judge(signal: DriftSignal, t: DriftThresholds): DriftFinding {
   const { result } = signal;
   const effect = result.effectSize.value;
+  if (signal.threshold) return judgeCalibrated(signal, signal.threshold, t);
   let threshold: number;
   let byEffect: DriftLevel;
   switch (result.test) {
@@ -94,6 +116,10 @@ function judge(signal: DriftSignal, t: DriftThresholds): DriftFinding {
       threshold = t.accuracyDrop;
       byEffect = effect >= threshold ? 'significant' : 'none';
       break;
+    case 'mmd':
+      threshold = t.mmd;
+      byEffect = effect >= threshold ? 'significant' : 'none';
+      break;
     default: {
       const unknown: never = result;
       throw new RangeError(`unknown drift test ${JSON.stringify(unknown)}`);
@@ -106,6 +132,20 @@ function judge(signal: DriftSignal, t: DriftThresholds): DriftFinding {
     return { ...base, level: 'none', reason: `${effectText} is over its threshold but not significant (p=${result.pValue.toPrecision(3)} ≥ ${t.alpha}); window too small to tell` };
   }
   return { ...base, level: byEffect, reason: `${effectText} ≥ ${byEffect === 'warn' ? t.psiWarn : threshold} with p=${result.pValue.toPrecision(3)}` };
+}
+
+/** A calibrated threshold already holds false alarms to its alpha: no second p-value requirement. */
+function judgeCalibrated(signal: DriftSignal, calibrated: CalibratedThreshold, t: DriftThresholds): DriftFinding {
+  const { result } = signal;
+  const effect = result.effectSize.value;
+  const floor = t.floors[result.effectSize.measure];
+  const threshold = Math.max(calibrated.value, floor);
+  const pValue = empiricalPValue(calibrated.nulls, effect);
+  const base = { feature: signal.feature, test: result.test, effectSize: effect, threshold, pValue };
+  const effectText = `${result.effectSize.measure}=${effect.toPrecision(3)}`;
+  const source = calibrated.value >= floor ? `calibrated threshold (α=${calibrated.alpha}, ${calibrated.windowSize}-row windows)` : 'effect floor';
+  if (effect >= threshold) return { ...base, level: 'significant', reason: `${effectText} ≥ ${source} ${threshold.toPrecision(3)}` };
+  return { ...base, level: 'none', reason: `${effectText} below ${source} ${threshold.toPrecision(3)}` };
 }
 
 const RANK: Record<DriftLevel, number> = { none: 0, warn: 1, significant: 2 };

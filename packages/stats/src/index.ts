@@ -21,6 +21,10 @@ export type {
   ArmSummary,
   ExperimentDecision,
 } from './decideExperiment.js';
+export { pairedSequentialTest, assertPairedCounts } from './pairedSequentialTest.js';
+export type { PairedCounts, PairedSequentialTest } from './pairedSequentialTest.js';
+export { decidePairedExperiment, DEFAULT_PAIRED_CONFIG } from './decidePairedExperiment.js';
+export type { PairedExperimentConfig, PairedDecision } from './decidePairedExperiment.js';
 export { quantileEdges, quantileEdgesSorted, bucketIndex, histogram, bucketCounts, countCategories, alignCategories } from './histogram.js';
 export {
   populationStabilityIndex,
@@ -33,5 +37,11 @@ export {
   accuracyDrop,
 } from './driftTests.js';
 export type { EffectMeasure, EffectSize, PsiLevel, PsiResult, KsResult, ChiSquareResult, AccuracyDropResult } from './driftTests.js';
-export { driftVerdict, DEFAULT_DRIFT_THRESHOLDS, numericReference, compareNumeric, compareCounts, compareCategories, compareAccuracy } from './driftVerdict.js';
+export { driftVerdict, DEFAULT_DRIFT_THRESHOLDS, DEFAULT_EFFECT_FLOORS, numericReference, compareNumeric, compareCounts, compareCategories, compareAccuracy } from './driftVerdict.js';
 export type { NumericReference, DriftTestResult, DriftSignal, DriftLevel, DriftThresholds, DriftFinding, DriftVerdict } from './driftVerdict.js';
+export { estimateAccuracy, windowAccuracy, accuracyDropBetween } from './cbpe.js';
+export type { AccuracyEstimate, AccuracyBasis, WindowAccuracy } from './cbpe.js';
+export { EmbeddingSum, mmdSquared, mmdTest, empiricalPValue } from './mmd.js';
+export type { SparseRows, MmdResult } from './mmd.js';
+export { calibrateThresholds, calibrateTextDrift, numericWindowEffects, countWindowEffects, mmdWindowEffects, TEXT_DRIFT_STATISTICS } from './calibrateThresholds.js';
+export type { CalibratedThreshold, CalibrationOptions, TextDriftSample, TextDriftStatistic } from './calibrateThresholds.js';

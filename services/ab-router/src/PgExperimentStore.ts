@@ -3,6 +3,10 @@ import { z } from 'zod';
 import { Conflict } from '@flywheel/runtime';
 import { ExperimentSettings } from './experimentSettings.js';
 
+/** A decided rollback of the champion `from`, kept until it is fully applied. */
+export const RollbackIntent = z.object({ id: z.string().min(1), from: z.string().min(1), reason: z.string(), automatic: z.boolean() });
+export type RollbackIntent = z.infer<typeof RollbackIntent>;
+
 /** Lifecycle of an experiment. `halted`: stopped by the SRM check; `stopped`: by an operator or a newer challenger. */
 export const ExperimentState = z.enum(['running', 'promoted', 'rejected', 'halted', 'stopped']);
 export type ExperimentState = z.infer<typeof ExperimentState>;
@@ -20,7 +24,11 @@ const ExperimentRow = z.object({
   started_at: z.date(),
   decided_at: z.date().nullable(),
   decision: z.unknown().nullable(),
+  phase: z.enum(['shadow', 'ab']),
 });
+
+/** Which test a running experiment is in: `shadow` (challenger scored off the request path, paired) or `ab` (split traffic). */
+export type ExperimentPhase = 'shadow' | 'ab';
 
 /** One experiment as stored. */
 export interface Experiment {
@@ -35,6 +43,7 @@ export interface Experiment {
   startedAt: Date;
   decidedAt: Date | null;
   decision: unknown;
+  phase: ExperimentPhase;
 }
 
 const toExperiment = (raw: unknown): Experiment => {
@@ -42,7 +51,7 @@ const toExperiment = (raw: unknown): Experiment => {
   return {
     id: r.id, model: r.model, championVersion: r.champion_version, challengerVersion: r.challenger_version,
     splitBps: r.split_bps, salt: r.salt, settings: r.config, state: r.state, startedAt: r.started_at,
-    decidedAt: r.decided_at, decision: r.decision,
+    decidedAt: r.decided_at, decision: r.decision, phase: r.phase,
   };
 };
 
@@ -51,6 +60,17 @@ export interface ArmTotals {
   champion: { n: number; successes: number };
   challenger: { n: number; successes: number };
   assigned: { champion: number; challenger: number };
+}
+
+/** A shadow test's counters: agreement over every scored request, McNemar's cells over the labelled ones. */
+export interface ShadowTotals {
+  scored: number;
+  agreed: number;
+  bothRight: number;
+  championOnly: number;
+  challengerOnly: number;
+  bothWrong: number;
+  undecidable: number;
 }
 
 /** A prediction as the router records it. */
@@ -64,6 +84,10 @@ export interface RecordedPrediction {
   /** The API client the answer went to; undefined for predictions from before clients (only trusted outcomes count). */
   client?: string | undefined;
   predictedAt: Date;
+  /** The label the answer gave (a shadow's answer is judged against the same outcome). */
+  label?: string | undefined;
+  /** The shadow version's answer to the same request, when it belongs to the running shadow test. */
+  shadow?: { experimentId: string; version: string; label: string } | undefined;
 }
 
 /** One report of whether a prediction was right, and who made it. */
@@ -75,6 +99,8 @@ export interface OutcomeReport {
   client?: string | undefined;
   trusted: boolean;
   correct: boolean;
+  /** The true label when the report names it (a correction, or a confirmation of a label). */
+  trueLabel?: string | undefined;
 }
 
 /** A report as kept for audit, and whether it is the one that decided the prediction's outcome. */
@@ -83,7 +109,7 @@ export interface StoredOutcomeReport extends OutcomeReport {
   receivedAt: Date;
 }
 
-const COLUMNS = 'id, model, champion_version, challenger_version, split_bps, salt, method, config, state, started_at, decided_at, decision';
+const COLUMNS = 'id, model, champion_version, challenger_version, split_bps, salt, method, config, state, started_at, decided_at, decision, phase';
 
 // Sets a prediction's outcome, once, from the first report that counts: one from the client the
 // prediction went to, or from a trusted client (a prediction without a client takes only trusted
@@ -91,9 +117,9 @@ const COLUMNS = 'id, model, champion_version, challenger_version, split_bps, sal
 // resolves the pair (READ COMMITTED sees the other's row). `correct IS NULL` is rechecked under the
 // row lock, so of two concurrent resolutions only the first sets it.
 const RESOLVE_OUTCOME = `
-UPDATE ab_outcomes o SET correct = r.correct, labelled_at = r.received_at, outcome_report_id = r.id
+UPDATE ab_outcomes o SET correct = r.correct, labelled_at = r.received_at, outcome_report_id = r.id, true_label = r.true_label
 FROM (
-  SELECT r.id, r.correct, r.received_at FROM ab_outcome_reports r JOIN ab_outcomes p ON p.prediction_id = r.prediction_id
+  SELECT r.id, r.correct, r.received_at, r.true_label FROM ab_outcome_reports r JOIN ab_outcomes p ON p.prediction_id = r.prediction_id
   WHERE r.prediction_id = $1 AND (r.trusted OR r.client = p.client)
   ORDER BY r.id LIMIT 1) r
 WHERE o.prediction_id = $1 AND o.correct IS NULL`;
@@ -112,12 +138,12 @@ export class PgExperimentStore {
   constructor(private readonly pool: Pool | PoolClient) {}
 
   /** Starts an experiment; Conflict when one is already running for the model. */
-  async create(e: { id: string; model: string; championVersion: string; challengerVersion: string; salt: string; settings: ExperimentSettings }): Promise<Experiment> {
+  async create(e: { id: string; model: string; championVersion: string; challengerVersion: string; salt: string; settings: ExperimentSettings; phase?: ExperimentPhase }): Promise<Experiment> {
     try {
       const r = await this.pool.query(
-        `INSERT INTO ab_experiments (id, model, champion_version, challenger_version, split_bps, salt, method, config, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running') RETURNING ${COLUMNS}`,
-        [e.id, e.model, e.championVersion, e.challengerVersion, e.settings.splitBps, e.salt, e.settings.method, JSON.stringify(e.settings)],
+        `INSERT INTO ab_experiments (id, model, champion_version, challenger_version, split_bps, salt, method, config, state, phase)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running', $9) RETURNING ${COLUMNS}`,
+        [e.id, e.model, e.championVersion, e.challengerVersion, e.settings.splitBps, e.salt, e.settings.method, JSON.stringify(e.settings), e.phase ?? 'ab'],
       );
       return toExperiment(r.rows[0]);
     } catch (err) {
@@ -154,6 +180,15 @@ export class PgExperimentStore {
     return r.rowCount === 1;
   }
 
+  /** A running shadow test hands over to its A/B phase; false when it was no longer a running shadow test. */
+  async enterAbPhase(id: string, shadowDecision: unknown): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE ab_experiments SET phase = 'ab', shadow_decision = $2 WHERE id = $1 AND state = 'running' AND phase = 'shadow'`,
+      [id, JSON.stringify(shadowDecision)],
+    );
+    return r.rowCount === 1;
+  }
+
   /** Records that a decision's registry change, events and routing are all done. */
   async markApplied(id: string): Promise<void> {
     await this.pool.query('UPDATE ab_experiments SET applied_at = now() WHERE id = $1 AND applied_at IS NULL', [id]);
@@ -171,9 +206,10 @@ export class PgExperimentStore {
   /** Records a prediction once (at-least-once delivery) and applies feedback that arrived earlier. */
   async recordPrediction(p: RecordedPrediction): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ab_outcomes (prediction_id, model, model_version, experiment_id, variant, subject_id, client, predicted_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (prediction_id) DO NOTHING`,
-      [p.predictionId, p.model, p.modelVersion, p.experimentId ?? null, p.variant, p.subjectId ?? null, p.client ?? null, p.predictedAt],
+      `INSERT INTO ab_outcomes (prediction_id, model, model_version, experiment_id, variant, subject_id, client, predicted_at, label, shadow_experiment_id, shadow_version, shadow_label)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (prediction_id) DO NOTHING`,
+      [p.predictionId, p.model, p.modelVersion, p.experimentId ?? null, p.variant, p.subjectId ?? null, p.client ?? null, p.predictedAt,
+        p.label ?? null, p.shadow?.experimentId ?? null, p.shadow?.version ?? null, p.shadow?.label ?? null],
     );
     await this.pool.query(RESOLVE_OUTCOME, [p.predictionId]);
   }
@@ -184,9 +220,9 @@ export class PgExperimentStore {
    */
   async recordOutcome(r: OutcomeReport): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ab_outcome_reports (feedback_id, prediction_id, client, trusted, correct) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO ab_outcome_reports (feedback_id, prediction_id, client, trusted, correct, true_label) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (feedback_id) DO NOTHING`,
-      [r.feedbackId, r.predictionId, r.client ?? null, r.trusted, r.correct],
+      [r.feedbackId, r.predictionId, r.client ?? null, r.trusted, r.correct, r.trueLabel ?? null],
     );
     await this.pool.query(RESOLVE_OUTCOME, [r.predictionId]);
   }
@@ -221,6 +257,36 @@ export class PgExperimentStore {
       totals.assigned[row.variant] = Number(row.assigned);
     }
     return totals;
+  }
+
+  /**
+   * A shadow test's paired counts. Agreement covers every shadow-scored prediction (known at once,
+   * no outcome needed). For labelled ones, the champion's correctness is the counted outcome; the
+   * shadow was right when its label is the true label (a correction or confirmation named it), or,
+   * when the report only said right/wrong, when it agreed with a right answer. A wrong answer the
+   * shadow disagreed with, without a true label, cannot be judged: counted as `undecidable` and left out.
+   */
+  async shadowTotals(experimentId: string): Promise<ShadowTotals> {
+    const r = await this.pool.query<Record<keyof ShadowTotals, string>>(
+      `SELECT count(*) AS scored,
+              count(*) FILTER (WHERE shadow_label = label) AS agreed,
+              count(*) FILTER (WHERE correct AND shadow_correct) AS "bothRight",
+              count(*) FILTER (WHERE correct AND NOT shadow_correct) AS "championOnly",
+              count(*) FILTER (WHERE NOT correct AND shadow_correct) AS "challengerOnly",
+              count(*) FILTER (WHERE NOT correct AND NOT shadow_correct) AS "bothWrong",
+              count(*) FILTER (WHERE correct IS NOT NULL AND shadow_correct IS NULL) AS undecidable
+       FROM (SELECT label, shadow_label, correct,
+                    CASE WHEN correct IS NULL THEN NULL
+                         WHEN true_label IS NOT NULL THEN shadow_label = true_label
+                         WHEN correct THEN shadow_label = label
+                         WHEN shadow_label = label THEN false
+                         ELSE NULL END AS shadow_correct
+             FROM ab_outcomes WHERE shadow_experiment_id = $1) x`,
+      [experimentId],
+    );
+    const row = r.rows[0];
+    const n = (k: keyof ShadowTotals): number => Number(row?.[k] ?? 0);
+    return { scored: n('scored'), agreed: n('agreed'), bothRight: n('bothRight'), championOnly: n('championOnly'), challengerOnly: n('challengerOnly'), bothWrong: n('bothWrong'), undecidable: n('undecidable') };
   }
 
   /** Accuracy over the last `size` labelled predictions of a version made at or after `since`. */
@@ -259,6 +325,35 @@ export class PgExperimentStore {
                            THEN ab_champions.baseline_n ELSE EXCLUDED.baseline_n END`,
       [model, version, baseline?.accuracy ?? null, baseline?.n ?? null],
     );
+  }
+
+  /**
+   * Records that a rollback of `from` was decided (before the registry moves); resumeDecisions
+   * finishes it after a crash. A rollback already pending for the model is kept (it may be
+   * mid-way); returns whether the pending one is this one (`intent.id`).
+   */
+  async recordRollbackIntent(model: string, intent: RollbackIntent): Promise<boolean> {
+    const { rows } = await this.pool.query<{ id: string | null }>(
+      `INSERT INTO ab_champions (model, version, rollback_intent) VALUES ($1, $2, $3)
+       ON CONFLICT (model) DO UPDATE SET rollback_intent = COALESCE(ab_champions.rollback_intent, EXCLUDED.rollback_intent)
+       RETURNING rollback_intent->>'id' AS id`,
+      [model, intent.from, JSON.stringify({ ...intent, at: new Date().toISOString() })],
+    );
+    return rows[0]?.id === intent.id;
+  }
+
+  /** Clears the model's pending rollback (all of them, or only `id`'s). */
+  async clearRollbackIntent(model: string, id?: string): Promise<void> {
+    await this.pool.query(`UPDATE ab_champions SET rollback_intent = NULL WHERE model = $1 AND ($2::text IS NULL OR rollback_intent->>'id' = $2)`, [model, id ?? null]);
+  }
+
+  /** Rollbacks decided before `before` and not finished (a crash between the intent, the registry and our transaction). */
+  async pendingRollbacks(before: Date): Promise<{ model: string; intent: RollbackIntent }[]> {
+    const { rows } = await this.pool.query<{ model: string; rollback_intent: unknown }>(
+      `SELECT model, rollback_intent FROM ab_champions WHERE rollback_intent IS NOT NULL AND (rollback_intent->>'at')::timestamptz < $1 ORDER BY model`,
+      [before],
+    );
+    return rows.map((r) => ({ model: r.model, intent: RollbackIntent.parse(r.rollback_intent) }));
   }
 
   async setBaseline(model: string, version: string, accuracy: number, n: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type { ModelName, ModelVersion } from '@flywheel/contracts';
 import type { PgRegistry } from '@flywheel/registry';
+import type { VersionFacts } from './forgettingGate.js';
 import type { Registry } from './ports.js';
 
 /** Adapts the registry package's PgRegistry to the ab-router's narrow {@link Registry} port. */
@@ -10,9 +11,18 @@ export class PgRegistryPort implements Registry {
     return (await this.registry.champion(model))?.version;
   }
 
+  async challengers(): Promise<{ model: ModelName; version: ModelVersion }[]> {
+    return (await this.registry.listModels()).flatMap((m) => (m.challenger ? [{ model: m.model, version: m.challenger }] : []));
+  }
+
   async promote(model: ModelName, version: ModelVersion, reason: string, expectedChampion?: ModelVersion): Promise<{ previous?: ModelVersion | undefined }> {
     const r = await this.registry.promote(model, version, this.actor, reason, undefined, { expectedChampion });
     return { previous: r.previous };
+  }
+
+  async versionFacts(model: ModelName, version: ModelVersion): Promise<VersionFacts | undefined> {
+    const r = await this.registry.version(model, version);
+    return r && { version: r.version, metrics: r.metrics, parentVersion: r.parentVersion };
   }
 
   async reject(model: ModelName, version: ModelVersion, reason: string): Promise<void> {

@@ -10,6 +10,8 @@ export interface RoutingChange {
   challengerShareBps: number;
   salt: string;
   experimentId?: string | undefined;
+  /** A version serving scores in shadow (never answers), and the shadow test it belongs to. */
+  shadow?: { version: string; experimentId: string } | undefined;
 }
 
 /**
@@ -30,6 +32,7 @@ export class RoutingPublisher {
         challengerShareBps: change.challenger ? change.challengerShareBps : 0,
         salt: change.salt,
         ...(change.experimentId ? { experimentId: change.experimentId } : {}),
+        ...(change.shadow ? { shadow: change.shadow.version, shadowExperimentId: change.shadow.experimentId } : {}),
         revision,
       });
       return table;

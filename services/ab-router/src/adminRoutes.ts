@@ -7,12 +7,13 @@ import type { AbRouter } from './createAbRouter.js';
 import { ExperimentSettingsInput } from './experimentSettings.js';
 import { ExperimentState } from './PgExperimentStore.js';
 
-const StartBody = z.object({ model: ModelName, challengerVersion: ModelVersion, settings: ExperimentSettingsInput.default({}) });
-const ReasonBody = z.object({ reason: z.string().trim().min(1, 'say why (it goes into the registry history)').max(2000) });
+// The request schemas are exported for openApiDocument.ts, which documents the API from them.
+export const StartBody = z.object({ model: ModelName, challengerVersion: ModelVersion, settings: ExperimentSettingsInput.default({}) });
+export const ReasonBody = z.object({ reason: z.string().trim().min(1, 'say why (it goes into the registry history)').max(2000) });
 /** `expectedChampion`: the version the caller saw serving; the rollback is refused (409) if it is another by then. */
-const RollbackBody = ReasonBody.extend({ expectedChampion: ModelVersion.optional() });
-const ListQuery = z.object({ model: z.string().optional(), state: ExperimentState.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
-const IdParam = z.object({ id: z.string().uuid('experiment id is a UUID') });
+export const RollbackBody = ReasonBody.extend({ expectedChampion: ModelVersion.optional() });
+export const ListQuery = z.object({ model: z.string().optional(), state: ExperimentState.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
+export const IdParam = z.object({ id: z.string().uuid('experiment id is a UUID') });
 
 /**
  * Admin REST: list experiments with live statistics, start, stop, evaluate now, promote now, roll a

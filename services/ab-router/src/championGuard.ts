@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { ModelName, ModelVersion } from '@flywheel/contracts';
-import { Conflict, NotFound, type Logger } from '@flywheel/runtime';
+import { Conflict, failpoint, FlywheelError, NotFound, type Logger } from '@flywheel/runtime';
 import type { AbRouterMetrics } from './abRouterMetrics.js';
 import type { Champions } from './champions.js';
 import { championOnly, type RunDecision } from './decisionTx.js';
 import type { ExperimentLifecycle } from './experimentLifecycle.js';
-import type { PgExperimentStore } from './PgExperimentStore.js';
+import type { PgExperimentStore, RollbackIntent } from './PgExperimentStore.js';
 import type { Registry } from './ports.js';
 import { servingVerdict, type ServingHealth, type ServingHealthLimits } from './servingHealth.js';
 import type { ServingHealthSource } from './ServingHealthProbe.js';
@@ -56,15 +57,67 @@ export const createChampionGuard = (deps: GuardDeps) => {
     if (expected !== current) throw new Conflict(`the champion of ${model} is ${current}, not ${expected}: it changed meanwhile; look again before rolling back`, { reason: 'champion_changed' });
     const running = await store.running(model);
     if (running) await lifecycle.stop(running.id, `champion rolled back: ${reason}`);
-    const { version, from } = await registry.rollback(name, reason, automatic, expected);
+    // Decided first, so a crash from here on is finished by resumeRollbacks (no operator needed).
+    const intent = { id: randomUUID(), from: expected, reason: reason.slice(0, 4000), automatic };
+    const ours = await store.recordRollbackIntent(model, intent);
+    try {
+      return await applyRollback(model, intent, false);
+    } catch (err) {
+      // The champion moved between our check and the registry: this rollback is moot (a pending one of someone else stays).
+      if (ours && err instanceof Conflict && err.reason === 'champion_changed') await store.clearRollbackIntent(model, intent.id);
+      throw err;
+    }
+  };
+
+  /**
+   * The registry moves (compare-and-set on `from`), then one transaction sets the guard, writes the
+   * rolled_back event and the routing, and clears the intent. `resuming`: a registry that already
+   * moved off `from` is this rollback having happened before a crash, so only our part is finished.
+   */
+  const applyRollback = async (model: string, intent: RollbackIntent, resuming: boolean): Promise<{ version: string; from: string }> => {
+    const name = ModelName.parse(model);
+    const from = ModelVersion.parse(intent.from);
+    const current = await registry.champion(name);
+    let version: ModelVersion;
+    if (current === from || !resuming) {
+      try {
+        ({ version } = await registry.rollback(name, intent.reason, intent.automatic, from));
+      } catch (err) {
+        // Refused for good (nothing to roll back to): moot. A changed champion is left to the caller.
+        if (err instanceof FlywheelError && !err.retriable && !(err instanceof Conflict && err.reason === 'champion_changed')) await store.clearRollbackIntent(model, intent.id);
+        throw err;
+      }
+    } else if (current !== undefined) {
+      version = current; // the registry already moved (before a crash): finish our part
+    } else {
+      await store.clearRollbackIntent(model, intent.id);
+      throw new NotFound(`model ${model} has no champion any more; the rollback of ${from} is moot`);
+    }
+    failpoint('ab-router.after-rollback-registry'); // the registry rolled back; guard, event and routing not yet
     await decide(async (tx) => {
       await tx.store.setChampion(model, version); // baseline: the restored version's first window
-      await tx.announce(model, { action: 'rolled_back', version, from, reason: reason.slice(0, 4000), automatic });
+      await tx.announce(model, { action: 'rolled_back', version, from, reason: intent.reason.slice(0, 4000), automatic: intent.automatic });
       await championOnly(tx, model, version);
+      await tx.store.clearRollbackIntent(model);
     });
-    m.rollbacks.inc({ model, automatic: String(automatic) });
-    log.warn({ model, version, from, reason, automatic }, 'champion rolled back');
+    m.rollbacks.inc({ model, automatic: String(intent.automatic) });
+    log.warn({ model, version, from, reason: intent.reason, automatic: intent.automatic }, 'champion rolled back');
     return { version, from };
+  };
+
+  /** Finishes rollbacks a crash interrupted (decided more than `graceMs` ago); returns how many. */
+  const resumeRollbacks = async (o: { graceMs: number } = { graceMs: 10_000 }): Promise<number> => {
+    let done = 0;
+    for (const { model, intent } of await store.pendingRollbacks(new Date(Date.now() - o.graceMs))) {
+      try {
+        await applyRollback(model, intent, true);
+        done += 1;
+        log.warn({ model, from: intent.from }, 'finished a rollback a crash had interrupted');
+      } catch (err) {
+        log.error({ err, model, from: intent.from }, 'could not finish an interrupted rollback; retried at the next tick unless it is moot');
+      }
+    }
+    return done;
   };
 
   /** Why the champion's accuracy calls for a rollback, if it does; sets the baseline on its first full window. */
@@ -117,5 +170,5 @@ export const createChampionGuard = (deps: GuardDeps) => {
     }
   };
 
-  return { rollback, checkHealth };
+  return { rollback, checkHealth, resumeRollbacks };
 };

@@ -34,6 +34,10 @@ const Config = ServiceConfig.extend({
   HEALTH_MIN_REQUESTS: z.coerce.number().int().positive().default(200),
   HEALTH_MAX_ERROR_RATE: z.coerce.number().gt(0).lt(1).default(0.05),
   HEALTH_MAX_P99_MS: z.coerce.number().positive().default(1000),
+  /** Outcomes and outcome reports older than this are deleted, never those of a live experiment (src/outcomeRetention.ts). */
+  OUTCOMES_KEEP_DAYS: z.coerce.number().positive().default(90),
+  /** How often retention runs (batched deletes). */
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
 });
 export type AbRouterConfig = z.infer<typeof Config>;
 

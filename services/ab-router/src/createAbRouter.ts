@@ -13,6 +13,7 @@ import { onModelUpdates } from './onModelUpdates.js';
 import { onPredictions } from './onPredictions.js';
 import type { PgExperimentStore } from './PgExperimentStore.js';
 import type { GuardedChampions, Registry } from './ports.js';
+import { createChallengerReconciler } from './reconcileChallengers.js';
 import { createDecisionResumer } from './resumeDecisions.js';
 import type { RoutingPublisher } from './RoutingPublisher.js';
 
@@ -26,6 +27,11 @@ export interface AbRouterDeps {
   metrics: AbRouterMetrics;
   settings: { defaults: ExperimentSettingsInput; perModel: Readonly<Record<string, ExperimentSettingsInput>> };
   health: HealthSettings;
+  /**
+   * Whether this instance leads (createPgLeadership in main.ts; default: always). Followers do not
+   * start experiments from events; the leader's tick reconciles them (see onModelUpdates).
+   */
+  isLeader?: () => boolean;
 }
 
 /**
@@ -41,7 +47,11 @@ export const createAbRouter = (deps: AbRouterDeps) => {
   const lifecycle = createExperimentLifecycle({ store, registry, decide, champions, views, metrics, log, settings: deps.settings });
   const evaluation = createEvaluation({ store, views, lifecycle, log });
   const guard = createChampionGuard({ store, registry, decide, champions, lifecycle, health: deps.health, metrics, log });
-  const resumeDecisions = createDecisionResumer({ store, registry, routing: deps.routing, decide, champions, log, applyPromotion: lifecycle.applyPromotion });
+  const resumeExperiments = createDecisionResumer({ store, registry, routing: deps.routing, decide, champions, log, applyPromotion: lifecycle.applyPromotion });
+
+  const reconcileChallengers = createChallengerReconciler({ store, registry, experiments: lifecycle, log });
+  /** Finishes every decision a crash interrupted: experiments' decisions and routing, and rollbacks. Returns how many. */
+  const resumeDecisions = async (o?: { graceMs: number }): Promise<number> => (await resumeExperiments(o)) + (await guard.resumeRollbacks(o));
 
   const guarded: GuardedChampions = {
     current: async (model) => (await store.champion(model))?.version,
@@ -50,7 +60,7 @@ export const createAbRouter = (deps: AbRouterDeps) => {
   const handlers: Handlers = {
     predictions: onPredictions({ outcomes: store, champions: guarded }),
     feedback: onFeedback({ outcomes: store }),
-    modelUpdates: onModelUpdates({ experiments: { running: (m) => store.running(m), start: (m, v) => lifecycle.start(m, v), stop: (id, r) => lifecycle.stop(id, r) }, champions: guarded }),
+    modelUpdates: onModelUpdates({ experiments: { running: (m) => store.running(m), start: (m, v) => lifecycle.start(m, v), stop: (id, r) => lifecycle.stop(id, r) }, champions: guarded, ...(deps.isLeader ? { isLeader: deps.isLeader } : {}) }),
   };
 
   return {
@@ -65,10 +75,15 @@ export const createAbRouter = (deps: AbRouterDeps) => {
     resumeDecisions,
     view: views.view,
     list: async (filter: Parameters<PgExperimentStore['list']>[0]) => Promise.all((await store.list(filter)).map(views.view)),
-    /** The scheduled work (svc.every, EVAL_INTERVAL_MS): evaluate, finish interrupted decisions, guard champions. */
+    reconcileChallengers,
+    /**
+     * The scheduled work (svc.every, EVAL_INTERVAL_MS), leader only: evaluate, finish interrupted
+     * decisions, start experiments of challengers that have none, guard champions.
+     */
     tick: async (): Promise<void> => {
       await evaluation.evaluateAll();
       await resumeDecisions();
+      await reconcileChallengers();
       await guard.checkHealth();
     },
   };

@@ -1,6 +1,6 @@
 import { Conflict, NotFound, type Logger } from '@flywheel/runtime';
 import type { ExperimentLifecycle } from './experimentLifecycle.js';
-import type { ExperimentView, ExperimentViews } from './experimentView.js';
+import type { ExperimentView, ExperimentViews, ShadowView } from './experimentView.js';
 import type { Experiment, PgExperimentStore } from './PgExperimentStore.js';
 
 /** What one evaluation did. */
@@ -16,9 +16,35 @@ const notFound = (id: string): NotFound => new NotFound(`no experiment ${id}; li
 export const createEvaluation = (deps: { store: PgExperimentStore; views: ExperimentViews; lifecycle: ExperimentLifecycle; log: Logger }) => {
   const { store, views, lifecycle, log } = deps;
 
+  /**
+   * The shadow phase, judged by the paired test: a win starts the A/B phase (shadow-then-ab) or
+   * promotes behind the forgetting gate (shadow-then-promote); a loss or futility rejects.
+   * No SRM check: nobody was split, both models saw every request.
+   */
+  const evaluateShadow = async (e: Experiment, v: ExperimentView, shadow: ShadowView): Promise<EvaluationOutcome> => {
+    const d = shadow.preview;
+    const agreement = shadow.agreementRate === null ? 'n/a' : `${(shadow.agreementRate * 100).toFixed(1)} %`;
+    const why = `shadow test (paired, agreement ${agreement} over ${shadow.totals.scored} requests): ${d.reasons.map((r) => r.message).join('; ')}`;
+    const record = { phase: 'shadow', ...d, agreementRate: shadow.agreementRate, totals: shadow.totals };
+    if (d.decision === 'promote' && e.settings.policy === 'shadow-then-ab') {
+      await lifecycle.enterAbPhase(e, record, why);
+      return { experiment: { ...v, phase: 'ab' }, action: 'continue' };
+    }
+    if (d.decision === 'promote') {
+      const done = await lifecycle.promoteUnlessForgetting(e, record, why, { accuracy: d.challengerRate, n: d.test.pairs });
+      return done === 'promoted' ? { experiment: { ...v, state: 'promoted' }, action: 'promoted' } : { experiment: { ...v, state: 'rejected' }, action: 'rejected' };
+    }
+    if (d.decision === 'reject') {
+      await lifecycle.reject(e, record, why);
+      return { experiment: { ...v, state: 'rejected' }, action: 'rejected' };
+    }
+    return { experiment: v, action: 'continue' };
+  };
+
   const evaluateExperiment = async (e: Experiment): Promise<EvaluationOutcome> => {
     const v = await views.view(e);
     if (e.state !== 'running') return { experiment: v, action: 'skipped' };
+    if (e.phase === 'shadow' && v.shadow) return evaluateShadow(e, v, v.shadow);
     if (v.srm.halt) {
       const observed = v.srm.observedShares.map((s) => `${(s * 100).toFixed(1)}%`).join('/');
       const reason = `sample ratio mismatch: observed champion/challenger ${observed} vs configured ${((10_000 - e.splitBps) / 100).toFixed(1)}%/${(e.splitBps / 100).toFixed(1)}% (p=${v.srm.pValue.toExponential(2)}); fix assignment and start a new experiment`;
@@ -28,8 +54,8 @@ export const createEvaluation = (deps: { store: PgExperimentStore; views: Experi
     const d = v.preview;
     const why = d.reasons.map((r) => r.message).join('; ');
     if (d.decision === 'promote') {
-      await lifecycle.promote(e, d, why, { accuracy: d.challenger.rate, n: d.challenger.n });
-      return { experiment: { ...v, state: 'promoted' }, action: 'promoted' };
+      const done = await lifecycle.promoteUnlessForgetting(e, d, why, { accuracy: d.challenger.rate, n: d.challenger.n });
+      return done === 'promoted' ? { experiment: { ...v, state: 'promoted' }, action: 'promoted' } : { experiment: { ...v, state: 'rejected' }, action: 'rejected' };
     }
     if (d.decision === 'reject') {
       await lifecycle.reject(e, d, why);

@@ -6,6 +6,7 @@ import type { Champions } from './champions.js';
 import { championOnly, type RunDecision } from './decisionTx.js';
 import { settingsFor, type ExperimentSettingsInput } from './experimentSettings.js';
 import type { ExperimentViews } from './experimentView.js';
+import { forgettingVerdict } from './forgettingGate.js';
 import type { Experiment, PgExperimentStore } from './PgExperimentStore.js';
 import type { Registry } from './ports.js';
 
@@ -55,16 +56,23 @@ export const createExperimentLifecycle = (deps: LifecycleDeps) => {
     const earlier = (await store.list({ model, limit: 1000 })).find((e) => e.challengerVersion === challenger);
     if (earlier) return earlier; // a redelivered registration, or one already decided
     const champion = await registry.champion(name);
-    if (champion === challenger) return undefined;
+    const firstVersion = 'first version of the model: no champion to test against';
+    const announceFirst = () => decide(async (tx) => {
+      await champions.adopt(tx.store, model, challenger);
+      await tx.announce(model, { action: 'promoted', version: challenger, reason: firstVersion });
+      await championOnly(tx, model, challenger);
+    });
+    if (champion === challenger) {
+      // A redelivered registration of a first version whose promotion was not announced (a crash
+      // between the registry and our transaction): finish it. Otherwise there is nothing to do.
+      if ((await store.champion(model)) === undefined) await announceFirst();
+      return undefined;
+    }
     if (champion === undefined) {
       // Nothing to test against: the first version of a model serves directly.
-      const reason = 'first version of the model: no champion to test against';
-      await registry.promote(name, challenger, reason);
-      await decide(async (tx) => {
-        await champions.adopt(tx.store, model, challenger);
-        await tx.announce(model, { action: 'promoted', version: challenger, reason });
-        await championOnly(tx, model, challenger);
-      });
+      await registry.promote(name, challenger, firstVersion);
+      failpoint('ab-router.after-first-promotion'); // the registry promoted; guard, event and routing not yet
+      await announceFirst();
       m.decisions.inc({ model, decision: 'promote' });
       return undefined;
     }
@@ -74,13 +82,17 @@ export const createExperimentLifecycle = (deps: LifecycleDeps) => {
     const settings = settingsFor(model, deps.settings.defaults, deps.settings.perModel, input);
     const id = randomUUID();
     const e = await decide(async (tx) => {
-      const created = await tx.store.create({ id, model, championVersion: champion, challengerVersion: challenger, salt: id, settings });
+      const phase = settings.policy === 'ab' ? 'ab' : 'shadow';
+      const created = await tx.store.create({ id, model, championVersion: champion, challengerVersion: challenger, salt: id, settings, phase });
       await champions.adopt(tx.store, model, champion);
-      await tx.route(model, { champion, challenger, challengerShareBps: settings.splitBps, salt: created.salt, experimentId: created.id });
+      // A shadow test: everyone gets the champion; serving also scores each request with the challenger, off the request path.
+      await tx.route(model, phase === 'shadow'
+        ? { champion, challengerShareBps: 0, salt: created.salt, shadow: { version: challenger, experimentId: created.id } }
+        : { champion, challenger, challengerShareBps: settings.splitBps, salt: created.salt, experimentId: created.id });
       return created;
     });
     await views.refreshGauge(model);
-    log.info({ experiment: id, model, champion, challenger, splitBps: settings.splitBps, method: settings.method }, 'experiment started');
+    log.info({ experiment: id, model, champion, challenger, splitBps: settings.splitBps, method: settings.method, policy: settings.policy }, 'experiment started');
     return e;
   };
 
@@ -120,7 +132,40 @@ export const createExperimentLifecycle = (deps: LifecycleDeps) => {
     log.info({ experiment: e.id, model: e.model, version: challenger, reason }, 'challenger rejected');
   };
 
-  return { start, stop, promote, applyPromotion, reject };
+  /** A won shadow test hands over to its A/B phase (policy shadow-then-ab): one transaction of phase, decision and routing. */
+  const enterAbPhase = async (e: Experiment, shadowDecision: unknown, reason: string): Promise<boolean> => {
+    const entered = await decide(async (tx) => {
+      if (!(await tx.store.enterAbPhase(e.id, shadowDecision))) return false;
+      await tx.route(e.model, { champion: e.championVersion, challenger: e.challengerVersion, challengerShareBps: e.splitBps, salt: e.salt, experimentId: e.id });
+      return true;
+    });
+    if (!entered) return false;
+    m.decisions.inc({ model: e.model, decision: 'shadow_passed' });
+    log.info({ experiment: e.id, model: e.model, version: e.challengerVersion, reason }, 'shadow test passed; A/B phase started');
+    return true;
+  };
+
+  /**
+   * An automatic promotion, behind the forgetting gate: the challenger is promoted only if its
+   * old-class holdout accuracy is not worse than the champion's beyond the margin. A refusal ends
+   * the experiment as rejected with the gate's reason in the decision record; either way the
+   * decision record carries the gate's finding (`forgetting`).
+   */
+  const promoteUnlessForgetting = async (e: Experiment, decision: object, reason: string, baseline?: Baseline): Promise<'promoted' | 'refused'> => {
+    const [challengerFacts, championFacts] = await Promise.all([
+      registry.versionFacts(ModelName.parse(e.model), ModelVersion.parse(e.challengerVersion)),
+      registry.versionFacts(ModelName.parse(e.model), ModelVersion.parse(e.championVersion)),
+    ]);
+    const forgetting = forgettingVerdict(challengerFacts, championFacts, { maxForgetting: e.settings.maxForgetting, whenMissing: e.settings.forgettingWhenMissing });
+    if (!forgetting.pass) {
+      await reject(e, { ...decision, forgetting }, `${forgetting.reason}; the test itself said: ${reason}`);
+      return 'refused';
+    }
+    await promote(e, { ...decision, forgetting }, `${reason}; ${forgetting.reason}`, baseline);
+    return 'promoted';
+  };
+
+  return { start, stop, promote, applyPromotion, reject, enterAbPhase, promoteUnlessForgetting };
 };
 
 export type ExperimentLifecycle = ReturnType<typeof createExperimentLifecycle>;

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { DEFAULT_EXPERIMENT_CONFIG } from '@flywheel/stats';
+import { DEFAULT_EXPERIMENT_CONFIG, DEFAULT_PAIRED_CONFIG } from '@flywheel/stats';
+
+/**
+ * How a challenger is tested before promotion. `ab` (the default, today's behaviour): an A/B split.
+ * `shadow-then-ab`: first in shadow (the champion answers, the challenger scores the same requests
+ * off the request path, compared paired), then an A/B split if it wins. `shadow-then-promote`:
+ * promoted straight from a won shadow test.
+ */
+export const PromotionPolicy = z.enum(['ab', 'shadow-then-ab', 'shadow-then-promote']);
+export type PromotionPolicy = z.infer<typeof PromotionPolicy>;
 
 /**
  * An experiment's configuration: the split and the decision rule. Defaults: 10 % to the
@@ -15,6 +24,16 @@ export const ExperimentSettings = z.object({
   maxDegradation: z.number().min(0).lt(1).default(DEFAULT_EXPERIMENT_CONFIG.maxDegradation),
   tau: z.number().positive().default(DEFAULT_EXPERIMENT_CONFIG.tau),
   srmThreshold: z.number().gt(0).lt(1).default(DEFAULT_EXPERIMENT_CONFIG.srmThreshold),
+  policy: PromotionPolicy.default('ab'),
+  /** Shadow phase: labelled pairs before the paired test may promote or give up (exact test, so fewer than minSamplePerArm). */
+  shadowMinPairs: z.number().int().positive().default(DEFAULT_PAIRED_CONFIG.minPairs),
+  /**
+   * Forgetting gate: a promotion is refused when the challenger's accuracy on the old-class
+   * holdout is more than this below the champion's (absolute: 0.02 = 2 points).
+   */
+  maxForgetting: z.number().min(0).lt(1).default(0.02),
+  /** When the registry has no holdout metric to compare: `allow` (recorded as unchecked) or `refuse`. */
+  forgettingWhenMissing: z.enum(['allow', 'refuse']).default('allow'),
 });
 export type ExperimentSettings = z.infer<typeof ExperimentSettings>;
 /** Partial settings as given by an operator (env defaults, per-model overrides, admin body). */

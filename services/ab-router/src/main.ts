@@ -2,15 +2,17 @@
 // stores, then what runs (consumer, schedules, admin API).
 import { authMigrationsDir, createKeyring } from '@flywheel/auth';
 import { FLYWHEEL_SOURCES } from '@flywheel/contracts';
-import { createOutboxRelay, outboxMigrationsDir } from '@flywheel/postgres';
+import { createOutboxRelay, createPgLeadership, outboxMigrationsDir } from '@flywheel/postgres';
 import { migrateRegistry, PgRegistry } from '@flywheel/registry';
 import { createService } from '@flywheel/service';
-import { createAbRouterMetrics } from './abRouterMetrics.js';
+import { createAbRouterMetrics, createRetentionMetrics } from './abRouterMetrics.js';
 import { adminRoutes } from './adminRoutes.js';
 import { defaultSettings, loadConfig } from './config.js';
 import { createAbRouter } from './createAbRouter.js';
 import { createDecisionTx } from './decisionTx.js';
 import { migrationsDir } from './migrations.js';
+import { openApiRoute } from './openApiRoute.js';
+import { retainOutcomes } from './outcomeRetention.js';
 import { PgExperimentStore } from './PgExperimentStore.js';
 import { PgRegistryPort } from './PgRegistryPort.js';
 import { RoutingPublisher } from './RoutingPublisher.js';
@@ -34,6 +36,14 @@ const relay = createOutboxRelay({ pool: svc.pool(), publisher: svc.bus().publish
 relay.start();
 svc.onStop(() => relay.stop());
 
+// One leader per schema runs decisions (issue 13): a session advisory lock on its own connection,
+// checked every few seconds and before each tick; a lost session is lost leadership. During a
+// rolling deploy the old and the new pod contend and only one decides.
+const metrics = createAbRouterMetrics(svc.metrics);
+const leadership = createPgLeadership({ connectionString: config.POSTGRES_URL, key: `${config.PG_SCHEMA}.ab-router`, logger: svc.logger, onChange: (leader) => metrics.leader.set(leader ? 1 : 0) });
+metrics.leader.set(0);
+svc.onStop(() => leadership.close());
+
 const routing = new RoutingPublisher({ redis: svc.redis(), redisPrefix: config.REDIS_PREFIX });
 const router = createAbRouter({
   store: new PgExperimentStore(svc.pool()),
@@ -41,7 +51,8 @@ const router = createAbRouter({
   registry: new PgRegistryPort(new PgRegistry(svc.pool())),
   decide: createDecisionTx({ pool: svc.pool(), routing, source: FLYWHEEL_SOURCES.abRouter, committed: () => relay.nudge() }),
   logger: svc.logger,
-  metrics: createAbRouterMetrics(svc.metrics),
+  metrics,
+  isLeader: leadership.isLeader,
   settings: { defaults: defaultSettings(config), perModel: config.EXPERIMENT_OVERRIDES },
   health: {
     windowSize: config.HEALTH_WINDOW,
@@ -58,10 +69,15 @@ const router = createAbRouter({
   },
 });
 
-// Decisions a crash left half-applied are finished before any new event is handled.
-await router.resumeDecisions({ graceMs: 0 });
+// Decisions a crash left half-applied are finished (by the leader) before any new event is handled.
+if (await leadership.check()) await router.resumeDecisions({ graceMs: 0 });
 svc.consume('ab-router', router.handlers);
-svc.every('evaluate', config.EVAL_INTERVAL_MS, router.tick);
-svc.every('outbox-prune', 3_600_000, () => relay.prune({ olderThanMs: 7 * 86_400_000 }));
+svc.every('leadership', 5_000, leadership.check);
+svc.every('evaluate', config.EVAL_INTERVAL_MS, async () => {
+  if (await leadership.check()) await router.tick();
+});
+svc.every('outbox-prune', 3_600_000, () => relay.prune({ olderThanMs: config.OUTBOX_SENT_KEEP_DAYS * 86_400_000 }));
+svc.every('retention', config.RETENTION_INTERVAL_MS, retainOutcomes(svc.pool(), config, createRetentionMetrics(svc.metrics)));
 svc.routes(adminRoutes(router, keyring));
+svc.routes(openApiRoute());
 await svc.start();

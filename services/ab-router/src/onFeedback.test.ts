@@ -31,4 +31,12 @@ describe('onFeedback', () => {
     await handle(feedback(FLYWHEEL_SOURCES.feedbackIngest, { predictionId: undefined }));
     expect(seen).toEqual([{ feedbackId: e.data.feedbackId, predictionId: e.data.predictionId, client: 'mallory', trusted: false, correct: false }]);
   });
+
+  it('keeps the true label a correction or confirmation names (it judges a shadow answer to the same request)', async () => {
+    const seen: OutcomeReport[] = [];
+    const handle = onFeedback({ outcomes: { recordOutcome: async (r) => { seen.push(r); } } });
+    await handle(feedback(FLYWHEEL_SOURCES.feedbackIngest, { kind: 'misclassification', predictedLabel: 'bug', correctLabel: 'billing' } as Partial<DataOf<'feedback'>>));
+    await handle(feedback(FLYWHEEL_SOURCES.feedbackIngest, { kind: 'confirmation', predictedLabel: 'bug' } as Partial<DataOf<'feedback'>>));
+    expect(seen.map((r) => [r.correct, r.trueLabel])).toEqual([[false, 'billing'], [true, 'bug']]);
+  });
 });

@@ -1,4 +1,4 @@
-import { outcomeOf, reporterOf, type EventOf } from '@flywheel/contracts';
+import { outcomeOf, reporterOf, teachingLabel, type EventOf } from '@flywheel/contracts';
 import type { Outcomes } from './ports.js';
 
 export { reporterOf };
@@ -13,5 +13,7 @@ export const onFeedback = (deps: { outcomes: Pick<Outcomes, 'recordOutcome'> }) 
     const f = event.data;
     const correct = outcomeOf(f);
     if (f.predictionId === undefined || correct === undefined) return;
-    await deps.outcomes.recordOutcome({ feedbackId: f.feedbackId, predictionId: f.predictionId, ...reporterOf(event), correct });
+    // The true label, when the report names one, also judges a shadow's answer to the same request.
+    const trueLabel = teachingLabel(f);
+    await deps.outcomes.recordOutcome({ feedbackId: f.feedbackId, predictionId: f.predictionId, ...reporterOf(event), correct, ...(trueLabel !== undefined ? { trueLabel } : {}) });
   };

@@ -1,4 +1,5 @@
 import type { ModelName, ModelVersion } from '@flywheel/contracts';
+import type { VersionFacts } from './forgettingGate.js';
 import type { Experiment, OutcomeReport, RecordedPrediction } from './PgExperimentStore.js';
 
 /**
@@ -8,11 +9,15 @@ import type { Experiment, OutcomeReport, RecordedPrediction } from './PgExperime
 export interface Registry {
   /** The version serving answers with by default, if the model has one. */
   champion(model: ModelName): Promise<ModelVersion | undefined>;
+  /** Every model's registered challenger (models without one are left out). */
+  challengers(): Promise<{ model: ModelName; version: ModelVersion }[]>;
   /**
    * challenger → champion; the previous champion is archived. Returns the version it replaced.
    * With `expectedChampion`: Conflict when the champion is another version by then (compare-and-set).
    */
   promote(model: ModelName, version: ModelVersion, reason: string, expectedChampion?: ModelVersion): Promise<{ previous?: ModelVersion | undefined }>;
+  /** What the registry recorded about a version (gate metrics, parent), for the forgetting gate; undefined when unknown. */
+  versionFacts(model: ModelName, version: ModelVersion): Promise<VersionFacts | undefined>;
   /** challenger → archived. */
   reject(model: ModelName, version: ModelVersion, reason: string): Promise<void>;
   /**

@@ -8,6 +8,7 @@ export const createAggregatorMetrics = (registry: Registry) => ({
   triggers: new Counter({ name: 'flywheel_aggregator_triggers_total', help: 'Retraining triggers fired', labelNames: ['model', 'reason'] as const, registers: [registry] }),
   suppressed: new Counter({ name: 'flywheel_aggregator_triggers_suppressed_total', help: 'Rule firings recorded but not published because the model is already training', labelNames: ['model'] as const, registers: [registry] }),
   events: new Counter({ name: 'flywheel_aggregator_feedback_events_total', help: 'Feedback events seen, new or duplicate', labelNames: ['result'] as const, registers: [registry] }),
+  retentionDeleted: new Counter({ name: 'flywheel_aggregator_retention_deleted_rows_total', help: 'Rows deleted by retention, by table', labelNames: ['table'] as const, registers: [registry] }),
   rebuilds: new Counter({ name: 'flywheel_aggregator_counter_rebuilds_total', help: 'Times the Redis counters were rebuilt from PostgreSQL', registers: [registry] }),
 });
 export type AggregatorMetrics = ReturnType<typeof createAggregatorMetrics>;

@@ -21,6 +21,12 @@ export const AggregatorConfig = ServiceConfig.merge(RuleEnv).extend({
   RETRAIN_MAX_PER_CLIENT: z.coerce.number().int().positive().optional(),
   /** The outbox relay's poll period when idle (a fired trigger nudges it at once). */
   RELAY_IDLE_POLL_MS: z.coerce.number().int().min(5).default(200),
+  /** Ledger rows already trained on (trigger_token set) older than this are deleted; pending rows never are. */
+  LEDGER_KEEP_DAYS: z.coerce.number().positive().default(30),
+  /** Trigger records (fired, suppressed, external) older than this are deleted. */
+  TRIGGERS_KEEP_DAYS: z.coerce.number().positive().default(90),
+  /** How often retention runs (batched deletes). */
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
 });
 export type AggregatorConfig = z.infer<typeof AggregatorConfig>;
 

@@ -1,8 +1,8 @@
 import type { Logger } from '@flywheel/runtime';
-import { CurrentWindow, ReferenceBuilder, snapshotReference, type Reference } from './driftAnalysis.js';
+import { CurrentWindow, ReferenceBuilder, snapshotReference, type Reference, type WindowAccuracyReport } from './driftAnalysis.js';
 import type { DriftMetrics } from './driftMetrics.js';
-import type { DriftMonitorSettings } from './settings.js';
-import { spreadSample, type LabelledText } from './textReference.js';
+import { textCalibration, type DriftMonitorSettings } from './settings.js';
+import { spreadSample, textThresholds, type LabelledText } from './textReference.js';
 import type { TrainingSnapshots } from './TrainingSnapshots.js';
 
 /**
@@ -20,7 +20,18 @@ export interface WatchedModel {
   windowSeq: number;
   /** Versions this model was watched under before: their late predictions are dropped. */
   retired: Set<string>;
+  /** Estimated and realised accuracy of the last closed window. */
+  lastAccuracy?: WindowAccuracyReport | undefined;
 }
+
+/**
+ * Calibrates the reference's text thresholds for full windows now, when the reference is built, so
+ * the first window close does not pay for it (other window sizes are calibrated when first needed).
+ */
+export const calibrateReference = (reference: Reference, s: DriftMonitorSettings): void => {
+  const calibration = textCalibration(s);
+  if (calibration) textThresholds(reference, s.windowSize, calibration);
+};
 
 /** How long a registry answer "V is not the champion" is trusted before asking again. */
 const CHAMPION_LOOKUP_TTL_MS = 5_000;
@@ -54,6 +65,7 @@ export const createChampionWatch = (deps: { settings: DriftMonitorSettings; logg
     }
     if (models.get(model) !== st) return; // superseded while loading
     if (rows && reference) {
+      calibrateReference(reference, s);
       st.reference = reference;
       st.window = new CurrentWindow(st.reference);
       log.info({ model, version: st.version, rows: rows.length, used: st.reference.size }, 'reference from the training snapshot');
@@ -134,6 +146,8 @@ export const createChampionWatch = (deps: { settings: DriftMonitorSettings; logg
         confidenceReferenceReady: st.reference?.confidence !== undefined,
         windowSize: st.window?.size ?? 0,
         windows: st.windowSeq,
+        /** The last window's estimated accuracy (with its interval) next to the realised one, and which the concept-drift rule used. */
+        lastAccuracy: st.lastAccuracy,
       };
     },
   };

@@ -4,7 +4,7 @@ import type { ChampionWatch, WatchedModel } from './ChampionWatch.js';
 import { analyseWindow, CurrentWindow } from './driftAnalysis.js';
 import type { DriftMetrics } from './driftMetrics.js';
 import type { ReportPublisher, RetrainTriggers } from './ports.js';
-import type { DriftMonitorSettings } from './settings.js';
+import { textCalibration, type DriftMonitorSettings } from './settings.js';
 
 const LEVEL_VALUE = { none: 0, warn: 1, significant: 2 } as const;
 
@@ -26,13 +26,25 @@ export const createWindowReports = (deps: {
     st.windowSeq++;
     const analysis = analyseWindow(reference, window, {
       minLabelled: s.minLabelled, ...(s.thresholds ? { thresholds: s.thresholds } : {}), ...(s.snapshotThresholds ? { snapshotThresholds: s.snapshotThresholds } : {}),
+      calibration: textCalibration(s), floors: s.effectFloors,
     });
     for (const x of analysis.measurements) m.score.set({ model, feature: x.feature, test: x.test }, x.effectSize);
     m.level.set({ model }, LEVEL_VALUE[analysis.level]);
+    const acc = analysis.accuracy;
+    if (acc) {
+      m.estimatedAccuracy.set({ model }, acc.estimated);
+      m.estimatedAccuracyBound.set({ model, bound: 'lower' }, acc.estimatedLower);
+      m.estimatedAccuracyBound.set({ model, bound: 'upper' }, acc.estimatedUpper);
+      m.accuracyLabelled.set({ model }, acc.labelled);
+      if (acc.realised === undefined) m.realisedAccuracy.remove({ model });
+      else m.realisedAccuracy.set({ model }, acc.realised);
+    }
+    st.lastAccuracy = acc;
     let triggeredRetraining = false;
     if (analysis.level === 'significant') {
       const details: Record<string, number | string | boolean> = { modelVersion: st.version, reference: reference.source, window: st.windowSeq, predictions: window.size };
       for (const x of analysis.measurements.filter((y) => y.level === 'significant')) details[`${x.feature}_${x.test}`] = x.effectSize;
+      if (acc) details.accuracyBasis = acc.basis;
       const outcome = await deps.trigger.fire(model, details, analysis.reasons.join('; '));
       triggeredRetraining = outcome.triggered;
       if (outcome.triggered) m.triggers.inc({ model });
@@ -48,6 +60,7 @@ export const createWindowReports = (deps: {
       level: analysis.level,
       triggeredRetraining,
       reference: reference.source,
+      ...(acc ? { accuracy: acc } : {}),
     };
     await deps.publisher.publish('driftReports', makeEvent('driftReports', { source: deps.source, subject: model, data: report }));
     m.reports.inc({ model, level: analysis.level });

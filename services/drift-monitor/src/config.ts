@@ -30,9 +30,21 @@ export const DriftMonitorConfig = ServiceConfig.merge(S3Config).extend({
   PSI_SIGNIFICANT: z.coerce.number().positive().default(0.25),
   /** KS D that is significant for text length / OOV rate against a training snapshot (training data is never a sample of traffic). */
   SNAPSHOT_KS: z.coerce.number().gt(0).lt(1).default(0.25),
+  /**
+   * Text drift: false alarms per window over all text statistics, whose thresholds are calibrated on
+   * each version's reference (0: the fixed PSI/KS thresholds instead).
+   */
+  TEXT_DRIFT_ALPHA: z.coerce.number().min(0).lt(1).default(0.05),
   DRIFT_COOLDOWN_MS: z.coerce.number().int().min(0).default(6 * 3_600_000),
   /** Same TTL as the aggregator's and the manual trigger's retraining lease. */
   RETRAIN_LOCK_TTL_MS: z.coerce.number().int().positive().default(2 * 3_600_000),
+  /** Weekly reports: the ab-router (experiments) and feedback-ingest (labels waiting), read with ADMIN_TOKEN; unset, the report says the section is not configured. */
+  ABROUTER_URL: z.string().url('ABROUTER_URL is the ab-router\'s base URL, e.g. http://ab-router:8085').optional(),
+  FEEDBACK_URL: z.string().url('FEEDBACK_URL is feedback-ingest\'s base URL, e.g. http://feedback-ingest:8081').optional(),
+  /** How often to check whether last ISO week's reports exist (made once per model and week); 0: no scheduled reports. */
+  REPORT_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
+  /** Windows and feedback verdicts kept for reports. */
+  REPORT_KEEP_DAYS: z.coerce.number().int().min(8).default(92),
 });
 export type DriftMonitorConfig = z.infer<typeof DriftMonitorConfig>;
 
@@ -45,4 +57,5 @@ export const driftSettings = (c: DriftMonitorConfig) => ({
   buckets: c.HASH_BUCKETS, maxSnapshotRows: c.MAX_SNAPSHOT_ROWS, ignoreSubjectPrefixes: c.IGNORE_SUBJECT_PREFIXES, minLabelled: c.MIN_LABELLED,
   thresholds: { accuracyDrop: c.ACCURACY_DROP, psiWarn: c.PSI_WARN, psiSignificant: c.PSI_SIGNIFICANT },
   snapshotThresholds: { ksStatistic: c.SNAPSHOT_KS },
+  textFalseAlarmRate: c.TEXT_DRIFT_ALPHA,
 });

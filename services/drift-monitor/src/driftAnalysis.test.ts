@@ -150,3 +150,77 @@ describe('a reference from the training snapshot', () => {
     expect(chi(shifted)?.level).toBe('significant');
   });
 });
+
+const CALIBRATION = { familyAlpha: 0.05 };
+
+describe('text drift with thresholds calibrated on the reference', () => {
+  it('caches the thresholds with the reference, one calibration per window size', async () => {
+    const { textThresholds } = await import('./textReference.js');
+    const ref = referenceOf(50);
+    const t = textThresholds(ref, 400, CALIBRATION);
+    expect(t?.['text_embedding/mmd'].value).toBeGreaterThan(0);
+    expect(textThresholds(ref, 420, CALIBRATION)).toBe(t); // same rounded size: no second calibration
+    expect(ref.thresholds.size).toBe(1);
+  });
+
+  it('raises no significant drift on a stationary stream in at least 95% of 20 runs', () => {
+    let significant = 0;
+    for (let run = 0; run < 20; run++) {
+      const ref = referenceOf(500 + run);
+      const win = new CurrentWindow(ref);
+      const next = stream(50_000 + run, VOCAB_A);
+      for (let i = 0; i < 500; i++) win.add(next());
+      if (analyseWindow(ref, win, { minLabelled: 50, calibration: CALIBRATION }).level === 'significant') significant++;
+    }
+    expect(significant / 20).toBeLessThanOrEqual(0.05);
+  });
+
+  it('sees a new topic at 25 % of the texts through the MMD of hashed n-grams', () => {
+    const ref = referenceOf(60);
+    const win = new CurrentWindow(ref);
+    const known = stream(61, VOCAB_A);
+    const fresh = stream(62, VOCAB_B);
+    const rng = mulberry32(63);
+    for (let i = 0; i < 500; i++) win.add(rng() < 0.25 ? fresh() : known());
+    const a = analyseWindow(ref, win, { minLabelled: 50, calibration: CALIBRATION });
+    const mmd = a.measurements.find((m) => m.feature === 'text_embedding');
+    expect(mmd).toMatchObject({ test: 'mmd', level: 'significant' });
+    expect(mmd?.pValue).toBeLessThan(0.01);
+  });
+});
+
+describe('accuracy before labels (CBPE)', () => {
+  const withConfidence = (seed: number, confidence: () => number) => {
+    const next = stream(seed, VOCAB_A);
+    return (): Observation => ({ ...next(), confidence: confidence() });
+  };
+
+  it('reports the estimated accuracy with its interval and acts on it while labels are too few', () => {
+    const ref = referenceOf(70); // confidences uniform on [0.5, 1): estimated accuracy 0.75
+    const win = new CurrentWindow(ref);
+    const rng = mulberry32(71);
+    const next = withConfidence(72, () => 0.4 + 0.2 * rng()); // estimated accuracy 0.5
+    for (let i = 0; i < 400; i++) win.add(next());
+    Object.assign(win.outcomes, { n: 10, successes: 6 });
+    const a = analyseWindow(ref, win, { minLabelled: 50 });
+    expect(a.accuracy).toMatchObject({ basis: 'estimated', realised: 0.6, labelled: 10 });
+    expect(a.accuracy?.estimated).toBeCloseTo(0.5, 1);
+    expect(a.accuracy!.estimatedLower).toBeLessThan(a.accuracy!.estimated);
+    expect(a.accuracy!.estimatedUpper).toBeGreaterThan(a.accuracy!.estimated);
+    expect(a.measurements.find((m) => m.test === 'accuracy_drop')).toMatchObject({ feature: 'accuracy', level: 'significant' });
+    expect(a.reasons.find((r) => r.startsWith('accuracy/'))).toMatch(/basis: estimated/);
+  });
+
+  it('switches to the realised accuracy once both sides have enough labels', () => {
+    const ref = referenceOf(80);
+    Object.assign(ref.outcomes, { n: 400, successes: 300 });
+    const win = new CurrentWindow(ref);
+    const rng = mulberry32(81);
+    const next = withConfidence(82, () => 0.4 + 0.2 * rng()); // the estimate would say a 25-point drop …
+    for (let i = 0; i < 400; i++) win.add(next());
+    Object.assign(win.outcomes, { n: 400, successes: 300 }); // … the labels say none
+    const a = analyseWindow(ref, win, { minLabelled: 50 });
+    expect(a.accuracy).toMatchObject({ basis: 'realised', realised: 0.75 });
+    expect(a.measurements.find((m) => m.test === 'accuracy_drop')?.level).toBe('none');
+  });
+});

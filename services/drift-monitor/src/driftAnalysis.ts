@@ -1,19 +1,29 @@
 import type { DriftMeasurement } from '@flywheel/contracts';
+import type { FeatureBatch } from '@flywheel/learning';
 import {
+  accuracyDropBetween,
   compareAccuracy,
   compareCategories,
   compareCounts,
   compareNumeric,
   driftVerdict,
+  EmbeddingSum,
+  estimateAccuracy,
+  mmdTest,
   numericReference,
+  DEFAULT_EFFECT_FLOORS,
+  type AccuracyBasis,
+  type AccuracyEstimate,
   type ArmCounts,
+  type EffectMeasure,
   type DriftLevel,
   type DriftSignal,
   type DriftThresholds,
   type NumericReference,
+  type WindowAccuracy,
 } from '@flywheel/stats';
-import { oovRate, tokenBucket, tokenize } from './textFeatures.js';
-import { buildTextReference, type LabelledText, type TextReference } from './textReference.js';
+import { createTextEmbedder, oovRate, TEXT_EMBEDDING_DIMS, tokenBucket, tokenize } from './textFeatures.js';
+import { buildTextReference, textThresholds, type LabelledText, type TextCalibration, type TextReference } from './textReference.js';
 
 /** What the monitor keeps of one prediction. */
 export interface Observation {
@@ -116,6 +126,10 @@ export class CurrentWindow {
   readonly tokenBuckets: number[];
   readonly labels = new Map<string, number>();
   readonly outcomes: Outcomes = { n: 0, successes: 0 };
+  /** Sum of the window's hashed n-gram vectors (MMD against the reference's). */
+  readonly embedding = new EmbeddingSum(TEXT_EMBEDDING_DIMS);
+  private readonly embedder = createTextEmbedder();
+  private batch: FeatureBatch | undefined;
 
   /**
    * Whether this window is compared on confidence, serving's OOV rate and accuracy: only when the
@@ -141,6 +155,8 @@ export class CurrentWindow {
     if (o.servingOovRate !== undefined) this.servingOovRate.push(o.servingOovRate);
     for (const w of tokens) this.tokenBuckets[tokenBucket(w, this.tokenBuckets.length)]! += 1;
     this.labels.set(o.label, (this.labels.get(o.label) ?? 0) + 1);
+    this.batch = this.embedder.featurize([o.text], this.batch);
+    this.embedding.addRow(this.batch, 0);
   }
 }
 
@@ -149,6 +165,20 @@ export interface DriftAnalysis {
   level: DriftLevel;
   measurements: DriftMeasurement[];
   reasons: string[];
+  /** The window's accuracy: estimated from calibrated confidences, realised as labels arrive; undefined before the prediction part. */
+  accuracy: WindowAccuracyReport | undefined;
+}
+
+/** Estimated accuracy (CBPE) next to the realised one, and which one the concept-drift rule used. */
+export interface WindowAccuracyReport {
+  estimated: number;
+  estimatedLower: number;
+  estimatedUpper: number;
+  /** Realised accuracy of the labelled predictions so far; undefined without labels. */
+  realised: number | undefined;
+  labelled: number;
+  /** What the concept-drift rule compared: realised accuracies (both sides ≥ minLabelled) or estimated ones. */
+  basis: AccuracyBasis;
 }
 
 const statisticOf = (s: DriftSignal): number => {
@@ -162,6 +192,8 @@ const statisticOf = (s: DriftSignal): number => {
       return r.statistic;
     case 'accuracy_drop':
       return r.drop;
+    case 'mmd':
+      return r.statistic;
   }
 };
 
@@ -175,10 +207,31 @@ export interface AnalysisOptions {
    */
   snapshotThresholds?: Partial<DriftThresholds>;
   minLabelled: number;
+  /** Calibrates the text statistics' thresholds on the reference; without it the fixed thresholds apply. */
+  calibration?: TextCalibration | undefined;
+  /** Effect floors under calibrated thresholds against traffic (default DEFAULT_EFFECT_FLOORS). */
+  floors?: Partial<Record<EffectMeasure, number>> | undefined;
+  /**
+   * Floors against a training snapshot: skew between training data and traffic is expected, so the
+   * floors there are the old fixed cut-offs (default SNAPSHOT_FLOORS).
+   */
+  snapshotFloors?: Partial<Record<EffectMeasure, number>> | undefined;
 }
 
 /** Default snapshot override: KS D 0.25 (the traffic default is 0.1). */
 export const DEFAULT_SNAPSHOT_THRESHOLDS: Partial<DriftThresholds> = { ksStatistic: 0.25 };
+
+/**
+ * Effect floors of the text statistics against a training snapshot: the fixed cut-offs used before
+ * calibration (PSI 0.25, KS D 0.25) and MMD 0.1 (a guess, not yet measured on real snapshot/traffic pairs).
+ */
+export const SNAPSHOT_FLOORS: Partial<Record<EffectMeasure, number>> = { psi: 0.25, ks_d: 0.25, mmd: 0.1 };
+
+const mean = (xs: ArrayLike<number>): number => {
+  let sum = 0;
+  for (let i = 0; i < xs.length; i++) sum += xs[i] as number;
+  return xs.length === 0 ? 0 : sum / xs.length;
+};
 
 /**
  * Compares a window with its reference: PSI on hashed-token buckets, PSI and KS on text length and
@@ -186,25 +239,43 @@ export const DEFAULT_SNAPSHOT_THRESHOLDS: Partial<DriftThresholds> = { ksStatist
  * on predicted labels, PSI/KS on confidence and serving's OOV rate, and accuracy drop once both
  * sides have `minLabelled` outcomes (the prediction side, against the version's first predictions).
  * Decisions come from the effect sizes (stats' driftVerdict); p-values are reported beside them.
+ * With `calibration`, the text statistics (plus MMD of hashed n-grams) are judged on thresholds
+ * calibrated on the reference, never under the effect floors; before enough labels, the accuracy
+ * drop compares accuracies estimated from calibrated confidences (`accuracy.basis` says which).
  */
 export const analyseWindow = (ref: Reference, win: CurrentWindow, opts: AnalysisOptions): DriftAnalysis => {
+  const thresholds = opts.calibration ? textThresholds(ref, win.size, opts.calibration) : undefined;
+  const at = (key: keyof NonNullable<typeof thresholds>) => (thresholds ? { threshold: thresholds[key] } : {});
+  const [lengthPsi, lengthKs] = compareNumeric('text_length', ref.textLength, win.textLength);
+  const [oovPsi, oovKs] = compareNumeric('oov_rate', ref.oovRate, win.oovRate);
+  // Only more unseen words than the reference is drift: repeated texts make traffic read lower than
+  // the reference's held-out half (whose texts never repeat in the vocabulary half).
+  const oovRose = mean(win.oovRate) > mean(ref.oovRate.sorted);
   const text: DriftSignal[] = [
-    ...compareCounts('hashed_tokens', ref.tokenBuckets, win.tokenBuckets).filter((s) => s.result.test === 'psi'),
-    ...compareNumeric('text_length', ref.textLength, win.textLength),
-    ...compareNumeric('oov_rate', ref.oovRate, win.oovRate),
+    ...compareCounts('hashed_tokens', ref.tokenBuckets, win.tokenBuckets).filter((s) => s.result.test === 'psi').map((s) => ({ ...s, ...at('hashed_tokens/psi') })),
+    { ...lengthPsi!, ...at('text_length/psi') },
+    { ...lengthKs!, ...at('text_length/ks') },
+    { ...oovPsi!, ...at('oov_rate/psi') },
+    { ...oovKs!, ...at('oov_rate/ks') },
   ];
+  if (thresholds && ref.embedding.n >= 2 && win.embedding.n >= 2) {
+    const t = thresholds['text_embedding/mmd'];
+    text.push({ feature: 'text_embedding', result: mmdTest(ref.embedding, win.embedding, t.nulls), threshold: t });
+  }
   const predictions: DriftSignal[] = [];
   const predictionSide = win.comparesPredictions;
   const labelReference = ref.source === 'training_snapshot' ? ref.predictedLabels : ref.labels;
   if (predictionSide && labelReference) predictions.push(...compareCategories('predicted_label', labelReference, win.labels));
   if (predictionSide && ref.confidence) predictions.push(...compareNumeric('confidence', ref.confidence, win.confidence));
   if (predictionSide && ref.servingOovRate && win.servingOovRate.length >= win.size / 2) predictions.push(...compareNumeric('serving_oov_rate', ref.servingOovRate, win.servingOovRate));
-  if (predictionSide && ref.outcomes.n >= opts.minLabelled && win.outcomes.n >= opts.minLabelled) {
-    predictions.push(compareAccuracy('accuracy', ref.outcomes as ArmCounts, win.outcomes as ArmCounts));
-  }
-  const thresholds = opts.thresholds ?? {};
-  const textThresholds = ref.source === 'training_snapshot' ? { ...thresholds, ...(opts.snapshotThresholds ?? DEFAULT_SNAPSHOT_THRESHOLDS) } : thresholds;
-  const findings = [...driftVerdict(text, textThresholds).findings, ...driftVerdict(predictions, thresholds).findings];
+  const accuracy = predictionSide ? accuracyOf(ref, win, opts.minLabelled) : undefined;
+  if (accuracy?.signal) predictions.push(accuracy.signal);
+  const fixed = opts.thresholds ?? {};
+  const floors = { ...DEFAULT_EFFECT_FLOORS, ...(opts.floors ?? {}), ...(ref.source === 'training_snapshot' ? (opts.snapshotFloors ?? SNAPSHOT_FLOORS) : {}) };
+  const textThresholdsFixed = ref.source === 'training_snapshot' ? { ...fixed, ...(opts.snapshotThresholds ?? DEFAULT_SNAPSHOT_THRESHOLDS) } : fixed;
+  const textFindings = driftVerdict(text, { ...textThresholdsFixed, floors }).findings.map((f) =>
+    thresholds && !oovRose && f.feature === 'oov_rate' && f.level !== 'none' ? { ...f, level: 'none' as const, reason: `${f.reason}, but the OOV rate fell: not drift` } : f);
+  const findings = [...textFindings, ...driftVerdict(predictions, fixed).findings];
   const signals = [...text, ...predictions];
   const level = findings.reduce<DriftLevel>((worst, f) => (LEVEL_RANK[f.level] > LEVEL_RANK[worst] ? f.level : worst), 'none');
   const measurements: DriftMeasurement[] = findings.map((f, i) => ({
@@ -215,7 +286,36 @@ export const analyseWindow = (ref: Reference, win: CurrentWindow, opts: Analysis
     effectSize: finite(f.effectSize),
     level: f.level,
   }));
-  return { level, measurements, reasons: findings.filter((f) => f.level !== 'none').map((f) => `${f.feature}/${f.test}: ${f.reason}`) };
+  const basisNote = accuracy ? ` (basis: ${accuracy.report.basis})` : '';
+  return {
+    level,
+    measurements,
+    reasons: findings.filter((f) => f.level !== 'none').map((f) => `${f.feature}/${f.test}: ${f.reason}${f.test === 'accuracy_drop' ? basisNote : ''}`),
+    accuracy: accuracy?.report,
+  };
+};
+
+/**
+ * The window's estimated and realised accuracy, and the concept-drift signal: realised accuracy
+ * against the reference's once both sides have `minLabelled` outcomes, else the estimate from
+ * calibrated confidences against the reference's estimate (like with like, so a calibration bias
+ * common to both cancels).
+ */
+const estimated = (e: AccuracyEstimate): WindowAccuracy => ({ basis: 'estimated', accuracy: e.accuracy, variance: e.variance, n: e.n });
+
+const accuracyOf = (ref: Reference, win: CurrentWindow, minLabelled: number): { report: WindowAccuracyReport; signal: DriftSignal | undefined } | undefined => {
+  if (win.confidence.length === 0) return undefined;
+  const estimate: AccuracyEstimate = estimateAccuracy(win.confidence);
+  const realised = win.outcomes.n > 0 ? win.outcomes.successes / win.outcomes.n : undefined;
+  const labelled = ref.outcomes.n >= minLabelled && win.outcomes.n >= minLabelled;
+  const basis: AccuracyBasis = labelled ? 'realised' : 'estimated';
+  const report: WindowAccuracyReport = {
+    estimated: estimate.accuracy, estimatedLower: estimate.interval.lower, estimatedUpper: estimate.interval.upper, realised, labelled: win.outcomes.n, basis,
+  };
+  if (labelled) return { report, signal: compareAccuracy('accuracy', ref.outcomes as ArmCounts, win.outcomes as ArmCounts) };
+  if (!ref.confidence || ref.confidence.sorted.length === 0) return { report, signal: undefined };
+  const before = estimated(estimateAccuracy(ref.confidence.sorted));
+  return { report, signal: { feature: 'accuracy', result: accuracyDropBetween(before, estimated(estimate)) } };
 };
 
 const LEVEL_RANK: Record<DriftLevel, number> = { none: 0, warn: 1, significant: 2 };

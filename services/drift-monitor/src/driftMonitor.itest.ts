@@ -150,6 +150,18 @@ describe('drift-monitor on real Kafka, Redis, PostgreSQL (registry) and S3 (snap
     // Confidence and predicted labels are compared with the first REFERENCE_SIZE (200) predictions: from the window after them on.
     expect(first.data.measurements.some((m) => m.feature === 'confidence' || m.feature === 'predicted_label')).toBe(false);
     expect(stationary[1]!.data.measurements.map((m) => `${m.feature}/${m.test}`)).toEqual(expect.arrayContaining(['confidence/ks', 'predicted_label/chi_square']));
+    // Text thresholds calibrated on the snapshot, with the MMD of hashed n-grams among them.
+    expect(first.data.measurements.map((m) => `${m.feature}/${m.test}`)).toContain('text_embedding/mmd');
+    // No labels arrived: the window's accuracy is the estimate from calibrated confidences (uniform on [0.5, 1): 0.75), and the rule says so.
+    expect(first.data.accuracy).toBeUndefined();
+    const accuracy = stationary[1]!.data.accuracy;
+    expect(accuracy).toMatchObject({ basis: 'estimated', labelled: 0 });
+    expect(accuracy?.realised).toBeUndefined();
+    expect(accuracy?.estimated).toBeGreaterThan(0.7);
+    expect(accuracy?.estimated).toBeLessThan(0.8);
+    expect(accuracy!.estimatedLower).toBeLessThan(accuracy!.estimated);
+    expect(monitor.status(model)?.lastAccuracy).toMatchObject({ basis: 'estimated' });
+    expect(await svc.metrics.metrics()).toMatch(new RegExp(`flywheel_drift_estimated_accuracy\\{model="${model}",service="drift-itest"\\} 0\\.7`));
 
     await send(model, WINDOW, texts(3, words('zulu')), 3); // vocabulary shift
     const second = await until('shift report', () => reportsOf(model)[2]);

@@ -1,6 +1,6 @@
 import type { EventOf } from '@flywheel/contracts';
 import type { Logger } from '@flywheel/runtime';
-import type { ChampionWatch } from './ChampionWatch.js';
+import { calibrateReference, type ChampionWatch } from './ChampionWatch.js';
 import { CurrentWindow } from './driftAnalysis.js';
 import type { PredictionOutcomes } from './PredictionOutcomes.js';
 import type { DriftMonitorSettings } from './settings.js';
@@ -13,7 +13,7 @@ import type { WindowReports } from './WindowReports.js';
  */
 export const onPrediction = (deps: {
   watch: Pick<ChampionWatch, 'get' | 'forPrediction'>; outcomes: PredictionOutcomes; reports: Pick<WindowReports, 'close'>;
-  settings: Pick<DriftMonitorSettings, 'windowSize' | 'ignoreSubjectPrefixes'>; logger: Logger;
+  settings: DriftMonitorSettings; logger: Logger;
 }) => {
   const ignored = deps.settings.ignoreSubjectPrefixes ?? [];
   const log = deps.logger;
@@ -39,6 +39,7 @@ export const onPrediction = (deps: {
           log.info({ model, version: st.version, size: builder.size }, 'confidence reference ready');
         } else {
           st.reference = builder.build();
+          calibrateReference(st.reference, deps.settings);
           st.window = new CurrentWindow(st.reference);
           log.info({ model, version: st.version, size: st.reference.size }, 'reference from predictions ready');
           return;

@@ -1,4 +1,5 @@
-import type { DriftThresholds } from '@flywheel/stats';
+import type { DriftThresholds, EffectMeasure } from '@flywheel/stats';
+import type { TextCalibration } from './textReference.js';
 
 /** How the drift-monitor builds references and windows and judges them (from config). */
 export interface DriftMonitorSettings {
@@ -25,4 +26,17 @@ export interface DriftMonitorSettings {
   thresholds?: Partial<DriftThresholds>;
   /** Text-feature thresholds against a training snapshot (default: KS D 0.25). */
   snapshotThresholds?: Partial<DriftThresholds>;
+  /**
+   * False alarms per window over all text statistics, whose thresholds are calibrated on each
+   * version's reference (0 or absent: the fixed thresholds, as before calibration existed).
+   */
+  textFalseAlarmRate?: number;
+  /** Stationary windows drawn per calibration (default: enough for the quantile). */
+  calibrationDraws?: number;
+  /** Effect floors under calibrated thresholds against traffic (default DEFAULT_EFFECT_FLOORS). */
+  effectFloors?: Partial<Record<EffectMeasure, number>>;
 }
+
+/** The calibration of text thresholds the settings ask for, if any. */
+export const textCalibration = (s: Pick<DriftMonitorSettings, 'textFalseAlarmRate' | 'calibrationDraws'>): TextCalibration | undefined =>
+  s.textFalseAlarmRate !== undefined && s.textFalseAlarmRate > 0 ? { familyAlpha: s.textFalseAlarmRate, draws: s.calibrationDraws } : undefined;

@@ -1,3 +1,4 @@
+import { createFeaturizer, type FeatureConfig, type Featurizer } from '@flywheel/learning';
 import { fnv1a32 } from '@flywheel/stats';
 
 const MARKS = /\p{M}/gu;
@@ -19,3 +20,14 @@ export const oovRate = (tokens: readonly string[], vocabulary: ReadonlySet<strin
   for (const t of tokens) if (!vocabulary.has(t)) unseen++;
   return unseen / tokens.length;
 };
+
+/**
+ * How texts become hashed vectors for the MMD statistic: the learning package's featurizer (the
+ * model's own hashing), word unigrams and bigrams only — new words and new word pairs, not shared
+ * character n-grams, are what a new topic brings — folded into 2¹⁴ dimensions.
+ */
+export const TEXT_EMBEDDING: Partial<FeatureConfig> = { buckets: 1 << 14, maxFeatures: 64, wordNgrams: 2, charNgramMin: 0, charNgramMax: 0 };
+export const TEXT_EMBEDDING_DIMS = 1 << 14;
+
+/** The featurizer of {@link TEXT_EMBEDDING}: pure, synchronous, with its own scratch space. */
+export const createTextEmbedder = (): Featurizer => createFeaturizer(TEXT_EMBEDDING);

@@ -1,5 +1,15 @@
-import { murmur3_32, numericReference, type NumericReference } from '@flywheel/stats';
-import { oovRate, tokenBucket, tokenize } from './textFeatures.js';
+import {
+  calibrateTextDrift,
+  EmbeddingSum,
+  mulberry32,
+  murmur3_32,
+  numericReference,
+  type CalibratedThreshold,
+  type NumericReference,
+  type TextDriftSample,
+  type TextDriftStatistic,
+} from '@flywheel/stats';
+import { createTextEmbedder, oovRate, TEXT_EMBEDDING_DIMS, tokenBucket, tokenize } from './textFeatures.js';
 
 /** A labelled text: a training row, or a prediction with its predicted label. */
 export interface LabelledText {
@@ -17,7 +27,17 @@ export interface TextReference {
   /** Token counts per hashed bucket: [buckets]. */
   tokenBuckets: number[];
   labels: Map<string, number>;
+  /** Sum of the texts' unit-length hashed n-gram vectors: the MMD side of the reference. */
+  embedding: EmbeddingSum;
+  /** Per-text features of at most CALIBRATION_ROWS texts, to calibrate thresholds for any window size. */
+  calibration: TextDriftSample;
+  /** Calibrated thresholds by window size (textThresholds fills it). */
+  thresholds: Map<number, Record<TextDriftStatistic, CalibratedThreshold>>;
 }
+
+/** Texts kept per reference for calibration (memory: ~0.5 KB each). */
+const CALIBRATION_ROWS = 20_000;
+const EMBED_CHUNK = 1_000;
 
 const VOCABULARY_CAP = 200_000;
 
@@ -43,14 +63,49 @@ export const buildTextReference = (rows: readonly LabelledText[], buckets: numbe
     const label = rows[i]!.label;
     labels.set(label, (labels.get(label) ?? 0) + 1);
   }
-  return {
-    size: rows.length,
-    vocabulary,
-    textLength: numericReference(rows.map((r) => r.text.length)),
-    oovRate: numericReference((heldOut.length > 0 ? heldOut : tokens).map((t) => oovRate(t, vocabulary))),
-    tokenBuckets,
-    labels,
+  const textLength = numericReference(rows.map((r) => r.text.length));
+  const oovRates = numericReference((heldOut.length > 0 ? heldOut : tokens).map((t) => oovRate(t, vocabulary)));
+  const embedder = createTextEmbedder();
+  const embedding = new EmbeddingSum(TEXT_EMBEDDING_DIMS);
+  for (let i = 0; i < rows.length; i += EMBED_CHUNK) embedding.addRows(embedder.featurize(rows.slice(i, i + EMBED_CHUNK).map((r) => r.text)));
+  // Calibration keeps a spread sample of the texts, their held-out OOV rates against the same vocabulary.
+  const kept = spreadSample(Array.from({ length: rows.length }, (_, i) => i), CALIBRATION_ROWS);
+  const keptHeldOut = kept.filter((i) => side[i] === 1);
+  const calibration: TextDriftSample = {
+    textLength: kept.map((i) => rows[i]!.text.length),
+    textLengthEdges: textLength.edges,
+    oovRate: (keptHeldOut.length > 0 ? keptHeldOut : kept).map((i) => oovRate(tokens[i]!, vocabulary)),
+    oovRateEdges: oovRates.edges,
+    tokenBuckets: kept.map((i) => Int32Array.from(tokens[i]!, (w) => tokenBucket(w, buckets))),
+    buckets,
+    embedding: embedder.featurize(kept.map((i) => rows[i]!.text)),
+    dims: TEXT_EMBEDDING_DIMS,
   };
+  return { size: rows.length, vocabulary, textLength, oovRate: oovRates, tokenBuckets, labels, embedding, calibration, thresholds: new Map() };
+};
+
+/** How text thresholds are calibrated: false alarms per window over all text statistics, and the draws. */
+export interface TextCalibration {
+  familyAlpha: number;
+  draws?: number | undefined;
+}
+
+/** Windows are calibrated at sizes rounded down to this step (a smaller window: a higher, safer threshold). */
+const SIZE_STEP = 50;
+
+/**
+ * The text statistics' thresholds for windows of `windowSize` texts, calibrated on the reference's
+ * own texts once per (rounded) size and cached with it. Deterministic: seeded by the size.
+ */
+export const textThresholds = (ref: TextReference, windowSize: number, c: TextCalibration): Record<TextDriftStatistic, CalibratedThreshold> | undefined => {
+  const size = Math.max(SIZE_STEP, Math.floor(windowSize / SIZE_STEP) * SIZE_STEP);
+  const cached = ref.thresholds.get(size);
+  if (cached) return cached;
+  // Too few texts (or held-out texts) to draw stationary windows from: the fixed thresholds apply.
+  if (ref.calibration.textLength.length < 4 || ref.calibration.oovRate.length < 4) return undefined;
+  const t = calibrateTextDrift(ref.calibration, size, { familyAlpha: c.familyAlpha, rng: mulberry32(size), ...(c.draws !== undefined ? { draws: c.draws } : {}) });
+  ref.thresholds.set(size, t);
+  return t;
 };
 
 /**

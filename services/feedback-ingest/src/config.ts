@@ -36,6 +36,12 @@ export const IngestConfig = ServiceConfig.merge(RuleEnv).extend({
   RETRAIN_LOCK_TTL_MS: z.coerce.number().int().positive().default(2 * 3600_000),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   RELAY_IDLE_POLL_MS: z.coerce.number().int().min(5).default(200),
+  /** Logged predictions older than this are deleted (src/retention.ts): feedback naming one is no longer enriched from the log. */
+  PREDICTIONS_KEEP_DAYS: z.coerce.number().positive().default(30),
+  /** Idempotency keys older than this are deleted: a retry after it is a new request. */
+  IDEMPOTENCY_KEEP_HOURS: z.coerce.number().min(1).default(48),
+  /** How often retention runs (batched deletes; see @flywheel/postgres deleteInBatches). */
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
 });
 export type IngestConfig = z.infer<typeof IngestConfig>;
 

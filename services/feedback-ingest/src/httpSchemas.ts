@@ -91,6 +91,8 @@ export const TrainingExamplesQuery = z.object({
   watermark: z.coerce.number().int().nonnegative().optional().describe('Only feedback with sequence <= watermark (a trigger\'s feedbackWatermark); all feedback when absent.'),
   pseudoLabelMinConfidence: z.coerce.number().min(0).max(1).describe('Predictions at least this confident (and without feedback) become pseudo-labels.'),
   pseudoLabelMaxRows: z.coerce.number().int().min(0).max(1_000_000).describe('At most this many pseudo-labels, newest first; 0 for none.'),
+  limit: z.coerce.number().int().min(1).max(10_000_000).optional().describe('At most this many feedback examples (pseudo-labels are capped by pseudoLabelMaxRows): the newest feedback (up to half of them), then a sample of the rest drawn by `seed`; the answer header Flywheel-Examples-Available says how many feedback groups there were.'),
+  seed: z.string().min(1).max(200).optional().describe('Seed of the sample: the same seed, watermark and data give the same rows in the same order.'),
 }).strict();
 export type TrainingExamplesQuery = z.infer<typeof TrainingExamplesQuery>;
 

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { authMigrationsDir, createKeyring, createRateLimits } from '@flywheel/auth';
 import { createRuleBook, FLYWHEEL_SOURCES } from '@flywheel/contracts';
-import { createOutboxRelay, outboxMigrationsDir } from '@flywheel/postgres';
+import { createOutboxRelay, outboxMigrationsDir, runRetention } from '@flywheel/postgres';
 import { RedisLocks, RetrainLeases } from '@flywheel/redis';
 import { PgRegistry, registryMigrationsDir } from '@flywheel/registry';
 import { createService } from '@flywheel/service';
@@ -14,6 +14,7 @@ import { PgLabelBook } from './labelBook.js';
 import { createManualTrigger } from './manualTrigger.js';
 import { RegistryCatalog } from './modelCatalog.js';
 import { onProjectedEvents } from './onProjectedEvents.js';
+import { ingestRetention } from './retention.js';
 import { PgTrainingExamples } from './trainingExamples.js';
 import { PgTrainingProjection } from './trainingProjection.js';
 
@@ -41,10 +42,14 @@ svc.ready({ name: 'keyring', check: () => keyring.fresh() });
 const limits = createRateLimits({ redis: svc.redis(), keyPrefix: `${config.REDIS_PREFIX}:rl:feedback-ingest`, limits: { feedback: { points: config.FEEDBACK_RATE_LIMIT_PER_MINUTE, durationSec: 60 } } });
 const labels = new PgLabelBook(pool, trustedReportersFor(config));
 
+const metrics = createIngestMetrics(svc.metrics);
+
 svc.consume('feedback-ingest', onProjectedEvents(projection));
+svc.every('retention', config.RETENTION_INTERVAL_MS, () => runRetention(pool, ingestRetention(config), { onDeleted: (table, n) => metrics.retentionDeleted.inc({ table }, n) }));
+svc.every('outbox-prune', 3_600_000, async () => metrics.retentionDeleted.inc({ table: 'flywheel_outbox' }, await relay.prune({ olderThanMs: config.OUTBOX_SENT_KEEP_DAYS * 86_400_000 })));
 svc.routes(ingestRoutes({
   logger: svc.logger,
-  metrics: createIngestMetrics(svc.metrics),
+  metrics,
   store: new PgFeedbackStore(pool, labels),
   training: projection,
   examples: new PgTrainingExamples(pool),

@@ -91,6 +91,32 @@ describe('GET /internal/v1/models/{model}/training-examples', () => {
     expect(pseudo.every((e) => e.trust === 'standard')).toBe(true);
   });
 
+  it('with a limit, answers a sample bounded by it that the same seed repeats exactly, in pages or in one read', async () => {
+    const q = 'pseudoLabelMinConfidence=0.9&pseudoLabelMaxRows=0';
+    const everything = (await lines(await read(q))).map((e) => e.text).sort();
+    expect(everything).toHaveLength(5);
+    const first = await read(`${q}&limit=3&seed=job-1`);
+    // Six feedback groups; the thumbs-up alone teaches nothing, so five examples.
+    expect(first.headers.get('flywheel-examples-available')).toBe('6');
+    const sample = await lines(first);
+    expect(sample).toHaveLength(3);
+    expect(everything).toEqual(expect.arrayContaining(sample.map((e) => e.text)));
+    expect(await lines(await read(`${q}&limit=3&seed=job-1`))).toEqual(sample);
+    const paged: unknown[] = [];
+    for await (const page of new PgTrainingExamples(p.pool, 2).stream(model, { pseudoLabelMinConfidence: 0.9, pseudoLabelMaxRows: 0, limit: 3, seed: 'job-1' })) paged.push(...page);
+    expect(paged).toEqual(sample);
+    // A limit above what there is returns all of it; other seeds draw other samples.
+    expect((await lines(await read(`${q}&limit=100&seed=job-1`))).map((e) => e.text).sort()).toEqual(everything);
+    const drawn = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const texts = (await lines(await read(`${q}&limit=4&seed=other-${i}`))).map((e) => e.text);
+      // Half the limit is the newest feedback, whatever the seed; the other half a seeded draw.
+      expect(texts).toEqual(expect.arrayContaining(['text of enduser', 'text of late']));
+      drawn.add(texts.sort().join('|'));
+    }
+    expect(drawn.size).toBeGreaterThan(1);
+  });
+
   it('needs an admin key and a valid query', async () => {
     expect((await read('pseudoLabelMinConfidence=0.9&pseudoLabelMaxRows=1', {})).status).toBe(401);
     expect((await read('pseudoLabelMinConfidence=0.9&pseudoLabelMaxRows=1', { authorization: 'Bearer wrong-token-000000000' })).status).toBe(401);

@@ -11,8 +11,15 @@ export interface TrainingExamples {
    * Items proposing a label not yet accepted (proposed_label) are left out: they teach nothing yet.
    * Each row says who supplied it (`trust`): unattributed feedback (client_trust NULL) and
    * pseudo-labels count as `standard`, so only trusted clients' rows can ever judge a candidate.
+   * With `limit` (and `seed`), at most that many feedback examples: see PgTrainingExamples.sampled.
    */
   stream(model: string, q: TrainingExamplesQuery): AsyncIterable<TrainingExample[]>;
+  /**
+   * Feedback groups (a prediction's rows, or one item without a prediction) under the watermark: what
+   * a limited stream samples from. An upper bound of the feedback examples: a group whose rows
+   * teach no label (a lone thumbs-down) yields none.
+   */
+  available(model: string, q: TrainingExamplesQuery): Promise<number>;
 }
 
 const FeedbackRow = z.object({
@@ -45,7 +52,85 @@ const labelOf = (r: z.infer<typeof FeedbackRow>): string | undefined =>
 export class PgTrainingExamples implements TrainingExamples {
   constructor(private readonly pool: Pool, private readonly pageSize = 2_000) {}
 
+  async available(model: string, q: TrainingExamplesQuery): Promise<number> {
+    const r = await this.pool.query(
+      `SELECT count(DISTINCT COALESCE(prediction_id, id)) AS n FROM feedback
+        WHERE model = $1 AND NOT proposed_label AND ($2::bigint IS NULL OR sequence <= $2)`,
+      [model, q.watermark ?? null],
+    );
+    return z.object({ n: z.coerce.number() }).parse(r.rows[0]).n;
+  }
+
   async *stream(model: string, q: TrainingExamplesQuery): AsyncIterable<TrainingExample[]> {
+    if (q.limit !== undefined || q.seed !== undefined) yield* this.sampled(model, q);
+    else yield* this.everything(model, q);
+    yield* this.pseudoLabels(model, q);
+  }
+
+  /**
+   * At most `limit` feedback examples: the newest feedback first (up to half the limit, whatever
+   * the seed: the corrections that triggered this retraining must be in it), then the rest as a
+   * sample drawn by the seed: groups in the order of md5(seed || group), the first that teach a
+   * label. A hash order is a uniform shuffle (every older correction equally likely to be kept,
+   * whatever its age or label) that PostgreSQL sorts once and the same seed repeats exactly; a
+   * cursor in one read-only snapshot streams it in pages.
+   */
+  private async *sampled(model: string, q: TrainingExamplesQuery): AsyncIterable<TrainingExample[]> {
+    const limit = q.limit ?? Number.POSITIVE_INFINITY;
+    const newest = q.limit === undefined ? 0 : Math.floor(q.limit / 2);
+    const client = await this.pool.connect();
+    let done = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // The sequence of the newest-th newest row: groups with a row at or after it come first.
+      const newestFrom = newest === 0 ? null : z.object({ sequence: z.coerce.number() }).optional().parse((await client.query(
+        `SELECT sequence FROM feedback WHERE model = $1 AND NOT proposed_label AND ($2::bigint IS NULL OR sequence <= $2)
+          ORDER BY sequence DESC OFFSET $3 LIMIT 1`,
+        [model, q.watermark ?? null, newest - 1],
+      )).rows[0])?.sequence ?? 0;
+      await client.query(
+        `DECLARE training_sample NO SCROLL CURSOR FOR
+         SELECT id, group_key, sequence, text, kind, correct_label, predicted_label, client_trust FROM (
+           SELECT id::text AS id, COALESCE(prediction_id::text, id::text) AS group_key, sequence, text, kind, correct_label, predicted_label, client_trust,
+                  max(sequence) OVER (PARTITION BY COALESCE(prediction_id::text, id::text)) AS group_sequence
+             FROM feedback
+            WHERE model = $1 AND NOT proposed_label AND ($2::bigint IS NULL OR sequence <= $2)) f
+          ORDER BY ($4::bigint IS NOT NULL AND group_sequence >= $4) DESC, md5($3 || group_key), group_key, sequence DESC`,
+        [model, q.watermark ?? null, q.seed ?? '', newestFrom],
+      );
+      let lastTaken: string | undefined;
+      let taken = 0;
+      while (taken < limit) {
+        const rows = (await client.query(`FETCH ${this.pageSize} FROM training_sample`)).rows.map((r) => FeedbackRow.parse(r));
+        const page: TrainingExample[] = [];
+        for (const r of rows) {
+          if (taken >= limit) break;
+          const e = this.exampleOf(r, lastTaken);
+          if (!e) continue;
+          lastTaken = r.group_key;
+          page.push(e);
+          taken++;
+        }
+        if (page.length > 0) yield page;
+        if (rows.length < this.pageSize) break;
+      }
+      await client.query('COMMIT');
+      done = true;
+    } finally {
+      if (!done) await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+    }
+  }
+
+  /** The first row of a group that teaches a label, as an example; undefined for the rest. */
+  private exampleOf(r: z.infer<typeof FeedbackRow>, lastTaken: string | undefined): TrainingExample | undefined {
+    if (r.group_key === lastTaken) return undefined;
+    const label = labelOf(r);
+    if (label === undefined) return undefined;
+    return { text: r.text, label, source: r.kind === 'misclassification' ? 'human_correction' : 'confirmation', group: `feedback:${r.id}`, trust: r.client_trust ?? 'standard' };
+  }
+
+  private async *everything(model: string, q: TrainingExamplesQuery): AsyncIterable<TrainingExample[]> {
     let after: { key: string; sequence: number } | undefined;
     let lastTaken: string | undefined;
     for (;;) {
@@ -60,17 +145,19 @@ export class PgTrainingExamples implements TrainingExamples {
       )).rows.map((r) => FeedbackRow.parse(r));
       const page: TrainingExample[] = [];
       for (const r of rows) {
-        if (r.group_key === lastTaken) continue;
-        const label = labelOf(r);
-        if (label === undefined) continue;
+        const e = this.exampleOf(r, lastTaken);
+        if (!e) continue;
         lastTaken = r.group_key;
-        page.push({ text: r.text, label, source: r.kind === 'misclassification' ? 'human_correction' : 'confirmation', group: `feedback:${r.id}`, trust: r.client_trust ?? 'standard' });
+        page.push(e);
       }
       if (page.length > 0) yield page;
       const last = rows.at(-1);
       if (!last || rows.length < this.pageSize) break;
       after = { key: last.group_key, sequence: last.sequence };
     }
+  }
+
+  private async *pseudoLabels(model: string, q: TrainingExamplesQuery): AsyncIterable<TrainingExample[]> {
     if (q.pseudoLabelMaxRows === 0) return;
     const preds = (await this.pool.query(
       `SELECT p.prediction_id::text AS prediction_id, p.text, p.label, p.confidence FROM predictions p

@@ -17,10 +17,15 @@ export class BaseModelCache {
 
   /** The base, loaded from `read()` unless already loaded or loading; the caller becomes a user. */
   async acquire(model: string, baseVersion: string, read: () => Promise<Uint8Array>): Promise<BaseModel> {
+    return this.acquireWith(model, baseVersion, async () => this.engine.loadBase(await read()));
+  }
+
+  /** The base, made by `load()` unless already loaded or loading (encoder and imported bases load their own way). */
+  async acquireWith(model: string, baseVersion: string, load: () => Promise<BaseModel>): Promise<BaseModel> {
     const key = `${model}\u0000${baseVersion}`;
     let entry = this.bases.get(key);
     if (entry === undefined) {
-      const created: BaseEntry = { base: read().then((bytes) => this.engine.loadBase(bytes)), users: 0 };
+      const created: BaseEntry = { base: load(), users: 0 };
       this.bases.set(key, created);
       created.base.catch(() => {
         if (this.bases.get(key) === created) this.bases.delete(key);

@@ -1,6 +1,7 @@
 import type { Logger } from '@flywheel/runtime';
 import { BaseModelCache } from './BaseModelCache.js';
 import type { LoadedVersion } from './modelSnapshot.js';
+import { loadBaseOf } from './loadBaseOf.js';
 import type { InferenceEngine, ModelSource } from './ports.js';
 import { roleOf, type ServedModel } from './servedModel.js';
 import type { ServingMetrics } from './servingMetrics.js';
@@ -33,7 +34,7 @@ export class LoadedVersions {
       return have;
     }
     const artifact = await this.deps.source.version(model, version);
-    const base = await this.bases.acquire(model, artifact.baseVersion, () => artifact.baseOnnx());
+    const base = await this.bases.acquireWith(model, artifact.baseVersion, () => loadBaseOf(this.deps.engine, artifact));
     let loaded: LoadedVersion;
     try {
       const classifier = base.createClassifier(artifact.adapterBytes, artifact.adapterManifest);
@@ -52,6 +53,7 @@ export class LoadedVersions {
     if (state.snapshot) {
       wanted.add(state.snapshot.champion.version);
       if (state.snapshot.challenger) wanted.add(state.snapshot.challenger.version);
+      if (state.snapshot.shadow) wanted.add(state.snapshot.shadow.version);
     }
     for (const [version, loaded] of state.loaded) {
       if (wanted.has(version) || state.retiring.has(version)) continue;
@@ -89,5 +91,6 @@ export class LoadedVersions {
       s.retiring.clear();
     }
     await this.bases.releaseAll();
+    await this.deps.engine.close?.();
   }
 }

@@ -139,7 +139,7 @@ export class ModelHost {
         }
         case 'rejected': {
           state.standby = state.standby.filter((v) => v !== update.version);
-          if (current?.challenger?.version === update.version) {
+          if (current?.challenger?.version === update.version || current?.shadow?.version === update.version) {
             await this.lifecycle(state, model, current.champion.version, update.action, receivedAt);
           } else {
             this.versions.retireUnused(state);
@@ -162,6 +162,7 @@ export class ModelHost {
       ready: s !== undefined,
       champion: view(s?.champion),
       challenger: view(s?.challenger),
+      shadow: view(s?.shadow),
       routing: s?.routing,
       loaded: [...state.loaded.keys()].sort(),
       standby: [...state.standby],
@@ -189,10 +190,11 @@ export class ModelHost {
   private async install(state: ServedModel, model: string, table: RoutingTable, action: SwapRecord['action'], receivedAt: number): Promise<void> {
     const champion = await this.versions.ensure(state, model, table.champion);
     const challenger = table.challenger === undefined ? undefined : await this.versions.ensure(state, model, table.challenger);
+    const shadow = table.shadow === undefined ? undefined : await this.versions.ensure(state, model, table.shadow);
     if (action !== 'start') failpoint('serving.mid-swap'); // loaded, not yet swapped in: a restart must come back on the new table
-    state.snapshot = { model, champion, challenger, routing: table, installedAt: new Date() };
+    state.snapshot = { model, champion, challenger, ...(shadow ? { shadow } : {}), routing: table, installedAt: new Date() };
     this.failures.loaded(model);
-    state.standby = state.standby.filter((v) => v !== table.champion && v !== table.challenger);
+    state.standby = state.standby.filter((v) => v !== table.champion && v !== table.challenger && v !== table.shadow);
     this.versions.retireUnused(state);
     const swap = this.recordSwap(state, model, action, receivedAt);
     this.log.info({ model, action, champion: champion.version, challenger: challenger?.version, share: table.challengerShareBps, seconds: swap.seconds }, 'model state swapped');

@@ -19,6 +19,8 @@ export interface PredictionRecord {
   latencyMs: number;
   /** epoch ms of the answer */
   time: number;
+  /** The shadow version's answer to the same text (PredictionMade.shadow), added by the shadow scorer. */
+  shadow?: { modelVersion: string; label: string; confidence: number; experimentId?: string | undefined } | undefined;
 }
 
 /** The part of the bus publisher the log needs. */
@@ -147,6 +149,12 @@ const toEvent = (p: PredictionRecord, source: string): EventOf<'predictions'> =>
   if (p.subjectId !== undefined) data.subjectId = p.subjectId;
   if (p.experimentId !== undefined) data.experimentId = p.experimentId;
   if (p.client !== undefined) data.client = p.client;
+  if (p.shadow !== undefined) {
+    data.shadow = {
+      modelVersion: p.shadow.modelVersion, label: p.shadow.label, confidence: Math.min(1, Math.max(0, p.shadow.confidence)),
+      ...(p.shadow.experimentId !== undefined ? { experimentId: p.shadow.experimentId } : {}),
+    };
+  }
   if (p.topK !== undefined) data.topK = p.topK.map((t) => ({ label: t.label, probability: Math.min(1, Math.max(0, t.probability)) }));
   return {
     specversion: SPEC_VERSION,

@@ -21,6 +21,12 @@ export const ServingConfig = ServiceConfig.merge(S3Config).extend({
   /** Serve the predict routes on bare node:http in front of express (same handlers; see README). */
   SERVING_FAST_PATH: envBoolean.default('true'),
   ONNX_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  /** onnxruntime execution providers for encoder models, in order (e.g. cuda,cpu); one that is not usable here falls back to cpu. */
+  ONNX_EXECUTION_PROVIDERS: commaList.default('cpu'),
+  /** Concurrent requests to an encoder model wait at most this long to run together in one batch. */
+  MICRO_BATCH_MAX_WAIT_MS: z.coerce.number().min(0).max(50).default(2),
+  /** Texts per micro-batch at most; 1 turns micro-batching off. */
+  MICRO_BATCH_MAX_ITEMS: z.coerce.number().int().min(1).max(4_096).default(64),
   /** A version nobody routes to stays loaded this long after the swap (then until its last request ends). */
   RELEASE_GRACE_MS: z.coerce.number().int().min(0).default(5_000),
   /** A model that fails to load is reloaded after this delay, doubling per failure up to LOAD_RETRY_MAX_MS. */
@@ -28,6 +34,10 @@ export const ServingConfig = ServiceConfig.merge(S3Config).extend({
   LOAD_RETRY_MAX_MS: z.coerce.number().int().min(10).default(60_000),
   PREDICTION_BUFFER: z.coerce.number().int().min(100).default(20_000),
   PREDICTION_FLUSH_MS: z.coerce.number().int().min(5).default(50),
+  /** Rows waiting for a shadow version's scoring at most; more are dropped and counted (answers never wait). */
+  SHADOW_QUEUE_ROWS: z.coerce.number().int().min(1).default(1_000),
+  /** A shadow inference slower than this is given up (its answers are logged without the shadow's). */
+  SHADOW_TIMEOUT_MS: z.coerce.number().int().min(1).default(2_000),
 });
 export type ServingConfig = z.infer<typeof ServingConfig>;
 

@@ -6,6 +6,7 @@ import { ModelUnavailable } from './ModelUnavailable.js';
 import { routeVariant, type LoadedVersion, type ModelSnapshot } from './modelSnapshot.js';
 import type { PredictionRecord } from './PredictionLog.js';
 import type { ServingMetrics } from './servingMetrics.js';
+import type { ShadowQueue } from './ShadowScorer.js';
 
 /** One input row. `subjectId` makes the variant sticky (user, session, document). */
 export interface PredictItem {
@@ -48,6 +49,8 @@ export interface PredictorDeps {
   metrics: ServingMetrics;
   /** top-k carried by the prediction event when the caller asked for fewer (drift and pseudo-labels use it). */
   eventTopK?: number;
+  /** Where answers go to be scored again by a shadow version (routing.shadow), after they were sent. */
+  shadow?: ShadowQueue;
 }
 
 /** Per request: how many top labels the answer carries, and the API client it goes to (logged with each prediction). */
@@ -107,6 +110,9 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
     const experimentId = variant === 'challenger' || snapshot.routing.challengerShareBps > 0 ? snapshot.routing.experimentId : undefined;
     // One counter update per distinct label, not per row (label hashing is the costly part).
     const perLabel = new Map<string, number>();
+    // With a shadow version the rows are logged by the shadow scorer once it has scored them (off the request path).
+    const shadow = deps.shadow !== undefined && snapshot.shadow !== undefined && snapshot.shadow.version !== loaded.version ? snapshot.shadow : undefined;
+    const records: PredictionRecord[] = [];
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as number;
       const item = items[row] as PredictItem;
@@ -117,7 +123,7 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
       if (topK !== undefined && top !== undefined) answer.topK = top.slice(0, topK);
       out[row] = answer;
       perLabel.set(label, (perLabel.get(label) ?? 0) + 1);
-      deps.recorder.record({
+      const record: PredictionRecord = {
         model,
         predictionId: answer.predictionId,
         modelVersion: loaded.version,
@@ -131,8 +137,11 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
         topK: top?.slice(0, eventTopK),
         latencyMs,
         time: Date.now(),
-      });
+      };
+      if (shadow === undefined) deps.recorder.record(record);
+      else records.push(record);
     }
+    if (shadow !== undefined) deps.shadow?.offer({ model, shadow, experimentId: snapshot.routing.shadowExperimentId, records });
     for (const [label, n] of perLabel) m.predictions.inc({ model, variant, label }, n);
     const seconds = latencyMs / 1000;
     m.requestDuration.observe({ model, variant }, seconds);

@@ -10,12 +10,14 @@ import { ModelHost } from './ModelHost.js';
 import { modelsAtStart } from './modelsAtStart.js';
 import { onModelUpdate } from './onModelUpdate.js';
 import { onnxInferenceEngine } from './onnxInferenceEngine.js';
+import { openApiRoute } from './openApiRoute.js';
 import { PredictionLog } from './PredictionLog.js';
 import { createPredictHandlers } from './predictHandlers.js';
 import { RedisRoutingStore } from './RedisRoutingStore.js';
 import { RegistryModelSource } from './RegistryModelSource.js';
 import { createServingMetrics } from './servingMetrics.js';
 import { createServingFront } from './servingFront.js';
+import { ShadowScorer } from './ShadowScorer.js';
 import { modelsReadiness, servingRoutes } from './servingRoutes.js';
 
 const config = loadConfig(process.env);
@@ -33,7 +35,11 @@ const metrics = createServingMetrics(svc.metrics);
 const source = new RegistryModelSource(new PgRegistry(svc.pool()), new MinioArtifactStore(await svc.objectStore()));
 const host = new ModelHost({
   source, metrics, logger,
-  engine: onnxInferenceEngine({ intraOpThreads: config.ONNX_INTRA_OP_THREADS }),
+  engine: onnxInferenceEngine({
+    intraOpThreads: config.ONNX_INTRA_OP_THREADS, executionProviders: config.ONNX_EXECUTION_PROVIDERS,
+    microBatch: { maxWaitMs: config.MICRO_BATCH_MAX_WAIT_MS, maxItems: config.MICRO_BATCH_MAX_ITEMS },
+    warn: (message, err) => logger.warn({ err }, message),
+  }),
   routing: new RedisRoutingStore(svc.redis(), logger, config.REDIS_PREFIX),
   releaseGraceMs: config.RELEASE_GRACE_MS,
   loadRetry: { baseMs: config.LOAD_RETRY_BASE_MS, capMs: config.LOAD_RETRY_MAX_MS },
@@ -44,7 +50,10 @@ const predictions = new PredictionLog({
 });
 svc.onStop(() => predictions.stop()); // registered after the host: the log drains before the models go
 svc.every('prediction-log', config.PREDICTION_FLUSH_MS, () => predictions.flush());
-const predict = createPredictor({ host, recorder: predictions, metrics });
+// Registered after the log: at shutdown the shadow queue is finished before the log drains.
+const shadow = new ShadowScorer({ recorder: predictions, metrics, logger, capacity: config.SHADOW_QUEUE_ROWS, timeoutMs: config.SHADOW_TIMEOUT_MS });
+svc.onStop(() => shadow.stop());
+const predict = createPredictor({ host, recorder: predictions, metrics, shadow });
 
 const followAll = config.SERVING_FOLLOW_ALL ?? (config.SERVING_MODELS ?? []).length === 0;
 const models = await modelsAtStart(source, { models: config.SERVING_MODELS ?? [], followAll });
@@ -53,6 +62,7 @@ host.expect(models); // known now: 503 and unready until loaded, not 404
 svc.consume(config.SERVING_GROUP_ID ?? `serving-${hostname()}-${process.pid}`, { modelUpdates: onModelUpdate({ host, followAll }) }, { fromBeginning: false });
 svc.ready(modelsReadiness(host));
 svc.routes(servingRoutes({ predict, directory: host, metrics, keyring, limits }));
+svc.routes(openApiRoute());
 // Keys and declared lengths are checked before any body is read; then the fast path, then express.
 const fast = config.SERVING_FAST_PATH ? createFastPredictPath(createPredictHandlers({ predict, directory: host, metrics }), { logger, limits }) : undefined;
 svc.front(createServingFront({ keyring, fast, expressLimitBytes: BATCH_BODY_LIMIT_BYTES }));

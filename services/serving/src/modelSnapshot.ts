@@ -23,6 +23,8 @@ export interface ModelSnapshot {
   readonly champion: LoadedVersion;
   /** Loaded and routed challenger; undefined when the table has none (or a 0 % share). */
   readonly challenger: LoadedVersion | undefined;
+  /** Scored off the request path on the same requests (routing.shadow); never answers. */
+  readonly shadow?: LoadedVersion;
   readonly routing: RoutingTable;
   readonly installedAt: Date;
 }

@@ -23,9 +23,22 @@ export interface BaseModel {
   release(): Promise<void>;
 }
 
+/** A user's encoder or classifier folder in the object store (issue 15): read once per hash, shared. */
+export interface EncoderSource {
+  /** content hash: the same files give the same hash, so every version on them shares one session */
+  hash: string;
+  /** the folder's files by name (model.onnx, tokenizer.json, …), verified */
+  files(): Promise<Record<string, Uint8Array>>;
+}
+
 /** Loads base models; main.ts backs it with @flywheel/learning's onnxruntime base. */
 export interface InferenceEngine {
-  loadBase(onnxBytes: Uint8Array): Promise<BaseModel>;
+  /** `encoder`: the frozen encoder a base exported from an encoder-base state runs on */
+  loadBase(onnxBytes: Uint8Array, options?: { encoder?: EncoderSource }): Promise<BaseModel>;
+  /** a user's classifier served as it is; its classifiers ignore adapter bytes */
+  loadImported?(source: EncoderSource, labels: readonly string[]): Promise<BaseModel>;
+  /** releases what the engine shares between bases (encoder sessions) */
+  close?(): Promise<void>;
 }
 
 /** One version's serving artifacts: adapter bytes, its manifest (parsed by the engine) and the base it needs. */
@@ -35,6 +48,12 @@ export interface VersionArtifact {
   baseVersion: string;
   /** Reads the base ONNX; called only when that base is not loaded yet. */
   baseOnnx(): Promise<Uint8Array>;
+  /** absent: 'adapter'. An imported classifier has no base ONNX and no adapter: it is `encoder` itself. */
+  kind?: 'adapter' | 'imported-classifier';
+  /** the encoder folder the version runs on (an imported classifier's own folder) */
+  encoder?: EncoderSource;
+  /** the version's labels (an imported classifier's, in output order) */
+  labels?: readonly string[];
 }
 
 /**

@@ -29,8 +29,9 @@ export const newServedModel = (): ServedModel => ({
 });
 
 /** The role a loaded version plays now (the loaded-versions gauge's label). */
-export const roleOf = (s: ServedModel, version: string): 'champion' | 'challenger' | 'retiring' | 'standby' =>
+export const roleOf = (s: ServedModel, version: string): 'champion' | 'challenger' | 'shadow' | 'retiring' | 'standby' =>
   s.snapshot?.champion.version === version ? 'champion'
   : s.snapshot?.challenger?.version === version ? 'challenger'
+  : s.snapshot?.shadow?.version === version ? 'shadow'
   : s.retiring.has(version) ? 'retiring'
   : 'standby';

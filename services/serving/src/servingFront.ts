@@ -3,8 +3,8 @@ import { authErrorHeaders, authorize, type Client, type Keyring } from '@flywhee
 import { toHttpError, type FrontHandler } from '@flywheel/http';
 import { bodyLimitOf } from './bodyLimits.js';
 
-/** Routes anyone may call: the orchestrator's probes and Prometheus. */
-const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+/** Routes anyone may call: the orchestrator's probes, Prometheus and the API's OpenAPI document. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 
 /** A handler that answers some authorized requests itself (the fast predict path) and returns true, or false to pass them on. */
 export type AuthorizedFront = (req: IncomingMessage, res: ServerResponse, client: Client) => boolean;

@@ -58,6 +58,23 @@ export const createServingMetrics = (registry: Registry) => ({
     labelNames: ['reason'] as const,
     registers: [registry],
   }),
+  shadowDropped: new Counter({
+    name: 'flywheel_serving_shadow_dropped_total',
+    help: 'Requests not scored by the shadow version: queue full (load), failed or timed out (answers are unaffected)',
+    labelNames: ['model', 'reason'] as const,
+    registers: [registry],
+  }),
+  shadowScored: new Counter({
+    name: 'flywheel_serving_shadow_scored_total',
+    help: 'Requests scored by the shadow version off the request path',
+    labelNames: ['model'] as const,
+    registers: [registry],
+  }),
+  shadowQueued: new Gauge({
+    name: 'flywheel_serving_shadow_queued',
+    help: 'Rows waiting in the shadow queue',
+    registers: [registry],
+  }),
   predictionsBuffered: new Gauge({
     name: 'flywheel_serving_predictions_buffered',
     help: 'Prediction events waiting to be published',

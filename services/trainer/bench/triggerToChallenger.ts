@@ -22,6 +22,7 @@ import { createJobRunner } from '../src/createJobRunner.js';
 import { HttpTrainingData } from '../src/HttpTrainingData.js';
 import { measureTriggerToChallenger } from '../src/measureTriggerToChallenger.js';
 import { onRetrainingTriggers } from '../src/onRetrainingTriggers.js';
+import { pgOwnerLiveness } from '../src/ownerLiveness.js';
 import { PgJobStore } from '../src/PgJobStore.js';
 import { createTrainerMetrics } from '../src/trainerMetrics.js';
 import { trainerMigrationsDir } from '../src/trainerMigrationsDir.js';
@@ -84,7 +85,7 @@ const jobs = new PgJobStore(pool, { announced: () => relay.nudge() });
 const runner = createJobRunner({
   jobs, registry, artifacts, data: new HttpTrainingData({ baseUrl: config.FEEDBACK_URL, token: config.ADMIN_TOKEN }), leases, logger: svc.logger, metrics,
   train: isolation === 'inline' ? inlineCandidateTrainer() : workerCandidateTrainer(workerUrl),
-  staleAfterMs: 600_000, orphanMinAgeMs: 3_600_000,
+  staleAfterMs: 600_000, orphanMinAgeMs: 3_600_000, owners: pgOwnerLiveness(pool, schema), // recovery never runs in the bench
   settings: { gates: { minAccuracy: 0, maxForgetting: 1, minImprovement: -1 }, lockTtlMs: 600_000, keepAliveMs: 5_000, pseudoLabelMinConfidence: 0.9, pseudoLabelMaxRows: 0, oldMaxRows: 20_000, holdoutFraction: 0.1, holdoutMaxRows: 2_000, trainOptions: {} },
 });
 const training = svc.every('training-jobs', 100, runner.runOnce);

@@ -16,6 +16,10 @@ const answers: Record<string, (res: ServerResponse) => void> = {
     res.end(`${row(2, 'standard')}\n${JSON.stringify({ text: 'p', label: 'b', source: 'pseudo_label', confidence: 0.95, group: 'prediction:9', trust: 'standard' })}\n`);
   },
   empty: (res) => res.writeHead(200, { 'content-type': 'application/x-ndjson' }).end(),
+  capped: (res) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'flywheel-examples-available': '250' });
+    res.end(`${row(1, 'trusted')}\n${row(2, 'trusted')}\n${JSON.stringify({ text: 'p', label: 'b', source: 'pseudo_label', confidence: 0.95, group: 'prediction:9', trust: 'standard' })}\n`);
+  },
   cut: (res) => {
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     res.write(`${row(1, 'trusted')}\n{"text":"half`);
@@ -59,6 +63,17 @@ describe('HttpTrainingData (feedback-ingest read API)', () => {
     for (const e of got.slice(1)) expect(groupPosition(e, 1)).toBeGreaterThanOrEqual(TRAIN_SIDE_FROM);
     expect(await data().fresh('empty', { pseudoLabelMinConfidence: 0.9, pseudoLabelMaxRows: 0 })).toEqual([]);
     expect(new URL(seen.at(-1)!.url, base).searchParams.has('watermark')).toBe(false);
+  });
+
+  it('with a row cap, asks for a sample seeded by the model and watermark and says how it was drawn', async () => {
+    const capped = new HttpTrainingData({ baseUrl: base, token: 'admin-token-0123456789', maxRows: 2, seed: 'deploy-7' });
+    const got = await capped.fresh('capped', opts);
+    const q = new URL(seen.at(-1)!.url, base).searchParams;
+    expect([q.get('limit'), q.get('seed')]).toEqual(['2', 'deploy-7:capped:42']);
+    expect(got).toHaveLength(3);
+    // Pseudo-labels have their own cap: rowsRead counts the feedback rows.
+    expect(got.sample).toEqual({ maxRows: 2, seed: 'deploy-7:capped:42', rowsAvailable: 250, rowsRead: 2 });
+    expect((await data().fresh('good', opts)).sample).toBeUndefined();
   });
 
   it('treats a body cut off mid-way, a 5xx or no answer as DependencyDown (retriable)', async () => {

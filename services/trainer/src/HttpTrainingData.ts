@@ -1,7 +1,6 @@
-import type { Example } from '@flywheel/learning';
 import { CorruptData, DependencyDown, Failed } from '@flywheel/runtime';
 import { keepOutOfHeldOut } from './keepOutOfHeldOut.js';
-import type { TrainingDataSource } from './ports.js';
+import type { FreshExamples, TrainingDataSource } from './ports.js';
 import { TrainingRow } from './TrainingRow.js';
 
 export interface HttpTrainingDataOptions {
@@ -11,7 +10,20 @@ export interface HttpTrainingDataOptions {
   token: string;
   /** whole request, body included (default 5 minutes: a large model streams many rows) */
   timeoutMs?: number;
+  /** At most this many feedback rows per job (TRAINER_MAX_ROWS), a seeded sample; absent: all of them. */
+  maxRows?: number;
+  /** Prefix of each read's seed (TRAINER_SAMPLE_SEED); the seed is `<prefix>:<model>:<watermark>`. */
+  seed?: string;
 }
+
+/**
+ * The seed of a job's sample: the same trigger (model and watermark), retried or re-run, draws the
+ * same rows; the next trigger, with a new watermark, draws a new sample.
+ */
+export const sampleSeed = (prefix: string, model: string, watermark: number | undefined): string => `${prefix}:${model}:${watermark ?? 'latest'}`;
+
+/** Answer header of feedback-ingest: feedback groups a limited read chose from. */
+const AVAILABLE_HEADER = 'flywheel-examples-available';
 
 /**
  * TrainingDataSource over feedback-ingest's read API, the only way the trainer sees feedback:
@@ -24,11 +36,16 @@ export interface HttpTrainingDataOptions {
 export class HttpTrainingData implements TrainingDataSource {
   constructor(private readonly o: HttpTrainingDataOptions) {}
 
-  async fresh(model: string, opts: { watermark?: number; pseudoLabelMinConfidence: number; pseudoLabelMaxRows: number }): Promise<Example[]> {
+  async fresh(model: string, opts: { watermark?: number; pseudoLabelMinConfidence: number; pseudoLabelMaxRows: number }): Promise<FreshExamples> {
     const url = new URL(`internal/v1/models/${encodeURIComponent(model)}/training-examples`, this.o.baseUrl.endsWith('/') ? this.o.baseUrl : `${this.o.baseUrl}/`);
     if (opts.watermark !== undefined) url.searchParams.set('watermark', String(opts.watermark));
     url.searchParams.set('pseudoLabelMinConfidence', String(opts.pseudoLabelMinConfidence));
     url.searchParams.set('pseudoLabelMaxRows', String(opts.pseudoLabelMaxRows));
+    const seed = sampleSeed(this.o.seed ?? 'flywheel', model, opts.watermark);
+    if (this.o.maxRows !== undefined) {
+      url.searchParams.set('limit', String(this.o.maxRows));
+      url.searchParams.set('seed', seed);
+    }
     const what = `training examples of ${model} from feedback-ingest (${url.origin})`;
     let res: Response;
     try {
@@ -53,7 +70,14 @@ export class HttpTrainingData implements TrainingDataSource {
     }
     // Every row ends in a newline: text after the last one is a row cut off mid-way.
     if (rest.trim() !== '') throw new DependencyDown(`the answer with the ${what} was cut off after ${rows.length} rows (its last line has no newline); retry`, { reason: 'feedback_ingest_unavailable' });
-    return keepOutOfHeldOut(rows);
+    const examples: FreshExamples = keepOutOfHeldOut(rows);
+    if (this.o.maxRows !== undefined) {
+      const rowsRead = rows.filter((r) => r.source !== 'pseudo_label').length;
+      const available = Number(res.headers.get(AVAILABLE_HEADER));
+      // Without the header, the rows that came back are all that is known to exist.
+      examples.sample = { maxRows: this.o.maxRows, seed, rowsAvailable: Number.isSafeInteger(available) && available >= rowsRead ? available : rowsRead, rowsRead };
+    }
+    return examples;
   }
 }
 

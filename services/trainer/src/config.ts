@@ -32,6 +32,16 @@ export const TrainerConfig = ServiceConfig.merge(S3Config).extend({
   TRAINER_MODELS: z.string().min(1).default('%'),
   /** thread: training runs in a worker thread (keeps heartbeats alive); inline: in the main thread. */
   TRAINING_ISOLATION: z.enum(['thread', 'inline']).default('thread'),
+  /**
+   * At most this many feedback rows per job: a seeded sample (TRAINER_SAMPLE_SEED:<model>:<watermark>)
+   * recorded in the version's manifest. Bounds the trainer's memory whatever the feedback table holds.
+   */
+  TRAINER_MAX_ROWS: z.coerce.number().int().min(1).default(200_000),
+  TRAINER_SAMPLE_SEED: z.string().min(1).max(100).default('flywheel'),
+  /** Finished jobs older than this are deleted (src/jobRetention.ts); each model's newest job is kept. */
+  TRAINING_JOBS_KEEP_DAYS: z.coerce.number().positive().default(90),
+  /** How often retention runs. */
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
 });
 export type TrainerConfig = z.infer<typeof TrainerConfig>;
 

@@ -22,6 +22,8 @@ const fakeJob = (model: string, extra: Partial<Job> = {}): Job => ({
   version: undefined,
   trigger: { reason: 'manual', details: {}, requestedBy: 'test', fencingToken: 7 } as unknown as RetrainingRequested,
   heartbeatAt: undefined,
+  owner: 'trainer-a',
+  epoch: 1,
   ...extra,
 });
 
@@ -39,12 +41,22 @@ const fakeJobDeps = (broken: readonly string[]) => {
   };
   const registry = new Registry();
   const jobs: Partial<JobStore> = {
+    owner: 'trainer-b',
     update: async () => {},
     heartbeat: async () => {},
-    finish: async (id, state, patch, announce = []) => {
-      finished.push({ id, state, reason: patch.reason });
+    finish: async (job, state, patch, announce = []) => {
+      finished.push({ id: job.id, state, reason: patch.reason });
       announced.push(...announce.map((a) => a.topic));
     },
+    // As PgJobStore: the work runs first; when it throws, the job stays running (nothing recorded).
+    finishAfter: async (job, work, done) => {
+      const out = await work();
+      const d = done(out);
+      finished.push({ id: job.id, state: d.state, reason: d.patch.reason });
+      announced.push(...d.announce.map((a) => a.topic));
+      return out;
+    },
+    takeOver: async (job) => ({ ...(job as Job), owner: 'trainer-b', epoch: job.epoch + 1 }),
     highestToken: async () => undefined,
   };
   const deps = {
@@ -107,7 +119,7 @@ describe('trainer recovery', () => {
     let swept = 0;
     const jobs: JobStore = { ...deps.jobs, staleRunning: async () => stale, claimNext: async () => undefined };
     const artifacts = { ...deps.artifacts, sweepOrphans: async () => (swept++, []) };
-    const runner = createJobRunner({ ...deps, jobs, artifacts, staleAfterMs: 1_000, orphanMinAgeMs: 1_000 });
+    const runner = createJobRunner({ ...deps, jobs, artifacts, staleAfterMs: 1_000, orphanMinAgeMs: 1_000, owners: { isAlive: async () => false } });
     expect(await runner.recover()).toBe(1);
     expect(removed).toEqual(['good@1.0.1']);
     expect(finished).toEqual([{ id: stale[1]!.id, state: 'failed', reason: 'trainer restarted' }]);

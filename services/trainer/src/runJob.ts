@@ -1,4 +1,4 @@
-import type { ArtifactRef, FencingToken, JobId, Metrics, ModelVersion, TrainingState } from '@flywheel/contracts';
+import type { ArtifactRef, FencingToken, Metrics, ModelVersion, TrainingState } from '@flywheel/contracts';
 import type { DeepPartial, Example, TrainOptions } from '@flywheel/learning';
 import type { RetrainLease, RetrainLeases } from '@flywheel/redis';
 import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
@@ -8,7 +8,7 @@ import { challengerEvent, statusEvent } from './announcements.js';
 import type { CandidateTrainer } from './candidateTrainer.js';
 import { checkGates, type Gates } from './gates.js';
 import { optionsForModel, type ModelTrainOverridesByModel } from './modelOptions.js';
-import type { Job, JobStore } from './PgJobStore.js';
+import { NotJobOwner, type Job, type JobStore } from './PgJobStore.js';
 import type { TrainingDataSource } from './ports.js';
 import type { TrainerMetrics } from './trainerMetrics.js';
 
@@ -84,6 +84,9 @@ const readChampion = async (deps: Pick<JobDeps, 'artifacts' | 'metrics'>, model:
     throw new JobFailed(`champion ${model}@${champion.version} could not be read, so ${model} cannot retrain: ${reason}; restore or re-register its artifacts (other models are unaffected)`, { cause: err });
   }
 };
+/** The folder of this job's upload under its version: another attempt at the same version (a later job) never shares it. */
+export const uploadAttempt = (job: Pick<Job, 'id' | 'epoch'>): string => `${job.id}-e${job.epoch}`;
+
 const toJsonl = (rows: readonly Example[]): Uint8Array => new TextEncoder().encode(rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
 /**
@@ -97,10 +100,13 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
   const log = logger.child({ job: job.id, model: job.model, token: job.fencingToken });
   const started = process.hrtime.bigint();
   const lease: RetrainLease = { model: job.model, token: job.fencingToken as FencingToken };
-  // Set by the keep-alive when an extension finds the lease gone; the next step stops the job.
+  // Set by the keep-alive when an extension finds the lease gone, or the heartbeat finds the job
+  // taken over (a newer epoch); the next step stops the job.
   let leaseLost = false;
+  let ownerLost = false;
   /** Extends the lease; when it is gone (expired, or a newer trigger took the model) the job stops: nothing may be registered without it (issue 13). */
   const holdLease = async (): Promise<void> => {
+    if (ownerLost) throw new NotJobOwner(`training job ${job.id} was taken over by another trainer (epoch ${job.epoch} is stale); this trainer stops it and writes nothing more`);
     if (!leaseLost && (await deps.leases.extend(lease, settings.lockTtlMs))) return;
     const holder = await deps.leases.holder(job.model).catch(() => undefined);
     throw new JobFailed(`retraining lease of ${job.model} for this trigger's token ${job.fencingToken} could not be extended (${holder !== undefined && holder !== job.fencingToken ? `token ${holder} holds it: a newer trigger owns the model` : 'it expired'}); the job stopped and registered nothing; the next trigger retrains`);
@@ -110,10 +116,13 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
   const step = async (progress: number, stage: string, version?: ModelVersion): Promise<void> => {
     await holdLease();
     metrics.progress.set({ model: job.model }, progress);
-    await jobs.update(job.id as JobId, { progress, stage, ...(version ? { version } : {}) }, [statusEvent(job, 'running', progress, { stage, ...(version ? { version } : {}) })]);
+    await jobs.update(job, { progress, stage, ...(version ? { version } : {}) }, [statusEvent(job, 'running', progress, { stage, ...(version ? { version } : {}) })]);
   };
   const keepAlive = setInterval(() => {
-    jobs.heartbeat(job.id).catch((err: unknown) => log.warn({ err }, 'job heartbeat failed'));
+    jobs.heartbeat(job).catch((err: unknown) => {
+      if (err instanceof NotJobOwner) ownerLost = true;
+      else log.warn({ err }, 'job heartbeat failed');
+    });
     deps.leases.extend(lease, settings.lockTtlMs).then(
       (held) => { if (!held) leaseLost = true; },
       (err: unknown) => log.warn({ err }, 'lease extension failed; retried at the next keep-alive, and the next step checks it'),
@@ -146,7 +155,7 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     const reasons = checkGates(out.scores, settings.gates);
     if (reasons.length > 0) {
       const reason = `quality gate failed: ${reasons.join('; ')}`;
-      await jobs.finish(job.id, 'rejected', { reason, metrics: trainMetrics }, [statusEvent(job, 'rejected', 0.8, { reason, metrics: trainMetrics, version })]);
+      await jobs.finish(job, 'rejected', { reason, metrics: trainMetrics }, [statusEvent(job, 'rejected', 0.8, { reason, metrics: trainMetrics, version })]);
       log.info({ reason, metrics: trainMetrics }, 'candidate rejected by a gate; nothing registered');
       outcome = 'rejected';
       return outcome;
@@ -158,31 +167,49 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     failpoint('trainer.before-upload');
     uploaded = version;
     const artifact = await artifacts.writeVersion({
-      model: job.model, version, baseVersion: out.baseVersion, parentVersion: champion.version, labels: out.labels, metrics: trainMetrics,
+      model: job.model, version, attempt: uploadAttempt(job), baseVersion: out.baseVersion, parentVersion: champion.version, labels: out.labels, metrics: trainMetrics,
       adapter: out.adapter, state: out.stateFiles, dataset: toJsonl(out.snapshot),
+      ...(fresh.sample ? { datasetSample: fresh.sample } : {}),
       baseOnnx: () => {
         if (!out.baseOnnx) throw new JobFailed(`base ${out.baseVersion} is not stored and the run did not export it`);
         return out.baseOnnx;
       },
     });
     await step(0.95, 'registering', version); // the last lease check: past it the challenger is registered
-    await registry.registerChallenger({
-      model: job.model, version, baseVersion: out.baseVersion, parentVersion: champion.version, labels: out.labels, metrics: trainMetrics, artifact,
-      actor: 'trainer', reason: `retrained from ${champion.version} (${job.trigger.reason}, job ${job.id}, token ${job.fencingToken})`,
-    });
-    registered = true;
-    await jobs.finish(job.id, 'succeeded', { version, metrics: trainMetrics }, [challengerEvent(job.model, { version, artifact, metrics: trainMetrics }), statusEvent(job, 'succeeded', 1, { version, metrics: trainMetrics })]);
+    // Registered and finished while holding the job's row as its owner: a takeover cannot interleave.
+    await jobs.finishAfter(job, async () => {
+      await registry.registerChallenger({
+        model: job.model, version, baseVersion: out.baseVersion, parentVersion: champion.version, labels: out.labels, metrics: trainMetrics, artifact,
+        actor: 'trainer', reason: `retrained from ${champion.version} (${job.trigger.reason}, job ${job.id}, token ${job.fencingToken}, epoch ${job.epoch})`,
+      });
+      registered = true;
+    }, () => ({ state: 'succeeded', patch: { version, metrics: trainMetrics }, announce: [challengerEvent(job.model, { version, artifact, metrics: trainMetrics }), statusEvent(job, 'succeeded', 1, { version, metrics: trainMetrics })] }));
     log.info({ version, metrics: trainMetrics, backend: out.backend }, 'challenger registered');
     outcome = 'succeeded';
     return outcome;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    log.error({ err }, 'training job failed');
-    if (uploaded !== undefined && !registered && !(await registry.hasVersion(job.model, uploaded).catch(() => true))) {
-      await artifacts.removeVersion(job.model, uploaded).catch((e: unknown) => log.warn({ err: e }, 'could not remove the unregistered upload; the orphan sweep will'));
-    }
-    await jobs.finish(job.id, 'failed', { reason }, [statusEvent(job, 'failed', 0, { reason })]).catch((e: unknown) => log.error({ err: e }, 'could not record the job failure; recovery fails it once its heartbeat is stale'));
     outcome = 'failed';
+    if (err instanceof NotJobOwner) {
+      // Another trainer owns the job now: it decides about the upload and the job's end.
+      log.warn({ err }, 'training job taken over by another trainer; stopped without writing');
+      return outcome;
+    }
+    if (registered) {
+      // The challenger is registered; only recording it failed. Recovery finishes it as succeeded,
+      // with its announcements, once the heartbeat is stale (a registered version needs no owner).
+      log.error({ err }, 'challenger registered but the job could not be recorded as succeeded; recovery finishes it');
+      return outcome;
+    }
+    log.error({ err }, 'training job failed');
+    // The upload is removed while this trainer holds the job's row as its owner, so it can never
+    // be another job's upload of the same version (none can run for the model until this commits).
+    await jobs.finishAfter(job, async () => {
+      if (uploaded !== undefined && !registered && !(await registry.hasVersion(job.model, uploaded).catch(() => true))) {
+        await artifacts.removeVersion(job.model, uploaded, uploadAttempt(job)).catch((e: unknown) => log.warn({ err: e }, 'could not remove the unregistered upload; the orphan sweep will'));
+      }
+    }, () => ({ state: 'failed', patch: { reason }, announce: [statusEvent(job, 'failed', 0, { reason })] }))
+      .catch((e: unknown) => log.error({ err: e }, 'could not record the job failure; this trainer\'s recovery fails it once its heartbeat is stale'));
     return outcome;
   } finally {
     clearInterval(keepAlive);

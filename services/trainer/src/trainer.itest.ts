@@ -18,8 +18,9 @@ import { TrainerConfig } from './config.js';
 import { createJobRunner, type JobRunnerDeps } from './createJobRunner.js';
 import { HttpTrainingData } from './HttpTrainingData.js';
 import { onRetrainingTriggers } from './onRetrainingTriggers.js';
+import { pgOwnerLiveness } from './ownerLiveness.js';
 import { PgJobStore } from './PgJobStore.js';
-import type { JobSettings } from './runJob.js';
+import { uploadAttempt, type JobSettings } from './runJob.js';
 import { createTrainerMetrics, type TrainerMetrics } from './trainerMetrics.js';
 import { trainerMigrationsDir } from './trainerMigrationsDir.js';
 
@@ -60,7 +61,7 @@ const settings = (gates = lenient): JobSettings => ({
 /** The job runner as main.ts builds it, over the service's stores; tests override a part. */
 const deps = (over: Partial<JobRunnerDeps> = {}): JobRunnerDeps => ({
   jobs, registry, artifacts, data: new HttpTrainingData({ baseUrl: config.FEEDBACK_URL, token: config.ADMIN_TOKEN }), train: inlineCandidateTrainer(), leases, logger: svc.logger,
-  metrics, staleAfterMs: 60_000, orphanMinAgeMs: 3_600_000, settings: settings(), ...over,
+  metrics, staleAfterMs: 60_000, orphanMinAgeMs: 3_600_000, settings: settings(), owners: pgOwnerLiveness(svc.pool(), config.PG_SCHEMA), ...over,
 });
 
 /** Polls until `get` returns something; the error says what was awaited and what was seen last. */
@@ -158,8 +159,11 @@ describe('trainer (real PostgreSQL, Redis, Kafka protocol, S3 API, feedback-inge
       expect(challenger).toMatchObject({ version: '1.0.1', status: 'challenger', parentVersion: champion?.version });
       expect(challenger?.metrics.accuracy).toBeGreaterThan(0.5);
       // Artifacts: every file present and verified through the manifest.
+      // The upload sits in its own folder under the version (job id and epoch), where the registry's ref points.
+      const folder = challenger!.artifact.prefix;
+      expect(folder).toMatch(new RegExp(`^models/${model}/1\\.0\\.1/[0-9a-f-]{36}-e1/$`));
       const keys = await store.list(`models/${model}/1.0.1/`);
-      for (const f of ['manifest.json', 'adapter.bin', 'adapter.json', 'dataset.jsonl', 'state/state.json', 'state/fisher.bin', 'state/replay.jsonl']) expect(keys).toContain(`models/${model}/1.0.1/${f}`);
+      for (const f of ['manifest.json', 'adapter.bin', 'adapter.json', 'dataset.jsonl', 'state/state.json', 'state/fisher.bin', 'state/replay.jsonl']) expect(keys).toContain(`${folder}${f}`);
       const served = await artifacts.readServing(challenger!.artifact);
       expect(served.manifest.parentVersion).toBe('1.0.0');
       expect(Buffer.from(await artifacts.readDataset(challenger!.artifact)).toString()).toContain('human_correction');
@@ -232,15 +236,20 @@ describe('trainer (real PostgreSQL, Redis, Kafka protocol, S3 API, feedback-inge
     // The dead trainer: claimed the job, picked a version, uploaded part of it, never registered.
     const job = await jobs.claimNext();
     expect(job?.id).toBe(id);
-    await jobs.update(job!.id, { version: '1.0.1' as never, stage: 'uploading' });
-    await store.put(`models/${model}/1.0.1/upload.json`, JSON.stringify({ startedAt: new Date().toISOString() }));
-    await store.put(`models/${model}/1.0.1/adapter.bin`, 'half');
+    await jobs.update(job!, { version: '1.0.1' as never, stage: 'uploading' });
+    const folder = `models/${model}/1.0.1/${uploadAttempt(job!)}/`;
+    await store.put(`${folder}upload.json`, JSON.stringify({ startedAt: new Date().toISOString() }));
+    await store.put(`${folder}adapter.bin`, 'half');
+    // Another attempt at the same version (its own folder) must survive the dead job's cleanup.
+    await store.put(`models/${model}/1.0.1/other-e1/adapter.bin`, 'someone else');
     await svc.pool().query(`UPDATE training_jobs SET heartbeat_at = now() - interval '10 minutes' WHERE id = $1`, [id]);
+    await leases.release(lease!); // the dead trainer stopped extending it: it expired
 
     const runner = createJobRunner(deps({ staleAfterMs: 60_000 }));
     expect(await runner.recover()).toBeGreaterThanOrEqual(1);
     expect(await jobs.get(JobId.parse(id))).toMatchObject({ state: 'failed', reason: 'trainer restarted' });
-    expect(await store.list(`models/${model}/1.0.1/`)).toEqual([]);
+    expect(await store.list(`models/${model}/1.0.1/`)).toEqual([`models/${model}/1.0.1/other-e1/adapter.bin`]);
+    await store.remove([`models/${model}/1.0.1/other-e1/adapter.bin`]);
     expect(await registry.hasVersion(model, '1.0.1')).toBe(false);
     expect(await leases.holder(model)).toBeUndefined();
     expect((await registry.champion(model))?.version).toBe('1.0.0');

@@ -7,6 +7,7 @@ export interface TrainerMetrics {
   progress: Gauge<'model'>;
   registryVersions: Gauge<'model' | 'status'>;
   modelLoadFailures: Counter<'model'>;
+  retentionDeleted: Counter<'table'>;
 }
 
 export const createTrainerMetrics = (registry: Registry): TrainerMetrics => ({
@@ -15,4 +16,5 @@ export const createTrainerMetrics = (registry: Registry): TrainerMetrics => ({
   progress: new Gauge({ name: 'flywheel_trainer_job_progress', help: 'Progress of the running job of a model, 0..1', labelNames: ['model'], registers: [registry] }),
   registryVersions: new Gauge({ name: 'flywheel_registry_versions', help: 'Registered versions per model and status', labelNames: ['model', 'status'], registers: [registry] }),
   modelLoadFailures: new Counter({ name: 'flywheel_trainer_model_load_failures_total', help: "Jobs failed because the champion's artifacts could not be read (that model cannot retrain; the others do)", labelNames: ['model'], registers: [registry] }),
+  retentionDeleted: new Counter({ name: 'flywheel_trainer_retention_deleted_rows_total', help: 'Rows deleted by retention (finished training jobs), by table', labelNames: ['table'], registers: [registry] }),
 });

@@ -85,6 +85,7 @@ describe('metric names in dashboards and alert rules', () => {
         'FlywheelRedisMemoryHigh',
         'FlywheelOutboxBacklogGrowing',
         'FlywheelDriftSignificant',
+        'FlywheelAbRouterLeaderCount',
       ].sort(),
     );
   });

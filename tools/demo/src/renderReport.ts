@@ -1,9 +1,6 @@
+import { escapeHtml as esc, lineChart, type ChartSeries } from '@flywheel/reports';
 import type { DriftPoint, TimelineEvent } from './createEventObserver.js';
 import type { StageResult } from './runScenario.js';
-
-/** A point of a chart: x in seconds since the start, y in the chart's unit. */
-export interface ChartPoint { x: number; y: number }
-export interface ChartSeries { name: string; points: ChartPoint[] }
 
 /** What the report page shows; built from a run (or from fixtures in tests). */
 export interface ReportData {
@@ -20,45 +17,9 @@ export interface ReportData {
   headline: { label: string; value: string }[];
 }
 
-const COLORS = ['#2563eb', '#16a34a', '#dc2626', '#9333ea', '#ea580c', '#0891b2', '#4d7c0f'];
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const n2 = (x: number): string => (Math.round(x * 100) / 100).toString();
-
-/**
- * An inline SVG line chart (no scripts, no network): one path and one circle per point for each
- * series, axes with ticks, optional vertical markers. `data-chart` and `data-series` let a test
- * find what rendered.
- */
-export const lineChart = (o: { id: string; series: ChartSeries[]; yMax?: number; yLabel: string; markers?: { x: number; label: string }[] }): string => {
-  const W = 860, H = 280, L = 52, R = 150, T = 16, B = 36;
-  const all = o.series.flatMap((s) => s.points);
-  const xMax = Math.max(1, ...all.map((p) => p.x), ...(o.markers ?? []).map((m) => m.x));
-  const yMax = o.yMax ?? Math.max(1e-9, ...all.map((p) => p.y)) * 1.1;
-  const sx = (x: number): number => L + (x / xMax) * (W - L - R);
-  const sy = (y: number): number => T + (1 - Math.min(y, yMax) / yMax) * (H - T - B);
-  const parts: string[] = [];
-  for (let i = 0; i <= 4; i++) {
-    const y = (yMax * i) / 4;
-    parts.push(`<line x1="${L}" x2="${W - R}" y1="${n2(sy(y))}" y2="${n2(sy(y))}" stroke="#e5e7eb"/><text x="${L - 6}" y="${n2(sy(y) + 4)}" text-anchor="end" font-size="11" fill="#6b7280">${o.yMax === 1 ? `${Math.round(y * 100)}%` : y.toFixed(2)}</text>`);
-  }
-  for (let i = 0; i <= 5; i++) {
-    const x = (xMax * i) / 5;
-    parts.push(`<text x="${n2(sx(x))}" y="${H - B + 16}" text-anchor="middle" font-size="11" fill="#6b7280">${Math.round(x)} s</text>`);
-  }
-  parts.push(`<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#9ca3af"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#9ca3af"/>`);
-  parts.push(`<text x="14" y="${(H - B) / 2}" transform="rotate(-90 14 ${(H - B) / 2})" text-anchor="middle" font-size="11" fill="#374151">${esc(o.yLabel)}</text>`);
-  for (const m of o.markers ?? []) {
-    parts.push(`<line class="marker" x1="${n2(sx(m.x))}" x2="${n2(sx(m.x))}" y1="${T}" y2="${H - B}" stroke="#9ca3af" stroke-dasharray="3 3"><title>${esc(m.label)}</title></line>`);
-  }
-  o.series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length] as string;
-    const pts = [...s.points].sort((a, b) => a.x - b.x);
-    if (pts.length > 1) parts.push(`<path class="series" data-series="${esc(s.name)}" d="${pts.map((p, j) => `${j === 0 ? 'M' : 'L'}${n2(sx(p.x))},${n2(sy(p.y))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
-    for (const p of pts) parts.push(`<circle class="pt" data-series="${esc(s.name)}" cx="${n2(sx(p.x))}" cy="${n2(sy(p.y))}" r="3" fill="${color}"><title>${esc(s.name)}: ${p.y.toFixed(3)} at ${p.x.toFixed(0)} s</title></circle>`);
-    parts.push(`<rect x="${W - R + 12}" y="${T + i * 18}" width="10" height="10" fill="${color}"/><text x="${W - R + 28}" y="${T + i * 18 + 9}" font-size="11" fill="#111827">${esc(s.name)}</text>`);
-  });
-  return `<svg data-chart="${esc(o.id)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img">${parts.join('')}</svg>`;
-};
+// Charts come from @flywheel/reports (x in seconds since the start here, its default axis format).
+export { lineChart };
+export type { ChartPoint, ChartSeries } from '@flywheel/reports';
 
 const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
 

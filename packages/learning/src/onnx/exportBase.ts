@@ -18,6 +18,7 @@ export const BaseMetadata = z.object({
     }),
     embeddingDim: z.number().int().positive(),
     hiddenUnits: z.array(z.number().int().positive()),
+    base: z.object({ kind: z.literal('encoder'), hash: z.string().min(1) }).optional(),
   }),
   /** labels of the default head stored in the file */
   labels: z.array(z.string()),
@@ -39,13 +40,17 @@ export const denseInputNames = (model: ModelConfig): string[] => model.hiddenUni
  * adapter-merged values); the base's own values ride along as unused "default/" initializers.
  * The embedding is a constant.
  * Inputs: indices int32 [batch, features], weights float [batch, features]. Output: probabilities [batch, labels].
+ * An encoder-base state (model.base.kind 'encoder') has no bag: the graph starts at the input h0
+ * [batch, embeddingDim], the pooled embedding the encoder's own session computes.
  */
 export function exportBaseOnnx(state: TrainingState, options: { opset?: number } = {}): Uint8Array {
   const { model } = state;
   const D = model.embeddingDim;
   const H = headInputs(model);
   const C = state.labels.length;
-  const nodes: OnnxNode[] = [
+  // An encoder base makes h0 in its own session (model.onnx); this graph then starts at h0.
+  const encoder = model.base?.kind === 'encoder';
+  const nodes: OnnxNode[] = encoder ? [] : [
     { op: 'Gather', name: 'bag_gather', inputs: ['embedding', 'indices'], outputs: ['gathered'], attributes: [{ name: 'axis', int: 0 }] },
     { op: 'Unsqueeze', name: 'bag_unsqueeze', inputs: ['weights', 'axis2'], outputs: ['weights3'] },
     { op: 'Mul', name: 'bag_mul', inputs: ['gathered', 'weights3'], outputs: ['weighted'] },
@@ -53,16 +58,20 @@ export function exportBaseOnnx(state: TrainingState, options: { opset?: number }
     // The adapter's sparse embedding rows, bagged in JS (zeros without a delta): bag(E + Δ) = bag(E) + bag(Δ).
     { op: 'Add', name: 'bag_delta', inputs: ['bag', 'h0_delta'], outputs: ['h0'] },
   ];
-  const initializers: OnnxTensor[] = [
-    { name: 'embedding', dims: [model.features.buckets, D], dataType: OnnxType.FLOAT, raw: floatRaw(state.base.embedding) },
-    { name: 'axis1', dims: [1], dataType: OnnxType.INT64, raw: int64Raw([1]) },
-    { name: 'axis2', dims: [1], dataType: OnnxType.INT64, raw: int64Raw([2]) },
-  ];
-  const inputs: OnnxValueInfo[] = [
-    { name: 'indices', elemType: OnnxType.INT32, shape: ['batch', 'features'] },
-    { name: 'weights', elemType: OnnxType.FLOAT, shape: ['batch', 'features'] },
-    { name: 'h0_delta', elemType: OnnxType.FLOAT, shape: ['batch', D] },
-  ];
+  const initializers: OnnxTensor[] = encoder
+    ? []
+    : [
+        { name: 'embedding', dims: [model.features.buckets, D], dataType: OnnxType.FLOAT, raw: floatRaw(state.base.embedding) },
+        { name: 'axis1', dims: [1], dataType: OnnxType.INT64, raw: int64Raw([1]) },
+        { name: 'axis2', dims: [1], dataType: OnnxType.INT64, raw: int64Raw([2]) },
+      ];
+  const inputs: OnnxValueInfo[] = encoder
+    ? [{ name: 'h0', elemType: OnnxType.FLOAT, shape: ['batch', D] }]
+    : [
+        { name: 'indices', elemType: OnnxType.INT32, shape: ['batch', 'features'] },
+        { name: 'weights', elemType: OnnxType.FLOAT, shape: ['batch', 'features'] },
+        { name: 'h0_delta', elemType: OnnxType.FLOAT, shape: ['batch', D] },
+      ];
   let h = 'h0';
   state.base.dense.forEach((layer, i) => {
     const k = `dense${i}.kernel`;

@@ -1,8 +1,12 @@
+// ONNX ModelProto encoding and decoding through onnx-proto (the ONNX schema compiled by protobufjs),
+// so no protobuf wire format is written by hand here.
+import onnxProto from 'onnx-proto';
 import { LearningError } from '../errors.js';
-import { ProtoWriter, readFields } from './protobuf.js';
+
+const { onnx } = onnxProto;
 
 /** ONNX TensorProto.DataType values used here. */
-export const OnnxType = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
+export const OnnxType = { FLOAT: onnx.TensorProto.DataType.FLOAT, INT32: onnx.TensorProto.DataType.INT32, INT64: onnx.TensorProto.DataType.INT64 } as const;
 
 export interface OnnxTensor {
   name: string;
@@ -18,12 +22,20 @@ export interface OnnxValueInfo {
   shape: readonly (number | string)[];
 }
 
+/** One attribute: exactly one of int, ints, float. */
+export interface OnnxAttribute {
+  name: string;
+  int?: number;
+  ints?: readonly number[];
+  float?: number;
+}
+
 export interface OnnxNode {
   op: string;
   inputs: readonly string[];
   outputs: readonly string[];
   name: string;
-  attributes?: readonly { name: string; int?: number; ints?: readonly number[] }[];
+  attributes?: readonly OnnxAttribute[];
 }
 
 export interface OnnxGraph {
@@ -42,98 +54,90 @@ export function int64Raw(values: readonly number[]): Uint8Array {
   return new Uint8Array(a.buffer);
 }
 
-function writeTensor(w: ProtoWriter, t: OnnxTensor): void {
-  for (const d of t.dims) w.int(1, d);
-  w.int(2, t.dataType);
-  w.string(8, t.name);
-  w.bytes(9, t.raw);
+const { AttributeType } = onnx.AttributeProto;
+
+function attribute(a: OnnxAttribute): onnxProto.onnx.IAttributeProto {
+  if (a.int !== undefined) return { name: a.name, type: AttributeType.INT, i: a.int };
+  if (a.ints !== undefined) return { name: a.name, type: AttributeType.INTS, ints: [...a.ints] };
+  if (a.float !== undefined) return { name: a.name, type: AttributeType.FLOAT, f: a.float };
+  throw new LearningError('invalid_model', `ONNX attribute "${a.name}" has no value; give int, ints or float`);
 }
 
-function writeValueInfo(w: ProtoWriter, v: OnnxValueInfo): void {
-  w.string(1, v.name);
-  w.message(2, (type) =>
-    type.message(1, (tensor) => {
-      tensor.int(1, v.elemType);
-      tensor.message(2, (shape) => {
-        for (const d of v.shape) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
-      });
-    }),
-  );
+function valueInfo(v: OnnxValueInfo): onnxProto.onnx.IValueInfoProto {
+  return {
+    name: v.name,
+    type: { tensorType: { elemType: v.elemType, shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  };
 }
 
 /** Serializes an ONNX ModelProto (IR 8, default domain at `opset`). */
 export function encodeOnnxModel(graph: OnnxGraph, options: { opset: number; metadata: Record<string, string>; producer: string }): Uint8Array {
-  const m = new ProtoWriter();
-  m.int(1, 8); // ir_version
-  m.string(2, options.producer);
-  m.string(3, '0.1.0');
-  m.message(7, (g) => {
-    for (const n of graph.nodes) {
-      g.message(1, (node) => {
-        for (const i of n.inputs) node.string(1, i);
-        for (const o of n.outputs) node.string(2, o);
-        node.string(3, n.name);
-        node.string(4, n.op);
-        for (const a of n.attributes ?? []) {
-          node.message(5, (attr) => {
-            attr.string(1, a.name);
-            if (a.int !== undefined) attr.int(3, a.int).int(20, 2);
-            if (a.ints !== undefined) {
-              for (const v of a.ints) attr.int(8, v);
-              attr.int(20, 7);
-            }
-          });
-        }
-      });
-    }
-    g.string(2, graph.name);
-    for (const t of graph.initializers) g.message(5, (w) => writeTensor(w, t));
-    for (const v of graph.inputs) g.message(11, (w) => writeValueInfo(w, v));
-    for (const v of graph.outputs) g.message(12, (w) => writeValueInfo(w, v));
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: options.producer,
+    producerVersion: '0.1.0',
+    graph: {
+      name: graph.name,
+      node: graph.nodes.map((n) => ({ input: [...n.inputs], output: [...n.outputs], name: n.name, opType: n.op, attribute: (n.attributes ?? []).map(attribute) })),
+      initializer: graph.initializers.map((t) => ({ name: t.name, dims: [...t.dims], dataType: t.dataType, rawData: t.raw })),
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+    },
+    opsetImport: [{ domain: '', version: options.opset }],
+    metadataProps: Object.entries(options.metadata).map(([key, value]) => ({ key, value })),
   });
-  m.message(8, (op) => op.string(1, '').int(2, options.opset));
-  for (const [key, value] of Object.entries(options.metadata)) m.message(14, (e) => e.string(1, key).string(2, value));
-  return m.finish();
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** int64 fields decode as a number or, when the long package is present, as a Long. */
+const toNumber = (v: number | { toNumber(): number }): number => (typeof v === 'number' ? v : v.toNumber());
+
+/** A model's graph inputs and outputs with their shapes (symbolic dims as strings, unknown as undefined). */
+export interface OnnxSignature {
+  inputs: { name: string; elemType: number; shape: (number | string | undefined)[] }[];
+  outputs: { name: string; elemType: number; shape: (number | string | undefined)[] }[];
+}
+
+/** Decodes ONNX bytes, or says the file is not an ONNX model. */
+function decodeModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
+  try {
+    return onnx.ModelProto.decode(bytes);
+  } catch (cause) {
+    throw new LearningError('invalid_model', 'the bytes are not a valid ONNX model; re-export the model', { cause });
+  }
 }
 
 /** Reads back the initializers and metadata of an ONNX model (float32 raw_data tensors only). */
 export function decodeOnnxModel(bytes: Uint8Array): { metadata: Record<string, string>; initializers: Map<string, { dims: number[]; data: Float32Array }> } {
+  const model = decodeModel(bytes);
   const metadata: Record<string, string> = {};
+  for (const e of model.metadataProps) metadata[e.key ?? ''] = e.value ?? '';
   const initializers = new Map<string, { dims: number[]; data: Float32Array }>();
-  const text = new TextDecoder();
-  try {
-    for (const f of readFields(bytes)) {
-      if (f.field === 14 && f.wire === 2) {
-        let key = '';
-        let value = '';
-        for (const e of readFields(f.value)) {
-          if (e.wire !== 2) continue;
-          if (e.field === 1) key = text.decode(e.value);
-          if (e.field === 2) value = text.decode(e.value);
-        }
-        metadata[key] = value;
-      } else if (f.field === 7 && f.wire === 2) {
-        for (const g of readFields(f.value)) {
-          if (g.field !== 5 || g.wire !== 2) continue;
-          const dims: number[] = [];
-          let name = '';
-          let dataType = 0;
-          let raw: Uint8Array | undefined;
-          for (const t of readFields(g.value)) {
-            if (t.field === 1 && t.wire === 0) dims.push(Number(t.value));
-            else if (t.field === 2 && t.wire === 0) dataType = Number(t.value);
-            else if (t.field === 8 && t.wire === 2) name = text.decode(t.value);
-            else if (t.field === 9 && t.wire === 2) raw = t.value;
-          }
-          if (dataType === OnnxType.FLOAT && raw !== undefined) {
-            // copy: raw_data is not 4-byte aligned inside the file
-            initializers.set(name, { dims, data: new Float32Array(raw.slice().buffer) });
-          }
-        }
-      }
-    }
-  } catch (cause) {
-    throw new LearningError('invalid_model', 'the base ONNX bytes are not a valid ONNX model; re-export the base', { cause });
+  for (const t of model.graph?.initializer ?? []) {
+    if (t.dataType !== OnnxType.FLOAT || !t.rawData || t.rawData.length === 0) continue;
+    // copy: raw_data is a Node Buffer view (slice() would share memory), not 4-byte aligned in the file
+    const raw = new Uint8Array(t.rawData.length);
+    raw.set(t.rawData);
+    initializers.set(t.name ?? '', { dims: (t.dims ?? []).map(toNumber), data: new Float32Array(raw.buffer) });
   }
   return { metadata, initializers };
+}
+
+/** The declared graph inputs (without initializers) and outputs of an ONNX model. */
+export function readOnnxSignature(bytes: Uint8Array): OnnxSignature {
+  const graph = decodeModel(bytes).graph;
+  const initialized = new Set((graph?.initializer ?? []).map((t) => t.name));
+  const describe = (v: onnxProto.onnx.IValueInfoProto): OnnxSignature['inputs'][number] => ({
+    name: v.name ?? '',
+    elemType: v.type?.tensorType?.elemType ?? 0,
+    shape: (v.type?.tensorType?.shape?.dim ?? []).map((d) => {
+      if (d.dimParam) return d.dimParam;
+      const n = toNumber(d.dimValue ?? 0);
+      return n > 0 ? n : undefined;
+    }),
+  });
+  return {
+    inputs: (graph?.input ?? []).filter((v) => !initialized.has(v.name ?? '')).map(describe),
+    outputs: (graph?.output ?? []).map(describe),
+  };
 }

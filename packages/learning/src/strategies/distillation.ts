@@ -10,6 +10,57 @@ import type { TrainingState } from '../state.js';
 export function computeTeacher(teacher: TrainingState, feats: FeatureBatch, n: number): Float32Array {
   const D = teacher.model.embeddingDim;
   const embedding = effectiveEmbedding(teacher);
+  return teacherLogits(teacher, n, (rows, buf) => {
+    embeddingBag(embedding, D, feats, rows, buf);
+    return buf.subarray(0, rows.length * D);
+  });
+}
+
+/**
+ * Teacher logits of the first `n` rows, computed the first time a row is drawn and cached: a short
+ * update draws only part of a large replay reservoir, and scoring all of it up front costs as much
+ * as thousands of training steps' worth of embedding-bag work.
+ */
+export function lazyTeacher(teacher: TrainingState, feats: FeatureBatch, n: number): { gather(rows: readonly number[]): Float32Array; dispose(): void } {
+  const D = teacher.model.embeddingDim;
+  const C = teacher.labels.length;
+  const embedding = effectiveEmbedding(teacher);
+  const net = createNetwork(teacher.model, teacher.base, teacher.adapter, C, teacher.adapter.mode);
+  const cache = new Float32Array(n * C);
+  const done = new Uint8Array(n);
+  let buf = new Float32Array(0);
+  return {
+    gather(rows) {
+      const missing = [...new Set(rows.filter((r) => done[r] === 0))];
+      if (missing.length > 0) {
+        if (buf.length < missing.length * D) buf = new Float32Array(missing.length * D);
+        embeddingBag(embedding, D, feats, missing, buf);
+        const logits = tf.tidy(() => net.forward(tf.tensor2d(buf.subarray(0, missing.length * D), [missing.length, D])));
+        const data = logits.dataSync();
+        logits.dispose();
+        missing.forEach((r, k) => {
+          cache.set(data.subarray(k * C, k * C + C), r * C);
+          done[r] = 1;
+        });
+      }
+      const out = new Float32Array(rows.length * C);
+      rows.forEach((r, k) => out.set(cache.subarray(r * C, r * C + C), k * C));
+      return out;
+    },
+    dispose() {
+      net.dispose();
+    },
+  };
+}
+
+/** Logits of the teacher for the first `n` rows of h0 given directly (an encoder base: h0 is the same for teacher and student). */
+export function computeTeacherFromRows(teacher: TrainingState, h0: Float32Array, n: number): Float32Array {
+  const D = teacher.model.embeddingDim;
+  return teacherLogits(teacher, n, (rows) => h0.subarray((rows[0] ?? 0) * D, ((rows[0] ?? 0) + rows.length) * D));
+}
+
+function teacherLogits(teacher: TrainingState, n: number, h0Of: (rows: number[], buf: Float32Array) => Float32Array): Float32Array {
+  const D = teacher.model.embeddingDim;
   const C = teacher.labels.length;
   const net = createNetwork(teacher.model, teacher.base, teacher.adapter, C, teacher.adapter.mode);
   const out = new Float32Array(n * C);
@@ -17,8 +68,8 @@ export function computeTeacher(teacher: TrainingState, feats: FeatureBatch, n: n
   const buf = new Float32Array(chunk * D);
   for (let s = 0; s < n; s += chunk) {
     const rows = Array.from({ length: Math.min(chunk, n - s) }, (_, k) => s + k);
-    embeddingBag(embedding, D, feats, rows, buf);
-    const logits = tf.tidy(() => net.forward(tf.tensor2d(buf.subarray(0, rows.length * D), [rows.length, D])));
+    const h0 = h0Of(rows, buf);
+    const logits = tf.tidy(() => net.forward(tf.tensor2d(h0, [rows.length, D])));
     out.set(logits.dataSync(), s * C);
     logits.dispose();
   }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Example } from '../data.js';
 import { createFeaturizer } from '../features.js';
-import { effectiveEmbedding, embeddingBag, headInputs, padColumns } from '../model.js';
+import { effectiveEmbedding, embeddingBag, headInputs, padColumns, type RowsOf } from '../model.js';
 import { createNetwork } from '../network.js';
 import { shuffleInPlace, type Rng } from '../random.js';
 import type { FisherState, TrainingState } from '../state.js';
@@ -32,16 +32,19 @@ export function padFisher(fisher: FisherState, labels: readonly string[], H: num
  * `samples` rows of the squared per-row gradient of the log-likelihood of the true label,
  * scaled so that its mean over all parameters is 1.
  */
-export function estimateFisher(state: TrainingState, examples: readonly Example[], samples: number, rng: Rng): FisherState {
+export function estimateFisher(state: TrainingState, examples: readonly Example[], samples: number, rng: Rng, rowsOf?: RowsOf): FisherState {
   const labelIndex = new Map(state.labels.map((l, i) => [l, i]));
   const pool = examples.filter((e) => labelIndex.has(e.label));
   const chosen = shuffleInPlace([...pool], rng).slice(0, Math.max(1, samples));
   const net = createNetwork(state.model, state.base, state.adapter, state.labels.length, state.adapter.mode);
-  const featurizer = createFeaturizer(state.model.features);
   const D = state.model.embeddingDim;
-  const feats = featurizer.featurize(chosen.map((e) => e.text));
-  const h0 = new Float32Array(chosen.length * D);
-  embeddingBag(effectiveEmbedding(state), D, feats, undefined, h0);
+  const texts = chosen.map((e) => e.text);
+  let h0: Float32Array;
+  if (rowsOf !== undefined) h0 = rowsOf(texts);
+  else {
+    h0 = new Float32Array(chosen.length * D);
+    embeddingBag(effectiveEmbedding(state), D, createFeaturizer(state.model.features).featurize(texts), undefined, h0);
+  }
   const names = [...net.trainable.keys()];
   const vars = names.map((n) => net.trainable.get(n) as tf.Variable);
   const sums = vars.map((v) => new Float32Array(v.size));

@@ -119,7 +119,13 @@ export const createOutboxRelay = (opts: OutboxRelayOptions): OutboxRelay => {
     const c = await opts.pool.connect();
     try {
       const r = await c.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [lockKey]);
-      if (z.object({ ok: z.boolean() }).parse(r.rows[0]).ok) return c;
+      if (z.object({ ok: z.boolean() }).parse(r.rows[0]).ok) {
+        // Held between cycles, outside the pool's care: without a listener, the server ending the
+        // session while the relay idles (a PostgreSQL restart) is an unhandled 'error' that kills
+        // the process. The next query on it fails and the loop elects again.
+        c.on('error', (err: Error) => log.warn({ err }, 'outbox relay leader session ended; electing again'));
+        return c;
+      }
     } catch (err) {
       c.release(err as Error);
       throw err;

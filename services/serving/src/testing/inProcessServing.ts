@@ -19,6 +19,7 @@ import { RedisRoutingStore } from '../RedisRoutingStore.js';
 import { RegistryModelSource } from '../RegistryModelSource.js';
 import { createServingMetrics, type ServingMetrics } from '../servingMetrics.js';
 import { createServingFront } from '../servingFront.js';
+import { ShadowScorer } from '../ShadowScorer.js';
 import { modelsReadiness, servingRoutes } from '../servingRoutes.js';
 
 /** ADMIN_TOKEN of serving started with servingEnv: the built-in `admin` client (every scope). */
@@ -65,7 +66,11 @@ export const startInProcessServing = async (env: Record<string, string | undefin
   const source = new RegistryModelSource(new PgRegistry(svc.pool()), new MinioArtifactStore(await svc.objectStore()));
   const host = new ModelHost({
     source, metrics, logger,
-    engine: onnxInferenceEngine({ intraOpThreads: config.ONNX_INTRA_OP_THREADS }),
+    engine: onnxInferenceEngine({
+    intraOpThreads: config.ONNX_INTRA_OP_THREADS, executionProviders: config.ONNX_EXECUTION_PROVIDERS,
+    microBatch: { maxWaitMs: config.MICRO_BATCH_MAX_WAIT_MS, maxItems: config.MICRO_BATCH_MAX_ITEMS },
+    warn: (message, err) => logger.warn({ err }, message),
+  }),
     routing: new RedisRoutingStore(svc.redis(), logger, config.REDIS_PREFIX),
     releaseGraceMs: config.RELEASE_GRACE_MS,
     loadRetry: { baseMs: config.LOAD_RETRY_BASE_MS, capMs: config.LOAD_RETRY_MAX_MS },
@@ -74,7 +79,9 @@ export const startInProcessServing = async (env: Record<string, string | undefin
   const predictions = new PredictionLog({ publisher: o.publisher ?? svc.bus().publisher, metrics, logger, source: `/flywheel/serving/${hostname()}`, capacity: config.PREDICTION_BUFFER });
   svc.onStop(() => predictions.stop());
   svc.every('prediction-log', config.PREDICTION_FLUSH_MS, () => predictions.flush());
-  const predict = createPredictor({ host, recorder: predictions, metrics });
+  const shadow = new ShadowScorer({ recorder: predictions, metrics, logger, capacity: config.SHADOW_QUEUE_ROWS, timeoutMs: config.SHADOW_TIMEOUT_MS });
+  svc.onStop(() => shadow.stop());
+  const predict = createPredictor({ host, recorder: predictions, metrics, shadow });
   const followAll = config.SERVING_FOLLOW_ALL ?? (config.SERVING_MODELS ?? []).length === 0;
   const models = await modelsAtStart(source, { models: config.SERVING_MODELS ?? [], followAll });
   host.expect(models);

@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeEvent, ModelName, ModelVersion, type ModelVersion as Version } from '@flywheel/contracts';
+import type { Publisher } from '@flywheel/bus';
+import { ENCODER_FILES, loadImportedClassifier } from '@flywheel/learning';
+import { importedBaseVersion, type EncoderRef, type MinioArtifactStore, type PgRegistry, type VersionRecord } from '@flywheel/registry';
+import { ConfigError } from '@flywheel/runtime';
+import { CLI_SOURCE } from './bootstrapModel.js';
+
+/** labels.txt written next to the model files in the store: the labels in output order, whatever the folder named them by. */
+export const STORED_LABELS_FILE = 'labels.txt';
+
+async function readOptional(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(path);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw cause;
+  }
+}
+
+/** tokenizer.json's model type and truncation length, recorded in the manifest for people reading it. */
+function tokenizerInfo(bytes: Uint8Array): EncoderRef['tokenizer'] {
+  try {
+    const json = JSON.parse(new TextDecoder().decode(bytes)) as { model?: { type?: unknown }; truncation?: { max_length?: unknown } | null };
+    const type = typeof json.model?.type === 'string' ? json.model.type : undefined;
+    const maxLength = typeof json.truncation?.max_length === 'number' && json.truncation.max_length > 0 ? json.truncation.max_length : undefined;
+    return { ...(type ? { type } : {}), ...(maxLength ? { maxLength } : {}) };
+  } catch {
+    return undefined; // loadImportedClassifier already read it; this is only a description
+  }
+}
+
+/**
+ * Registers a user's text classifier folder (model.onnx with a logits output, tokenizer.json, labels
+ * from config.json id2label or labels.txt) as the champion of `model`, served as it is.
+ * The folder is opened first (every check of loadImportedClassifier, and one probe inference), then
+ * stored once under encoders/<hash>/ (skipped when already there) and the version is registered
+ * with a manifest of kind imported-classifier. Publishes model-updates `promoted` when a publisher is given.
+ */
+export async function importClassifier(
+  deps: {
+    registry: Pick<PgRegistry, 'nextVersion' | 'registerChampion' | 'ensureModel'>;
+    artifacts: Pick<MinioArtifactStore, 'ensureEncoder' | 'writeImportedVersion'>;
+    publisher?: Publisher | undefined;
+  },
+  input: { model: string; dir: string; version?: string; actor: string; reason?: string; description?: string },
+): Promise<{ version: VersionRecord; previous: Version | undefined; encoder: EncoderRef; uploaded: boolean }> {
+  const model = ModelName.parse(input.model);
+  const classifier = await loadImportedClassifier(input.dir);
+  let labels: string[];
+  let hash: string;
+  try {
+    labels = [...classifier.labels];
+    hash = classifier.hash;
+  } finally {
+    await classifier.release();
+  }
+  const files: Record<string, Uint8Array> = {};
+  for (const name of [ENCODER_FILES.model, ENCODER_FILES.tokenizer, ENCODER_FILES.tokenizerConfig, ENCODER_FILES.config]) {
+    const bytes = await readOptional(join(input.dir, name));
+    if (bytes !== undefined) files[name] = bytes;
+  }
+  const tokenizer = files[ENCODER_FILES.tokenizer];
+  if (files[ENCODER_FILES.model] === undefined || tokenizer === undefined) {
+    throw new ConfigError(`${input.dir} changed while it was imported (model.onnx or tokenizer.json is gone); run flywheel import again`, { reason: 'classifier_folder_changed' });
+  }
+  // The hash covers the model files and the labels; labels.txt stores exactly those labels, so the stored folder is the hash's content.
+  files[STORED_LABELS_FILE] = new TextEncoder().encode(`${labels.join('\n')}\n`);
+  const stored = await deps.artifacts.ensureEncoder(hash, files, tokenizerInfo(tokenizer));
+
+  await deps.registry.ensureModel(model, input.description);
+  const version = input.version !== undefined ? ModelVersion.parse(input.version) : await deps.registry.nextVersion(model, { labelsAdded: false, newBase: true });
+  const metrics = {};
+  const artifact = await deps.artifacts.writeImportedVersion({ model, version, labels, metrics, encoder: stored.encoder });
+  const reason = input.reason ?? `imported classifier from ${input.dir} (${labels.length} labels)`;
+  const out = await deps.registry.registerChampion({ model, version, baseVersion: importedBaseVersion(hash), labels, metrics, artifact, actor: input.actor, reason });
+  await deps.publisher?.publish('modelUpdates', makeEvent('modelUpdates', {
+    source: CLI_SOURCE, subject: model,
+    data: { action: 'promoted', version, ...(out.previous ? { previous: out.previous } : {}), reason, metrics },
+  }));
+  return { version: out.version, previous: out.previous, encoder: stored.encoder, uploaded: stored.uploaded };
+}

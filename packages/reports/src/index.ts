@@ -1,0 +1,10 @@
+export { escapeHtml } from './escapeHtml.js';
+export { lineChart } from './lineChart.js';
+export type { ChartMarker, ChartPoint, ChartSeries, LineChartOptions } from './lineChart.js';
+export { barChart } from './barChart.js';
+export type { Bar } from './barChart.js';
+export { isoWeekOf, isoWeekStart, previousIsoWeek } from './isoWeek.js';
+export { ConfusedPair, DailyAccuracy, ModelChange, ReportExperiment, ReportWindow, SourceStatus, WaitingLabel, WeeklyReport } from './WeeklyReport.js';
+export { buildWeeklyReport, MAX_CONFUSED_PAIRS } from './buildWeeklyReport.js';
+export type { ExperimentInput, HistoryInput, LabelInput, Sourced, WeeklyReportInputs, WindowInput } from './buildWeeklyReport.js';
+export { renderWeeklyReport } from './renderWeeklyReport.js';

@@ -1,0 +1,96 @@
+/** When a micro-batch runs: once it holds `maxItems` items, or `maxWaitMs` after its first call came in. */
+export interface MicroBatchOptions {
+  /** how long the first call of a batch waits for company (ms); a call arriving during a run waits for its end at least */
+  maxWaitMs: number;
+  /** items per run at most (a single larger call runs alone); 1 or less turns batching off */
+  maxItems: number;
+}
+
+interface Pending<I, O> {
+  items: readonly I[];
+  resolve(out: O[]): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Dynamic micro-batching: concurrent calls of `work` are merged into one run of at most `maxItems`
+ * items, waiting at most `maxWaitMs` for more calls; one run at a time, so under load the queue
+ * fills while the previous run executes and the next one starts as soon as it ends. Every call gets
+ * its own rows back in order. When a merged run fails, each of its calls is run alone, so one bad
+ * call fails by itself and the others still get answers.
+ */
+export function createMicroBatcher<I, O>(work: (items: readonly I[]) => Promise<O[]>, options: MicroBatchOptions): (items: readonly I[]) => Promise<O[]> {
+  if (options.maxItems <= 1) return work;
+  const queue: Pending<I, O>[] = [];
+  let queuedItems = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let due = false;
+
+  const runAlone = async (call: Pending<I, O>): Promise<void> => {
+    try {
+      call.resolve(checked(await work(call.items), call.items.length));
+    } catch (err) {
+      call.reject(err);
+    }
+  };
+
+  const runBatch = async (calls: Pending<I, O>[]): Promise<void> => {
+    if (calls.length === 1) return runAlone(calls[0]!);
+    const items = calls.flatMap((c) => c.items);
+    let out: O[];
+    try {
+      out = checked(await work(items), items.length);
+    } catch {
+      for (const call of calls) await runAlone(call);
+      return;
+    }
+    let at = 0;
+    for (const call of calls) {
+      call.resolve(out.slice(at, at + call.items.length));
+      at += call.items.length;
+    }
+  };
+
+  const flush = (): void => {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    if (running) {
+      due = true; // starts when the run in progress ends
+      return;
+    }
+    if (queue.length === 0) return;
+    const calls: Pending<I, O>[] = [];
+    let n = 0;
+    while (queue.length > 0 && (calls.length === 0 || n + queue[0]!.items.length <= options.maxItems)) {
+      const call = queue.shift()!;
+      calls.push(call);
+      n += call.items.length;
+    }
+    queuedItems -= n;
+    running = true;
+    due = queue.length > 0; // what is left has waited too
+    void runBatch(calls).finally(() => {
+      running = false;
+      if (due || queuedItems >= options.maxItems) flush();
+      else if (queue.length > 0 && timer === undefined) timer = setTimeout(flush, options.maxWaitMs);
+    });
+  };
+
+  return (items) => {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<O[]>((resolve, reject) => {
+      queue.push({ items, resolve, reject });
+      queuedItems += items.length;
+      if (queuedItems >= options.maxItems) flush();
+      else if (timer === undefined) timer = setTimeout(flush, options.maxWaitMs);
+    });
+  };
+}
+
+function checked<O>(out: O[], expected: number): O[] {
+  if (out.length !== expected) throw new Error(`a batched run returned ${out.length} rows for ${expected} inputs`);
+  return out;
+}
