@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeEvent, ModelName, ModelVersion, type ModelVersion as Version } from '@flywheel/contracts';
 import type { Publisher } from '@flywheel/bus';
 import { ENCODER_FILES, loadImportedClassifier } from '@flywheel/learning';
 import { importedBaseVersion, type EncoderRef, type MinioArtifactStore, type PgRegistry, type VersionRecord } from '@flywheel/registry';
-import { ConfigError } from '@flywheel/runtime';
+import { ConfigError, Conflict } from '@flywheel/runtime';
 import { CLI_SOURCE } from './bootstrapModel.js';
 
 /** labels.txt written next to the model files in the store: the labels in output order, whatever the folder named them by. */
@@ -40,13 +41,16 @@ function tokenizerInfo(bytes: Uint8Array): EncoderRef['tokenizer'] {
  */
 export async function importClassifier(
   deps: {
-    registry: Pick<PgRegistry, 'nextVersion' | 'registerChampion' | 'ensureModel'>;
+    registry: Pick<PgRegistry, 'nextVersion' | 'registerChampion' | 'ensureModel' | 'version'>;
     artifacts: Pick<MinioArtifactStore, 'ensureEncoder' | 'writeImportedVersion'>;
     publisher?: Publisher | undefined;
   },
   input: { model: string; dir: string; version?: string; actor: string; reason?: string; description?: string },
 ): Promise<{ version: VersionRecord; previous: Version | undefined; encoder: EncoderRef; uploaded: boolean }> {
   const model = ModelName.parse(input.model);
+  if (input.version !== undefined && (await deps.registry.version(model, ModelVersion.parse(input.version))) !== undefined) {
+    throw new Conflict(`${model}@${input.version} is already registered; pass a higher --version or leave it out (the next major version is used)`);
+  }
   const classifier = await loadImportedClassifier(input.dir);
   let labels: string[];
   let hash: string;
@@ -72,7 +76,8 @@ export async function importClassifier(
   await deps.registry.ensureModel(model, input.description);
   const version = input.version !== undefined ? ModelVersion.parse(input.version) : await deps.registry.nextVersion(model, { labelsAdded: false, newBase: true });
   const metrics = {};
-  const artifact = await deps.artifacts.writeImportedVersion({ model, version, labels, metrics, encoder: stored.encoder });
+  // Its own upload folder: a registration refused below (a version taken meanwhile) leaves an orphan the sweep removes, never a changed manifest.
+  const artifact = await deps.artifacts.writeImportedVersion({ model, version, labels, metrics, encoder: stored.encoder, attempt: `import-${randomUUID().slice(0, 8)}` });
   const reason = input.reason ?? `imported classifier from ${input.dir} (${labels.length} labels)`;
   const out = await deps.registry.registerChampion({ model, version, baseVersion: importedBaseVersion(hash), labels, metrics, artifact, actor: input.actor, reason });
   await deps.publisher?.publish('modelUpdates', makeEvent('modelUpdates', {

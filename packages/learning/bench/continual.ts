@@ -378,7 +378,7 @@ if (!args.quick) {
 }
 if (args['skip-joint'] || args['skip-speed']) {
   // Iteration mode: strategy rows only.
-  console.log(JSON.stringify({ backend, skipped, scenarios: scenarios.map((s) => ({ name: s.name, jointSeconds: s.jointSeconds, jointCpuSeconds: s.jointCpuSeconds, strategies: s.rows.map(({ accuracyMatrix: _m, ...r }) => r) })) }));
+  console.log(JSON.stringify({ backend, skipped, scenarios: scenarios.map((s) => ({ name: s.name, jointSeconds: s.jointSeconds, jointCpuSeconds: s.jointCpuSeconds, strategies: s.rows })) }));
   process.exit(0);
 }
 

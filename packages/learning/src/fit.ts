@@ -140,7 +140,7 @@ export function fit(input: FitInput): FitOutput {
   };
 
   const history: TrainResult['history'] = [];
-  let best: { acc: number; loss: number; epoch: number; snap: Map<string, Float32Array>; embedding: Float32Array | undefined; logits?: Float32Array | undefined } = { acc: -Infinity, loss: Infinity, epoch: 0, snap: net.snapshot(), embedding: trainEmbedding ? embedding.slice() : undefined };
+  let best: { acc: number; loss: number; epoch: number; snap: Map<string, Float32Array>; embedding: Float32Array | undefined; logits?: Float32Array | undefined } = { acc: -Infinity, loss: Infinity, epoch: 0, snap: net.snapshot(), embedding: undefined };
   let sinceBest = 0;
   let samples = 0;
   const order = Array.from({ length: nTrain }, (_, i) => i);
@@ -191,7 +191,9 @@ export function fit(input: FitInput): FitOutput {
     // Better = higher accuracy, or equal accuracy with lower loss (accuracy alone plateaus on small sets).
     const improved = Number.isNaN(val.acc) || val.acc > best.acc + 1e-9 || (Math.abs(val.acc - best.acc) <= 1e-9 && val.loss < best.loss);
     if (improved) {
-      best = { acc: val.acc, loss: val.loss, epoch, snap: net.snapshot(), embedding: trainEmbedding ? embedding.slice() : undefined, logits: val.logits };
+      // The table is copied (32 MB at the default size) only when a later epoch could still replace
+      // it; undefined = the table as it is now (epoch 0: untouched, last epoch: nothing trains after).
+      best = { acc: val.acc, loss: val.loss, epoch, snap: net.snapshot(), embedding: trainEmbedding && epoch < opts.epochs ? embedding.slice() : undefined, logits: val.logits };
       sinceBest = 0;
     } else if (++sinceBest >= opts.patience) {
       break;

@@ -37,6 +37,8 @@ export interface VersionArtifacts {
 
 /** The baseVersion an imported classifier's registry row carries: its folder's hash, shortened. */
 export const importedBaseVersion = (hash: string): string => `imported-${hash.slice(0, 16)}`;
+/** Whether a registry row's baseVersion is an imported classifier's (it has no training state to continue from). */
+export const isImportedBaseVersion = (baseVersion: string): boolean => /^imported-[a-f0-9]{16}$/.test(baseVersion);
 
 const ATTEMPT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -47,6 +49,8 @@ export interface ImportedArtifacts {
   labels: string[];
   metrics: Metrics;
   encoder: EncoderRef;
+  /** the upload's own folder under the version, as in VersionArtifacts: a refused registration never touches another upload's manifest */
+  attempt?: string;
 }
 
 /** Verified bytes serving needs for one version. */
@@ -121,7 +125,9 @@ export class MinioArtifactStore {
    * its stored encoder folder; the ref goes into the registry row as for any version.
    */
   async writeImportedVersion(a: ImportedArtifacts): Promise<ArtifactRef> {
-    const prefix = this.versionPrefix(ModelName.parse(a.model), ModelVersion.parse(a.version));
+    if (a.attempt !== undefined && !ATTEMPT.test(a.attempt)) throw new Error(`upload attempt ${JSON.stringify(a.attempt)} is not a plain folder name (letters, digits, . _ -)`);
+    const prefix = `${this.versionPrefix(ModelName.parse(a.model), ModelVersion.parse(a.version))}${a.attempt !== undefined ? `${a.attempt}/` : ''}`;
+    await this.store.put(`${prefix}upload.json`, JSON.stringify({ startedAt: new Date().toISOString() }), 'application/json');
     const manifest: VersionManifest = {
       format: 'flywheel-version/v1',
       model: a.model,

@@ -5,7 +5,7 @@ export { VersionStatus } from './records.js';
 export type { HistoryRecord, ModelRecord, NewVersion, VersionRecord } from './records.js';
 export { bumpVersion, compareSemver, parseSemver } from './semver.js';
 export type { VersionChange } from './semver.js';
-export { MinioArtifactStore, importedBaseVersion } from './MinioArtifactStore.js';
+export { MinioArtifactStore, importedBaseVersion, isImportedBaseVersion } from './MinioArtifactStore.js';
 export type { ImportedArtifacts, ServingArtifacts, VersionArtifacts } from './MinioArtifactStore.js';
 export { VersionManifest, FileEntry, BaseIndex, DatasetSample, EncoderIndex, EncoderRef, VersionKind } from './VersionManifest.js';
 export { CorruptArtifact } from './CorruptArtifact.js';

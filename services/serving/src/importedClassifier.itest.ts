@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelName, ModelVersion } from '@flywheel/contracts';
 import { importClassifier } from '@flywheel/cli';
 import { loadImportedClassifier, type ImportedClassifier } from '@flywheel/learning';
 import { writeTinyEncoder } from '@flywheel/learning/testing';
@@ -80,6 +81,10 @@ describe('an imported classifier, registered by flywheel import and served as it
     const bare = (await writeTinyEncoder(join(work, 'bare'), { texts: corpus, minCharCount: 1, classes: 3, seed: 3 })).dir;
     await expect(importClassifier({ registry, artifacts }, { model, dir: bare, actor: 'itest' })).rejects.toThrow(/names no labels.*config\.json.*labels\.txt/);
     await expect(importClassifier({ registry, artifacts }, { model, dir: join(work, 'nowhere'), actor: 'itest' })).rejects.toThrow(/has no model\.onnx and tokenizer\.json/);
+    // a taken version is refused before anything is written, so its manifest stays as registered
+    await expect(importClassifier({ registry, artifacts }, { model, dir, version: '1.0.0', actor: 'itest' })).rejects.toThrow(/1\.0\.0 is already registered/);
+    const first = await registry.version(model as ModelName, '1.0.0' as ModelVersion);
+    await expect(artifacts.readManifest(first!.artifact)).resolves.toMatchObject({ kind: 'imported-classifier' });
   });
 
   it('serves the champion with its own labels and the same probabilities as the folder loaded directly', async () => {
@@ -115,5 +120,8 @@ describe('an imported classifier, registered by flywheel import and served as it
       expect(a.label).toBe(expected[i]!.label);
       for (const t of a.topK) expect(Math.abs(t.probability - expected[i]!.probabilities[t.label]!)).toBeLessThan(1e-5);
     });
+    // Every row went through the micro-batcher into encoder runs (how many runs depends on timing; the unit test checks batching).
+    const runs = (await serving.metrics.encoderBatchRows.get()).values;
+    expect(runs.find((v) => v.metricName === 'flywheel_serving_encoder_batch_rows_sum')?.value).toBe(3 * texts.length + texts.length);
   }, 120_000);
 });

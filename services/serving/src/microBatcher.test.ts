@@ -76,6 +76,22 @@ describe('createMicroBatcher', () => {
     expect(await run([5])).toEqual([10]);
   });
 
+  it('with maxWaitMs 0 merges the calls of one event-loop turn without a timer delay', async () => {
+    const r = recorder();
+    const run = createMicroBatcher(r.work, { maxWaitMs: 0, maxItems: 100 });
+    expect(await Promise.all([run([1]), run([2, 3])])).toEqual([[2], [4, 6]]);
+    expect(await run([4])).toEqual([8]);
+    expect(r.runs).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it('tells observe the size of every run', async () => {
+    const sizes: number[] = [];
+    const run = createMicroBatcher(recorder().work, { maxWaitMs: 5, maxItems: 100, observe: (n) => sizes.push(n) });
+    await Promise.all([run([1, 2]), run([3])]);
+    await run([4]);
+    expect(sizes).toEqual([3, 1]);
+  });
+
   it('rejects a call when the work returns the wrong number of rows', async () => {
     const run = createMicroBatcher(async (items: readonly number[]) => items.slice(1), { maxWaitMs: 1, maxItems: 10 });
     await expect(run([1, 2])).rejects.toThrow(/returned 1 rows for 2 inputs/);

@@ -1,9 +1,11 @@
 /** When a micro-batch runs: once it holds `maxItems` items, or `maxWaitMs` after its first call came in. */
 export interface MicroBatchOptions {
-  /** how long the first call of a batch waits for company (ms); a call arriving during a run waits for its end at least */
+  /** how long the first call of a batch waits for company (ms); 0: only for the calls of the same event-loop turn (setImmediate). A call arriving during a run waits for its end at least. */
   maxWaitMs: number;
   /** items per run at most (a single larger call runs alone); 1 or less turns batching off */
   maxItems: number;
+  /** told the size of every run (a metric); also when batching is off */
+  observe?: (items: number) => void;
 }
 
 interface Pending<I, O> {
@@ -20,14 +22,25 @@ interface Pending<I, O> {
  * call fails by itself and the others still get answers.
  */
 export function createMicroBatcher<I, O>(work: (items: readonly I[]) => Promise<O[]>, options: MicroBatchOptions): (items: readonly I[]) => Promise<O[]> {
-  if (options.maxItems <= 1) return work;
+  const observe = options.observe;
+  if (options.maxItems <= 1) return observe === undefined ? work : (items) => (observe(items.length), work(items));
   const queue: Pending<I, O>[] = [];
   let queuedItems = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
+  const schedule = (): void => {
+    if (options.maxWaitMs > 0) {
+      const t = setTimeout(flush, options.maxWaitMs);
+      cancel = () => clearTimeout(t);
+    } else {
+      const t = setImmediate(flush);
+      cancel = () => clearImmediate(t);
+    }
+  };
   let running = false;
   let due = false;
 
   const runAlone = async (call: Pending<I, O>): Promise<void> => {
+    observe?.(call.items.length);
     try {
       call.resolve(checked(await work(call.items), call.items.length));
     } catch (err) {
@@ -38,6 +51,7 @@ export function createMicroBatcher<I, O>(work: (items: readonly I[]) => Promise<
   const runBatch = async (calls: Pending<I, O>[]): Promise<void> => {
     if (calls.length === 1) return runAlone(calls[0]!);
     const items = calls.flatMap((c) => c.items);
+    observe?.(items.length);
     let out: O[];
     try {
       out = checked(await work(items), items.length);
@@ -53,10 +67,8 @@ export function createMicroBatcher<I, O>(work: (items: readonly I[]) => Promise<
   };
 
   const flush = (): void => {
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      timer = undefined;
-    }
+    cancel?.();
+    cancel = undefined;
     if (running) {
       due = true; // starts when the run in progress ends
       return;
@@ -75,7 +87,7 @@ export function createMicroBatcher<I, O>(work: (items: readonly I[]) => Promise<
     void runBatch(calls).finally(() => {
       running = false;
       if (due || queuedItems >= options.maxItems) flush();
-      else if (queue.length > 0 && timer === undefined) timer = setTimeout(flush, options.maxWaitMs);
+      else if (queue.length > 0 && cancel === undefined) schedule();
     });
   };
 
@@ -85,7 +97,7 @@ export function createMicroBatcher<I, O>(work: (items: readonly I[]) => Promise<
       queue.push({ items, resolve, reject });
       queuedItems += items.length;
       if (queuedItems >= options.maxItems) flush();
-      else if (timer === undefined) timer = setTimeout(flush, options.maxWaitMs);
+      else if (cancel === undefined) schedule();
     });
   };
 }

@@ -70,6 +70,12 @@ export const createServingMetrics = (registry: Registry) => ({
     labelNames: ['model'] as const,
     registers: [registry],
   }),
+  encoderBatchRows: new Histogram({
+    name: 'flywheel_serving_encoder_batch_rows',
+    help: 'Texts per encoder run of an encoder or imported model (micro-batching merges concurrent requests)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [registry],
+  }),
   shadowQueued: new Gauge({
     name: 'flywheel_serving_shadow_queued',
     help: 'Rows waiting in the shadow queue',

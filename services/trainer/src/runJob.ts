@@ -1,7 +1,7 @@
 import type { ArtifactRef, FencingToken, Metrics, ModelVersion, TrainingState } from '@flywheel/contracts';
 import type { DeepPartial, Example, TrainOptions } from '@flywheel/learning';
 import type { RetrainLease, RetrainLeases } from '@flywheel/redis';
-import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
+import { isImportedBaseVersion, type MinioArtifactStore, type PgRegistry } from '@flywheel/registry';
 import { Failed, failpoint, type Logger } from '@flywheel/runtime';
 import { z } from 'zod';
 import { challengerEvent, statusEvent } from './announcements.js';
@@ -134,6 +134,8 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     await step(0.02, 'starting');
     const champion = await registry.champion(job.model);
     if (!champion) throw new JobFailed(`model ${job.model} has no champion to continue from; bootstrap it first (flywheel bootstrap --model ${job.model} --data FILE)`);
+    // An imported classifier (flywheel import) has no training state; its first update (a student distilled from it) is not built yet.
+    if (isImportedBaseVersion(champion.baseVersion)) throw new JobFailed(`champion ${job.model}@${champion.version} is an imported classifier, which the trainer cannot continue yet (issue 15: distilling it into an encoder or hybrid student); it keeps serving as it is`);
     const [{ files: championFiles, previous }, fresh] = await Promise.all([
       readChampion(deps, job.model, champion),
       deps.data.fresh(job.model, { ...(job.trigger.feedbackWatermark !== undefined ? { watermark: job.trigger.feedbackWatermark } : {}), pseudoLabelMinConfidence: settings.pseudoLabelMinConfidence, pseudoLabelMaxRows: settings.pseudoLabelMaxRows }),

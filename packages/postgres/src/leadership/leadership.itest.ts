@@ -1,6 +1,8 @@
 // Leader election on the real PostgreSQL: of two contenders exactly one leads, and when the leader's
 // session is killed (pg_terminate_backend) the other takes over at its next check.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@flywheel/runtime';
 import { createPgLeadership, createPool, isLeadershipHeld, type PgLeadership } from '../index.js';
@@ -84,5 +86,23 @@ describe('createPgLeadership (real PostgreSQL)', () => {
     await x2.close();
     expect(await isLeadershipHeld(admin, `leadership-${run}-x`)).toBe(false);
     expect(() => createPgLeadership({ key: 'k', logger })).toThrow(/exactly one of pool or connectionString/);
+  });
+
+  it('a process killed with SIGKILL loses its leadership at once (what a trainer owner lease relies on)', async () => {
+    const key = `leadership-${run}-killed`;
+    const entry = fileURLToPath(new URL('./createPgLeadership.ts', import.meta.url));
+    // A separate process leads, then is killed without any chance to clean up.
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+      const { createPgLeadership } = await import(${JSON.stringify(entry)});
+      const { createLogger } = await import('@flywheel/runtime');
+      const l = createPgLeadership({ connectionString: process.env.URL, key: process.env.KEY, logger: createLogger({ service: 'child', level: 'silent' }) });
+      console.log(await l.check() ? 'leader' : 'follower');
+      setInterval(() => {}, 1000);
+    `], { env: { ...process.env, URL: url, KEY: key }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const said = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    expect(said).toBe('leader');
+    expect(await isLeadershipHeld(admin, key)).toBe(true);
+    child.kill('SIGKILL');
+    await eventually('the killed leader\'s lock to be released', async () => !(await isLeadershipHeld(admin, key)));
   });
 });

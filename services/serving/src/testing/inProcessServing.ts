@@ -68,7 +68,7 @@ export const startInProcessServing = async (env: Record<string, string | undefin
     source, metrics, logger,
     engine: onnxInferenceEngine({
     intraOpThreads: config.ONNX_INTRA_OP_THREADS, executionProviders: config.ONNX_EXECUTION_PROVIDERS,
-    microBatch: { maxWaitMs: config.MICRO_BATCH_MAX_WAIT_MS, maxItems: config.MICRO_BATCH_MAX_ITEMS },
+    microBatch: { maxWaitMs: config.MICRO_BATCH_MAX_WAIT_MS, maxItems: config.MICRO_BATCH_MAX_ITEMS, observe: (rows) => metrics.encoderBatchRows.observe(rows) },
     warn: (message, err) => logger.warn({ err }, message),
   }),
     routing: new RedisRoutingStore(svc.redis(), logger, config.REDIS_PREFIX),
