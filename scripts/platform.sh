@@ -157,7 +157,9 @@ kafka_start() {
   local i brokers=""
   for i in $(seq 1 50); do
     brokers="$(kafka_brokers)"; [[ -n "$brokers" ]] && break
-    pid_alive "$KAFKA_PID" "$KAFKA_MATCH" || break
+    # Only "still running" here: until the fork has exec'd, its command line is still this shell's,
+    # so the pattern check of pid_alive would read a starting process as dead.
+    kill -0 "$(<"$KAFKA_PID")" 2>/dev/null || break
     sleep 0.2
   done
   if [[ -z "$brokers" ]]; then
@@ -211,10 +213,11 @@ s3_start() {
     </dev/null >>"$S3_LOG" 2>&1 9>&-) &
   echo $! >"$S3_PID"
   local i
-  # Up to 60 s: a cold node start on a loaded 2-core machine has taken over 20 s.
   for i in $(seq 1 300); do
     [[ -s "$S3_ENDPOINT_FILE" ]] && break
-    pid_alive "$S3_PID" "$S3_MAIN" || break
+    # Only "still running": before the subshell's exec its command line is bash's, and reading that
+    # as dead made a slow start (a loaded machine) fail and be killed with an empty log.
+    kill -0 "$(<"$S3_PID")" 2>/dev/null || break
     sleep 0.2
   done
   if ! s3_healthy; then

@@ -13,6 +13,7 @@ export const createBusMetrics = (r: Registry) => ({
   failed: counter(r, 'flywheel_bus_messages_failed_total', 'Handler failures, by whether they will be retried', ['group', 'topic', 'retriable']),
   deadLettered: counter(r, 'flywheel_bus_messages_dead_lettered_total', 'Messages sent to <topic>.dlq, by reason class', ['group', 'topic', 'reason']),
   duplicates: counter(r, 'flywheel_bus_duplicates_skipped_total', 'Messages skipped because their event id was already processed', ['group', 'topic']),
+  stalls: counter(r, 'flywheel_bus_consumer_stalls_total', 'Consumers replaced because they showed no sign of life for stallAfterMs (a stuck join or handler)', ['group']),
   lag: gauge(r, 'flywheel_bus_consumer_lag_messages', 'Messages behind the partition high watermark', ['group', 'topic', 'partition']),
 });
 export type BusMetrics = ReturnType<typeof createBusMetrics>;

@@ -208,4 +208,28 @@ describe('the bus against a Kafka-protocol broker', () => {
     expect(triggers).toHaveLength(2);
     expect(updates).toHaveLength(1);
   });
+  it('replaces a consumer that shows no sign of life (a handler awaiting forever), and the event is handled by the new one', async () => {
+    const metrics = createMetricsRegistry('itest');
+    const bus = createKafkaBus({
+      brokers, clientId: `itest-${run}`, logger, metrics, dedupe: new RedisDedupe(redis, { prefix: `itest-${run}`, ttlSeconds: 600 }),
+      topicPrefix: `t-stall-${run}-`, sessionTimeoutMs: 6_000, rebalanceTimeoutMs: 10_000,
+    });
+    buses.push(bus);
+    let calls = 0;
+    let handled = false;
+    let release: () => void = () => {};
+    await bus.consume(`g-stall-${run}`, {
+      trainingStatus: async () => {
+        calls++;
+        // The first delivery hangs (as a stuck join or a lost query would); the redelivery succeeds.
+        if (calls === 1) await new Promise<void>((r) => { release = r; });
+        else handled = true;
+      },
+    }, { stallAfterMs: 3_000 });
+    await bus.publisher.publish('trainingStatus', makeEvent('trainingStatus', { source: owner.trainingStatus, subject: 'm', data: samples.trainingStatus }));
+    await until(() => handled, 90_000);
+    release(); // lets the stalled consumer's disconnect finish
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(await metrics.metrics()).toMatch(/flywheel_bus_consumer_stalls_total\{[^}]*group="g-stall-[^"]*"[^}]*\} [1-9]/);
+  }, 120_000);
 });

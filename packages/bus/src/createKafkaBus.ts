@@ -117,11 +117,19 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
     // A short fetch wait: the mock broker answers a fetch only when maxWait expires, so the default 5 s is 5 s of latency.
     // The topic prefix also scopes the group: two stacks on one broker (tests, demo runs) never share a group.
     const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
-    const consumer: Consumer = kafka.consumer({
+    const newConsumer = (): Consumer => kafka.consumer({
       groupId: `${prefix}${group}`, allowAutoTopicCreation: true, maxWaitTimeInMs: co.maxWaitTimeInMs ?? 100,
       sessionTimeout, rebalanceTimeout: opts.rebalanceTimeoutMs ?? 60_000, heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
     });
     const stopping = new AbortController();
+    // Signs of life for the stall watchdog: fetches, heartbeats, and progress inside each batch.
+    const stallAfterMs = co.stallAfterMs ?? 90_000;
+    let lastSign = Date.now();
+    const batchesInProgress = new Map<object, number>();
+    const sign = (batchToken?: object): void => {
+      lastSign = Date.now();
+      if (batchToken) batchesInProgress.set(batchToken, lastSign);
+    };
     const maxUnknown = co.maxUnknownErrorAttempts ?? 5;
     const maxBackoff = co.maxBackoffMs ?? 5_000;
 
@@ -183,106 +191,160 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
       const schema = topics[key].schema;
       const partitionKey = `${batch.topic}:${batch.partition}`;
       const labels = { group, topic: batch.topic };
-      const decoded = batch.messages.map((msg) => decode(schema, msg.value, trust));
-      const ids: string[] = [];
-      for (const d of decoded) if (d.ok) ids.push(d.event.id);
-      // Ids whose mark is still in flight were processed already even if the store does not say so yet.
-      const already = new Set(ids.filter((id) => inFlight.has(id)));
-      const [seen] = await Promise.all([opts.dedupe.seen(group, ids), awaitMarks(partitionKey)]);
-      ids.forEach((id, i) => { if (seen[i]) already.add(id); });
+      const batchToken = {};
+      sign(batchToken);
+      const handleBatch = async (): Promise<void> => {
+        const decoded = batch.messages.map((msg) => decode(schema, msg.value, trust));
+        const ids: string[] = [];
+        for (const d of decoded) if (d.ok) ids.push(d.event.id);
+        // Ids whose mark is still in flight were processed already even if the store does not say so yet.
+        const already = new Set(ids.filter((id) => inFlight.has(id)));
+        const [seen] = await Promise.all([opts.dedupe.seen(group, ids), awaitMarks(partitionKey)]);
+        ids.forEach((id, i) => { if (seen[i]) already.add(id); });
 
-      let pendingIds: string[] = [];
-      let pendingOffset: string | undefined;
-      let processed = 0;
-      let duplicates = 0;
-      // `wait` marks before resolving (the retry path: nothing moves on until the mark is stored);
-      // otherwise the mark runs behind, and the next batch of this partition awaits it.
-      const flush = async (wait: boolean): Promise<void> => {
-        if (pendingIds.length > 0) {
-          // Never rejects; awaited (and its error thrown) by awaitMarks here or at the partition's next batch.
-          void startMark(partitionKey, pendingIds);
-          if (wait) await awaitMarks(partitionKey);
-        }
-        if (pendingOffset !== undefined) {
-          resolveOffset(pendingOffset);
-          m.lag.set({ group, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - 1 - Number(pendingOffset)));
-        }
-        if (processed > 0) m.processed.inc(labels, processed);
-        if (duplicates > 0) m.duplicates.inc(labels, duplicates);
-        pendingIds = [];
-        pendingOffset = undefined;
-        processed = 0;
-        duplicates = 0;
-        await heartbeat();
-      };
+        let pendingIds: string[] = [];
+        let pendingOffset: string | undefined;
+        let processed = 0;
+        let duplicates = 0;
+        // `wait` marks before resolving (the retry path: nothing moves on until the mark is stored);
+        // otherwise the mark runs behind, and the next batch of this partition awaits it.
+        const flush = async (wait: boolean): Promise<void> => {
+          if (pendingIds.length > 0) {
+            // Never rejects; awaited (and its error thrown) by awaitMarks here or at the partition's next batch.
+            void startMark(partitionKey, pendingIds);
+            if (wait) await awaitMarks(partitionKey);
+          }
+          if (pendingOffset !== undefined) {
+            resolveOffset(pendingOffset);
+            m.lag.set({ group, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - 1 - Number(pendingOffset)));
+          }
+          if (processed > 0) m.processed.inc(labels, processed);
+          if (duplicates > 0) m.duplicates.inc(labels, duplicates);
+          pendingIds = [];
+          pendingOffset = undefined;
+          processed = 0;
+          duplicates = 0;
+          await heartbeat();
+        };
 
-      for (let i = 0; i < batch.messages.length; i++) {
-        if (!isRunning() || isStale() || stopping.signal.aborted) break;
-        const msg = batch.messages[i]!;
-        const d = decoded[i]!;
-        const ctx: MessageContext = { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString() };
-        if (!d.ok) {
-          await deadLetter(msg, ctx, d.reason, d.errorClass);
-        } else if (already.has(d.event.id)) {
-          duplicates++;
-        } else {
-          let attempt = 0;
-          for (;;) {
-            try {
-              await handler(d.event, ctx);
-              processed++;
-              pendingIds.push(d.event.id);
-              already.add(d.event.id);
-              break;
-            } catch (err) {
-              // One retry policy: data errors (schema, PostgreSQL classes 22/23) are dead letters at once,
-              // unavailability is retried for as long as it takes, an unclassified error (a bug) a few times.
-              const known = classifyError(err);
-              const retriable = known ? known.retriable : attempt + 1 < maxUnknown;
-              m.failed.inc({ group, topic: batch.topic, retriable: String(retriable) });
-              if (!retriable) {
-                await deadLetter(msg, ctx, known?.message ?? `${(err as Error).message ?? String(err)}`, known?.name ?? (err as Error).name ?? 'Error');
+        for (let i = 0; i < batch.messages.length; i++) {
+          if (!isRunning() || isStale() || stopping.signal.aborted) break;
+          sign(batchToken);
+          const msg = batch.messages[i]!;
+          const d = decoded[i]!;
+          const ctx: MessageContext = { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString() };
+          if (!d.ok) {
+            await deadLetter(msg, ctx, d.reason, d.errorClass);
+          } else if (already.has(d.event.id)) {
+            duplicates++;
+          } else {
+            let attempt = 0;
+            for (;;) {
+              try {
+                await handler(d.event, ctx);
+                processed++;
+                pendingIds.push(d.event.id);
+                already.add(d.event.id);
                 break;
-              }
-              log.warn({ err, group, topic: batch.topic, offset: msg.offset, attempt }, 'handler failed; retrying without committing');
-              // Commit what already succeeded before waiting, so a restart does not redo it.
-              await flush(true);
-              await sleep(backoffMs(attempt, 100, maxBackoff), stopping.signal);
-              attempt++;
-              if (!isRunning() || stopping.signal.aborted) {
-                throw new Error(`consumer ${group} stopped while retrying ${batch.topic}@${msg.offset}; it will be redelivered`);
+              } catch (err) {
+                // One retry policy: data errors (schema, PostgreSQL classes 22/23) are dead letters at once,
+                // unavailability is retried for as long as it takes, an unclassified error (a bug) a few times.
+                const known = classifyError(err);
+                const retriable = known ? known.retriable : attempt + 1 < maxUnknown;
+                m.failed.inc({ group, topic: batch.topic, retriable: String(retriable) });
+                if (!retriable) {
+                  await deadLetter(msg, ctx, known?.message ?? `${(err as Error).message ?? String(err)}`, known?.name ?? (err as Error).name ?? 'Error');
+                  break;
+                }
+                log.warn({ err, group, topic: batch.topic, offset: msg.offset, attempt }, 'handler failed; retrying without committing');
+                // Commit what already succeeded before waiting, so a restart does not redo it.
+                await flush(true);
+                await sleep(backoffMs(attempt, 100, maxBackoff), stopping.signal);
+                sign(batchToken); // retrying an outage is progress, not a stall
+                attempt++;
+                if (!isRunning() || stopping.signal.aborted) {
+                  throw new Error(`consumer ${group} stopped while retrying ${batch.topic}@${msg.offset}; it will be redelivered`);
+                }
               }
             }
           }
+          pendingOffset = msg.offset;
+          if (pendingIds.length >= 500) await flush(false);
         }
-        pendingOffset = msg.offset;
-        if (pendingIds.length >= 500) await flush(false);
+        await flush(false);
+        await commitOffsetsIfNecessary();
+      };
+      try {
+        await handleBatch();
+      } finally {
+        batchesInProgress.delete(batchToken);
       }
-      await flush(false);
-      await commitOffsetsIfNecessary();
     };
 
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...byName.keys()], fromBeginning: co.fromBeginning ?? true });
-    const joined = new Promise<void>((resolve) => {
-      const off = consumer.on(consumer.events.GROUP_JOIN, () => {
-        off();
-        resolve();
+    const start = async (): Promise<Consumer> => {
+      const c = newConsumer();
+      c.on(c.events.FETCH_START, () => sign());
+      c.on(c.events.HEARTBEAT, () => sign());
+      await c.connect();
+      await c.subscribe({ topics: [...byName.keys()], fromBeginning: co.fromBeginning ?? true });
+      const joined = new Promise<void>((resolve) => {
+        const off = c.on(c.events.GROUP_JOIN, () => {
+          off();
+          resolve();
+        });
       });
-    });
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      autoCommit: true,
-      autoCommitInterval: 1_000,
-      partitionsConsumedConcurrently: co.partitionsConsumedConcurrently ?? 4,
-      eachBatch,
-    });
-    await joined;
+      sign();
+      await c.run({
+        eachBatchAutoResolve: false,
+        autoCommit: true,
+        autoCommitInterval: 1_000,
+        partitionsConsumedConcurrently: co.partitionsConsumedConcurrently ?? 4,
+        eachBatch,
+      });
+      await joined;
+      return c;
+    };
+    let consumer = await start();
     log.info({ group, topics: [...byName.keys()] }, 'consumer joined');
+
+    // The watchdog: kafkajs can stay in a rejoin that never ends (seen under broker pauses in
+    // bench:chaos), and a handler can await forever. Either way the group stops consuming while the
+    // process looks healthy, so a stalled consumer is replaced. The old one is let go without waiting
+    // (its disconnect waits for the stuck batch); the coordinator drops it when its session times out,
+    // and its partitions move to the new member. Handlers are idempotent, so a batch the old one
+    // finishes late is a duplicate at worst.
+    let replacing = false;
+    const watchdog = setInterval(() => {
+      if (replacing || stopping.signal.aborted) return;
+      const now = Date.now();
+      const oldestBatch = Math.min(now, ...batchesInProgress.values());
+      const silentMs = Math.max(now - lastSign, now - oldestBatch);
+      if (silentMs < stallAfterMs) return;
+      replacing = true;
+      m.stalls.inc({ group });
+      log.error({ group, silentMs }, 'consumer shows no sign of life (stuck join or handler); replacing it with a new one');
+      const stuck = consumer;
+      batchesInProgress.clear();
+      void stuck.disconnect().catch((err: unknown) => log.warn({ err, group }, 'the stalled consumer did not disconnect cleanly'));
+      start().then(
+        (fresh) => {
+          if (stopping.signal.aborted) void fresh.disconnect().catch(() => {});
+          else consumer = fresh;
+          log.info({ group }, 'replacement consumer joined');
+        },
+        (err: unknown) => log.warn({ err, group }, 'replacement consumer could not start; the watchdog tries again'),
+      ).finally(() => {
+        sign();
+        replacing = false;
+      });
+    }, Math.max(250, Math.min(10_000, Math.floor(stallAfterMs / 4))));
+    watchdog.unref();
+
     const running: RunningConsumer = {
       group,
       stop: async () => {
         stopping.abort();
+        clearInterval(watchdog);
         consumers.delete(running);
         await consumer.disconnect();
         // Marks still running behind the last batches: let them land (their offsets are resolved already).

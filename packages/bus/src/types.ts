@@ -29,6 +29,12 @@ export interface ConsumeOptions {
   maxBackoffMs?: number;
   /** Longest a fetch waits for new data; bounds end-to-end latency on a quiet topic (default 100 ms). */
   maxWaitTimeInMs?: number;
+  /**
+   * A consumer that shows no sign of life this long (no fetch, no heartbeat, no progress in a batch)
+   * is stuck — a join that never ends, a handler awaiting forever — and is replaced by a new one
+   * (default 90 s). Handlers retrying an outage show progress at every attempt.
+   */
+  stallAfterMs?: number;
 }
 
 export interface RunningConsumer {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import type { JobId, ModelName, ModelVersion, RetrainingRequested } from '@flywheel/contracts';
 import { CorruptArtifact } from '@flywheel/registry';
-import { createLogger } from '@flywheel/runtime';
+import { createLogger, DependencyDown, Invalid } from '@flywheel/runtime';
 import { describe, expect, it } from 'vitest';
 import { createJobRunner } from './createJobRunner.js';
 import type { Job, JobStore } from './PgJobStore.js';
@@ -127,5 +127,43 @@ describe('trainer recovery', () => {
 
     await runner.maintenance(); // the failing recovery does not skip the sweep
     expect(swept).toBe(1);
+  });
+});
+
+describe('runJob while a dependency is down', () => {
+  it('waits out an outage of feedback-ingest and of the object store instead of failing the trigger', async () => {
+    const { deps, finished } = fakeJobDeps([]);
+    let dataCalls = 0;
+    let stateCalls = 0;
+    const data = {
+      fresh: async () => {
+        dataCalls++;
+        if (dataCalls <= 2) throw new DependencyDown('feedback-ingest is unreachable (ECONNREFUSED); retry once feedback-ingest is up');
+        return [];
+      },
+    };
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' });
+    const artifacts = {
+      ...deps.artifacts,
+      readTrainingState: async () => {
+        stateCalls++;
+        if (stateCalls === 1) throw down;
+        return { 'base.bin': new Uint8Array(1) };
+      },
+    } as unknown as JobDeps['artifacts'];
+    expect(await runJob({ ...deps, data, artifacts }, fakeJob('m'))).toBe('failed');
+    // It got past both outages and stopped only for its own reason (no fresh rows in this fake).
+    expect(dataCalls).toBe(3);
+    expect(stateCalls).toBe(2);
+    expect(finished[0]?.reason).toMatch(/nothing to learn from/);
+  });
+
+  it('still fails at once on an error that a retry cannot fix', async () => {
+    const { deps, finished } = fakeJobDeps([]);
+    let dataCalls = 0;
+    const data = { fresh: async () => { dataCalls++; throw new Invalid('training examples page is malformed'); } };
+    expect(await runJob({ ...deps, data }, fakeJob('m'))).toBe('failed');
+    expect(dataCalls).toBe(1);
+    expect(finished[0]?.reason).toMatch(/malformed/);
   });
 });

@@ -2,7 +2,7 @@ import type { ArtifactRef, FencingToken, Metrics, ModelVersion, TrainingState } 
 import type { DeepPartial, Example, TrainOptions } from '@flywheel/learning';
 import type { RetrainLease, RetrainLeases } from '@flywheel/redis';
 import { isImportedBaseVersion, type MinioArtifactStore, type PgRegistry } from '@flywheel/registry';
-import { Failed, failpoint, type Logger } from '@flywheel/runtime';
+import { backoffMs, classifyError, Failed, failpoint, sleep, type Logger } from '@flywheel/runtime';
 import { z } from 'zod';
 import { challengerEvent, statusEvent } from './announcements.js';
 import type { CandidateTrainer } from './candidateTrainer.js';
@@ -79,6 +79,7 @@ const readChampion = async (deps: Pick<JobDeps, 'artifacts' | 'metrics'>, model:
     const [files, previous] = await Promise.all([deps.artifacts.readTrainingState(champion.artifact), deps.artifacts.readDataset(champion.artifact).then(parseJsonl)]);
     return { files, previous };
   } catch (err) {
+    if (classifyError(err)?.retriable) throw err; // the object store is down, not the artifacts damaged: the job waits it out
     deps.metrics.modelLoadFailures.inc({ model });
     const reason = err instanceof Error ? err.message : String(err);
     throw new JobFailed(`champion ${model}@${champion.version} could not be read, so ${model} cannot retrain: ${reason}; restore or re-register its artifacts (other models are unaffected)`, { cause: err });
@@ -111,12 +112,31 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     const holder = await deps.leases.holder(job.model).catch(() => undefined);
     throw new JobFailed(`retraining lease of ${job.model} for this trigger's token ${job.fencingToken} could not be extended (${holder !== undefined && holder !== job.fencingToken ? `token ${holder} holds it: a newer trigger owns the model` : 'it expired'}); the job stopped and registered nothing; the next trigger retrains`);
   };
+  /**
+   * Waits out an outage (feedback-ingest, PostgreSQL or the object store down: a retriable error)
+   * instead of failing the trigger for good: capped backoff with jitter, for as long as this job
+   * still holds its lease and its row (issue 13). Any other error ends the job as before.
+   */
+  const untilAvailable = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!classifyError(err)?.retriable) throw err;
+        const waitMs = backoffMs(attempt, 500, 15_000);
+        log.warn({ err, attempt, waitMs }, `${what}: a dependency is unavailable; retrying while this job holds its lease`);
+        await sleep(waitMs);
+        // A lost lease or row ends the job; Redis itself being down is one more outage to wait out.
+        await holdLease().catch((e: unknown) => { if (!classifyError(e)?.retriable) throw e; });
+      }
+    }
+  };
   let uploaded: ModelVersion | undefined;
   let registered = false;
   const step = async (progress: number, stage: string, version?: ModelVersion): Promise<void> => {
-    await holdLease();
+    await untilAvailable(`recording stage ${stage}`, holdLease);
     metrics.progress.set({ model: job.model }, progress);
-    await jobs.update(job, { progress, stage, ...(version ? { version } : {}) }, [statusEvent(job, 'running', progress, { stage, ...(version ? { version } : {}) })]);
+    await untilAvailable(`recording stage ${stage}`, () => jobs.update(job, { progress, stage, ...(version ? { version } : {}) }, [statusEvent(job, 'running', progress, { stage, ...(version ? { version } : {}) })]));
   };
   const keepAlive = setInterval(() => {
     jobs.heartbeat(job).catch((err: unknown) => {
@@ -132,18 +152,18 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
   let outcome: TrainingState = 'failed';
   try {
     await step(0.02, 'starting');
-    const champion = await registry.champion(job.model);
+    const champion = await untilAvailable('reading the champion', () => registry.champion(job.model));
     if (!champion) throw new JobFailed(`model ${job.model} has no champion to continue from; bootstrap it first (flywheel bootstrap --model ${job.model} --data FILE)`);
     // An imported classifier (flywheel import) has no training state; its first update (a student distilled from it) is not built yet.
     if (isImportedBaseVersion(champion.baseVersion)) throw new JobFailed(`champion ${job.model}@${champion.version} is an imported classifier, which the trainer cannot continue yet (issue 15: distilling it into an encoder or hybrid student); it keeps serving as it is`);
     const [{ files: championFiles, previous }, fresh] = await Promise.all([
-      readChampion(deps, job.model, champion),
-      deps.data.fresh(job.model, { ...(job.trigger.feedbackWatermark !== undefined ? { watermark: job.trigger.feedbackWatermark } : {}), pseudoLabelMinConfidence: settings.pseudoLabelMinConfidence, pseudoLabelMaxRows: settings.pseudoLabelMaxRows }),
+      untilAvailable('reading the champion\'s artifacts', () => readChampion(deps, job.model, champion)),
+      untilAvailable('reading the training examples', () => deps.data.fresh(job.model, { ...(job.trigger.feedbackWatermark !== undefined ? { watermark: job.trigger.feedbackWatermark } : {}), pseudoLabelMinConfidence: settings.pseudoLabelMinConfidence, pseudoLabelMaxRows: settings.pseudoLabelMaxRows })),
     ]);
     if (fresh.length === 0) throw new JobFailed(`no new feedback or confident predictions for ${job.model} up to watermark ${job.trigger.feedbackWatermark ?? 'latest'}; nothing to learn from`);
     const known = new Set(champion.labels);
     const labelsAdded = fresh.some((e) => !known.has(e.label));
-    const version = await registry.nextVersion(job.model, { labelsAdded, newBase: false });
+    const version = await untilAvailable('choosing the version', () => registry.nextVersion(job.model, { labelsAdded, newBase: false }));
     await step(0.15, 'training', version);
     failpoint('trainer.mid-training'); // the job is running and holds the lease: recovery must fail it and free the model
     const options = optionsForModel(job.model, settings.trainOptions, settings.modelOptions ?? {});
@@ -163,12 +183,12 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
       return outcome;
     }
     // Fencing: a newer trigger for this model was recorded while we trained; its job wins.
-    const highest = await jobs.highestToken(job.model);
+    const highest = await untilAvailable('checking for a newer trigger', () => jobs.highestToken(job.model));
     if (highest !== undefined && highest > job.fencingToken) throw new JobFailed(`superseded: a newer trigger (token ${highest}) arrived for ${job.model} while this one (token ${job.fencingToken}) trained`);
     await step(0.85, 'uploading', version);
     failpoint('trainer.before-upload');
     uploaded = version;
-    const artifact = await artifacts.writeVersion({
+    const artifact = await untilAvailable('uploading the artifacts', () => artifacts.writeVersion({
       model: job.model, version, attempt: uploadAttempt(job), baseVersion: out.baseVersion, parentVersion: champion.version, labels: out.labels, metrics: trainMetrics,
       adapter: out.adapter, state: out.stateFiles, dataset: toJsonl(out.snapshot),
       ...(fresh.sample ? { datasetSample: fresh.sample } : {}),
@@ -176,7 +196,7 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
         if (!out.baseOnnx) throw new JobFailed(`base ${out.baseVersion} is not stored and the run did not export it`);
         return out.baseOnnx;
       },
-    });
+    }));
     await step(0.95, 'registering', version); // the last lease check: past it the challenger is registered
     // Registered and finished while holding the job's row as its owner: a takeover cannot interleave.
     await jobs.finishAfter(job, async () => {
