@@ -40,6 +40,7 @@ export {
   DEFAULT_TRAIN_OPTIONS,
   RECOMMENDED_CONTINUAL_OPTIONS,
   TRAINER_DEFAULT_OPTIONS,
+  LOW_FORGETTING_OPTIONS,
   prepareExamples,
   resolveOptions,
   type DeepPartial,

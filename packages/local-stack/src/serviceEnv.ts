@@ -23,6 +23,7 @@ export const defaultServiceEnv = (): Record<ServiceName, Record<string, string>>
   'ab-router': {
     EVAL_INTERVAL_MS: '2000', SPLIT_BPS: '5000', MIN_SAMPLE_PER_ARM: '150',
     HEALTH_WINDOW: '150', HEALTH_MIN_SAMPLES: '60', HEALTH_MAX_ACCURACY_DROP: '0.15',
+    MAX_FORGETTING: '0.1', // the trainer's gate above: the two forgetting limits agree
   },
   serving: { RELEASE_GRACE_MS: '1000' },
 });

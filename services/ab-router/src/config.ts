@@ -24,6 +24,8 @@ const Config = ServiceConfig.extend({
   MIN_SAMPLE_PER_ARM: z.coerce.number().int().positive().optional(),
   MIN_IMPROVEMENT: z.coerce.number().min(0).lt(1).optional(),
   MAX_DEGRADATION: z.coerce.number().min(0).lt(1).optional(),
+  /** Forgetting gate margin at promotion (absolute; default 0.05, the trainer's GATE_MAX_FORGETTING default). */
+  MAX_FORGETTING: z.coerce.number().min(0).lt(1).optional(),
   /** Per-model overrides, e.g. {"support-tickets":{"splitBps":2000,"minSamplePerArm":200}}. */
   EXPERIMENT_OVERRIDES: json(z.record(z.string(), ExperimentSettingsInput), '{"my-model":{"splitBps":2000}}').default('{}'),
   HEALTH_WINDOW: z.coerce.number().int().positive().default(200),
@@ -51,4 +53,5 @@ export const defaultSettings = (c: AbRouterConfig): ExperimentSettingsInput => (
   ...(c.MIN_SAMPLE_PER_ARM !== undefined ? { minSamplePerArm: c.MIN_SAMPLE_PER_ARM } : {}),
   ...(c.MIN_IMPROVEMENT !== undefined ? { minImprovement: c.MIN_IMPROVEMENT } : {}),
   ...(c.MAX_DEGRADATION !== undefined ? { maxDegradation: c.MAX_DEGRADATION } : {}),
+  ...(c.MAX_FORGETTING !== undefined ? { maxForgetting: c.MAX_FORGETTING } : {}),
 });

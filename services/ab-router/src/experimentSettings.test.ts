@@ -7,7 +7,7 @@ const env = { KAFKA_BROKERS: 'k:9092', POSTGRES_URL: 'postgres://p@h:5432/db', R
 describe('experiment settings', () => {
   it('defaults to a 10% sequential experiment with 1,000 outcomes per arm, +2 points to promote and a 1 point guard', () => {
     expect(settingsFor('m', {}, {})).toEqual({ splitBps: 1000, method: 'sequential', alpha: 0.05, minSamplePerArm: 1000, minImprovement: 0.02, maxDegradation: 0.01, tau: 0.0025, srmThreshold: 0.001,
-      policy: 'ab', shadowMinPairs: 200, maxForgetting: 0.02, forgettingWhenMissing: 'allow',
+      policy: 'ab', shadowMinPairs: 200, maxForgetting: 0.05, forgettingWhenMissing: 'allow',
     });
   });
 

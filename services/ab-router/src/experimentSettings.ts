@@ -29,9 +29,11 @@ export const ExperimentSettings = z.object({
   shadowMinPairs: z.number().int().positive().default(DEFAULT_PAIRED_CONFIG.minPairs),
   /**
    * Forgetting gate: a promotion is refused when the challenger's accuracy on the old-class
-   * holdout is more than this below the champion's (absolute: 0.02 = 2 points).
+   * holdout is more than this below the champion's (absolute: 0.05 = 5 points). The default is the
+   * trainer's gate (GATE_MAX_FORGETTING), so a challenger the trainer passed is not tested on live
+   * traffic only to be refused for the same measure; set both lower together.
    */
-  maxForgetting: z.number().min(0).lt(1).default(0.02),
+  maxForgetting: z.number().min(0).lt(1).default(0.05),
   /** When the registry has no holdout metric to compare: `allow` (recorded as unchecked) or `refuse`. */
   forgettingWhenMissing: z.enum(['allow', 'refuse']).default('allow'),
 });
