@@ -5,8 +5,8 @@ const MARKS = /\p{M}/gu;
 const TOKENS = /[\p{L}\p{N}]+/gu;
 
 /**
- * Word tokens as the learning featurizer sees them (NFKD, accents folded, lower-cased). Kept here
- * rather than imported from @flywheel/learning so the drift-monitor does not load tfjs/onnxruntime.
+ * Word tokens as the learning featurizer sees them (NFKD, accents folded, lower-cased): the same
+ * rules as learning's `tokenize`, which the OOV statistic must match token for token.
  */
 export const tokenize = (text: string): string[] => text.normalize('NFKD').replace(MARKS, '').toLowerCase().match(TOKENS) ?? [];
 
