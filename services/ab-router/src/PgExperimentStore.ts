@@ -30,6 +30,15 @@ const ExperimentRow = z.object({
 /** Which test a running experiment is in: `shadow` (challenger scored off the request path, paired) or `ab` (split traffic). */
 export type ExperimentPhase = 'shadow' | 'ab';
 
+/** The champion the health check guards (`ab_champions`). */
+export interface GuardedChampion {
+  version: string;
+  since: Date;
+  baselineAccuracy: number | null;
+  /** Came in without live evidence: judged against the outgoing champion's accuracy even while an experiment runs. */
+  onProbation: boolean;
+}
+
 /** One experiment as stored. */
 export interface Experiment {
   id: string;
@@ -302,29 +311,38 @@ export class PgExperimentStore {
   }
 
   /** The champion the health watch guards. */
-  async champion(model: string): Promise<{ version: string; since: Date; baselineAccuracy: number | null } | undefined> {
-    const r = await this.pool.query<{ version: string; since: Date; baseline_accuracy: number | null }>(
-      'SELECT version, since, baseline_accuracy FROM ab_champions WHERE model = $1', [model]);
+  async champion(model: string): Promise<GuardedChampion | undefined> {
+    const r = await this.pool.query<{ version: string; since: Date; baseline_accuracy: number | null; on_probation: boolean }>(
+      'SELECT version, since, baseline_accuracy, on_probation FROM ab_champions WHERE model = $1', [model]);
     const row = r.rows[0];
-    return row ? { version: row.version, since: row.since, baselineAccuracy: row.baseline_accuracy } : undefined;
+    return row ? { version: row.version, since: row.since, baselineAccuracy: row.baseline_accuracy, onProbation: row.on_probation } : undefined;
   }
 
   async watchedModels(): Promise<string[]> {
     return (await this.pool.query<{ model: string }>('SELECT model FROM ab_champions ORDER BY model')).rows.map((r) => r.model);
   }
 
-  /** Sets the guarded champion; a version change resets the window start and the baseline. */
-  async setChampion(model: string, version: string, baseline?: { accuracy: number; n: number }): Promise<void> {
+  /**
+   * Sets the guarded champion; a version change resets the window start, the baseline and the
+   * probation (`onProbation`: the baseline is the outgoing champion's, not live evidence of this one).
+   */
+  async setChampion(model: string, version: string, baseline?: { accuracy: number; n: number }, onProbation = false): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ab_champions (model, version, since, baseline_accuracy, baseline_n) VALUES ($1, $2, now(), $3, $4)
+      `INSERT INTO ab_champions (model, version, since, baseline_accuracy, baseline_n, on_probation) VALUES ($1, $2, now(), $3, $4, $5)
        ON CONFLICT (model) DO UPDATE SET version = EXCLUDED.version,
          since = CASE WHEN ab_champions.version = EXCLUDED.version THEN ab_champions.since ELSE now() END,
+         on_probation = CASE WHEN ab_champions.version = EXCLUDED.version THEN ab_champions.on_probation ELSE EXCLUDED.on_probation END,
          baseline_accuracy = CASE WHEN ab_champions.version = EXCLUDED.version AND EXCLUDED.baseline_accuracy IS NULL
                                   THEN ab_champions.baseline_accuracy ELSE EXCLUDED.baseline_accuracy END,
          baseline_n = CASE WHEN ab_champions.version = EXCLUDED.version AND EXCLUDED.baseline_n IS NULL
                            THEN ab_champions.baseline_n ELSE EXCLUDED.baseline_n END`,
-      [model, version, baseline?.accuracy ?? null, baseline?.n ?? null],
+      [model, version, baseline?.accuracy ?? null, baseline?.n ?? null, onProbation],
     );
+  }
+
+  /** The champion's first full window passed its probation. */
+  async endProbation(model: string, version: string): Promise<void> {
+    await this.pool.query('UPDATE ab_champions SET on_probation = false WHERE model = $1 AND version = $2', [model, version]);
   }
 
   /**

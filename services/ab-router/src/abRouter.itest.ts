@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@flywheel/auth';
 import type { Bus } from '@flywheel/bus';
-import { FLYWHEEL_SOURCES, ModelName, type EventOf } from '@flywheel/contracts';
+import { FLYWHEEL_SOURCES, makeEvent, ModelName, type EventOf } from '@flywheel/contracts';
 import { routingKey } from '@flywheel/redis';
 import type { PgRegistry } from '@flywheel/registry';
 import type { Service } from '@flywheel/service';
@@ -13,7 +13,7 @@ import { championOnly, createDecisionTx } from './decisionTx.js';
 import { PgExperimentStore } from './PgExperimentStore.js';
 import { RoutingPublisher } from './RoutingPublisher.js';
 import type { ServingHealth } from './servingHealth.js';
-import { ADMIN_TOKEN, feedbackEvent, predictionEvent, startAbRouter, until, v, version, type AbRouterHarness, type Pred } from './testing/abRouterHarness.js';
+import { ADMIN_TOKEN, feedbackEvent, predictionEvent, ref, startAbRouter, until, v, version, type AbRouterHarness, type Pred } from './testing/abRouterHarness.js';
 
 // Private schema, Redis prefix, topic prefix (and bucket, unused here); all removed in afterAll.
 let h: AbRouterHarness;
@@ -126,6 +126,53 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
     const event = await until('rolled_back on latency', async () => updates.find((u) => u.subject === model && u.data.action === 'rolled_back'));
     expect(event.data).toMatchObject({ action: 'rolled_back', version: '1.0.0', from: '1.1.0', automatic: true, reason: expect.stringMatching(/p99 latency 2500 ms/) });
     setServingHealth(new Map());
+  });
+
+  it('judges a champion pushed without live evidence against the outgoing one even while an experiment runs (probation)', async () => {
+    const store = new PgExperimentStore(p.pool);
+    /** Champion 1.0.0 with 60 labelled predictions 90 % right, then 1.1.0 pushed as champion (a bootstrap), then challenger 1.1.1 under test. */
+    const pushedWhileTested = async (tag: string, probation: boolean): Promise<{ model: ModelName; experimentId: string }> => {
+      const model = ModelName.parse(`abr-${run}-${tag}`);
+      await registry.registerChampion(version(model, '1.0.0'));
+      await store.setChampion(model, '1.0.0');
+      const good: Pred[] = Array.from({ length: 60 }, (_, i) => ({ id: randomUUID(), variant: 'champion', version: '1.0.0', correct: i % 10 < 9, subject: `g${i}` }));
+      await bus.publisher.publishMany('predictions', good.map((x) => predictionEvent(model, x)));
+      await bus.publisher.publishMany('feedback', good.map((x) => feedbackEvent(model, x)), { key: (e) => e.data.predictionId ?? e.subject });
+      await until('the first champion labelled', async () => (await labelled({ model, version: '1.0.0' })) >= 60, 45_000);
+      await registry.registerChampion(version(model, '1.1.0'));
+      if (probation) {
+        // The real path: the registry's promotion event makes the ab-router adopt it with 1.0.0's accuracy as the bar.
+        await bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', { source: FLYWHEEL_SOURCES.trainer, subject: model, data: { action: 'promoted', version: v('1.1.0'), reason: 'itest: bootstrap' } }));
+        await until('adopted on probation', async () => (await store.champion(model))?.onProbation === true);
+      } else {
+        await store.setChampion(model, '1.1.0', { accuracy: 0.9, n: 60 }); // as an experiment's evidence would
+      }
+      expect((await store.champion(model))?.baselineAccuracy).toBeCloseTo(0.9, 5);
+      await registry.registerChallenger(version(model, '1.1.1'));
+      await bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', {
+        source: FLYWHEEL_SOURCES.trainer, subject: model,
+        data: { action: 'challenger_registered', version: v('1.1.1'), artifact: ref(model, '1.1.1'), metrics: { accuracy: 0.9 } },
+      }));
+      const e = await until('experiment started', async () => (await ab.router.list({ model, state: 'running' }))[0]);
+      // The pushed champion is 50 % right on its champion arm.
+      const bad: Pred[] = Array.from({ length: 60 }, (_, i) => ({ id: randomUUID(), variant: 'champion', version: '1.1.0', correct: i % 2 === 0, subject: `b${i}` }));
+      await bus.publisher.publishMany('predictions', bad.map((x) => predictionEvent(model, x, e.id)));
+      await bus.publisher.publishMany('feedback', bad.map((x) => feedbackEvent(model, x)), { key: (ev) => ev.data.predictionId ?? ev.subject });
+      await until('the pushed champion labelled', async () => (await labelled({ model, version: '1.1.0' })) >= 60, 45_000);
+      await ab.router.checkHealth();
+      return { model, experimentId: e.id };
+    };
+
+    const pushed = await pushedWhileTested('probation', true);
+    expect((await registry.champion(pushed.model))?.version, 'rolled back despite the running experiment').toBe('1.0.0');
+    expect((await ab.router.list({ model: pushed.model })).find((x) => x.id === pushed.experimentId)?.state).toBe('stopped');
+    const event = await until('rolled_back of the pushed champion', async () => updates.find((u) => u.subject === pushed.model && u.data.action === 'rolled_back'));
+    expect(event.data).toMatchObject({ version: '1.0.0', from: '1.1.0', automatic: true });
+
+    // A champion with its own evidence (promoted by an experiment) is left to the running experiment.
+    const proven = await pushedWhileTested('proven', false);
+    expect((await registry.champion(proven.model))?.version).toBe('1.1.0');
+    expect((await ab.router.list({ model: proven.model, state: 'running' }))[0]?.id).toBe(proven.experimentId);
   });
 
   it('answers admin routes only with an admin-scoped key (ADMIN_TOKEN or a keyring client) and rolls back by hand with a reason', async () => {

@@ -5,7 +5,7 @@ import type { AbRouterMetrics } from './abRouterMetrics.js';
 import type { Champions } from './champions.js';
 import { championOnly, type RunDecision } from './decisionTx.js';
 import type { ExperimentLifecycle } from './experimentLifecycle.js';
-import type { PgExperimentStore, RollbackIntent } from './PgExperimentStore.js';
+import type { GuardedChampion, PgExperimentStore, RollbackIntent } from './PgExperimentStore.js';
 import type { Registry } from './ports.js';
 import { servingVerdict, type ServingHealth, type ServingHealthLimits } from './servingHealth.js';
 import type { ServingHealthSource } from './ServingHealthProbe.js';
@@ -121,7 +121,7 @@ export const createChampionGuard = (deps: GuardDeps) => {
   };
 
   /** Why the champion's accuracy calls for a rollback, if it does; sets the baseline on its first full window. */
-  const accuracyProblem = async (model: string, champ: { version: string; since: Date; baselineAccuracy: number | null }): Promise<string | undefined> => {
+  const accuracyProblem = async (model: string, champ: GuardedChampion): Promise<string | undefined> => {
     const w = await store.recentAccuracy(model, champ.version, champ.since, health.windowSize);
     if (w.n === 0) return undefined;
     const accuracy = w.successes / w.n;
@@ -132,7 +132,10 @@ export const createChampionGuard = (deps: GuardDeps) => {
       return undefined;
     }
     const drop = champ.baselineAccuracy - accuracy;
-    if (drop <= health.maxAccuracyDrop) return undefined;
+    if (drop <= health.maxAccuracyDrop) {
+      if (champ.onProbation) await store.endProbation(model, champ.version);
+      return undefined;
+    }
     return `champion ${champ.version} accuracy ${pct(accuracy)}% over its last ${w.n} labelled predictions is ${pct(drop)} points below its baseline ${pct(champ.baselineAccuracy)}% (limit ${pct(health.maxAccuracyDrop)})`;
   };
 
@@ -149,7 +152,9 @@ export const createChampionGuard = (deps: GuardDeps) => {
       if (!champ) continue;
       // A running experiment is already testing the remedy (typically a challenger trained on the very
       // drift that lowers the champion's accuracy); rolling back now would only end it without evidence.
-      if (await store.running(model)) continue;
+      // Not so for a champion on probation: its drop is its own (a bad push), and a challenger trained
+      // while it served would be tested against the wrong bar; the rollback stops that experiment.
+      if (!champ.onProbation && (await store.running(model))) continue;
       const servingHealth = serving?.get(model);
       const servingProblem = servingHealth && health.serving ? servingVerdict(servingHealth, health.serving.limits) : undefined;
       const reason = servingProblem && champions.canRollback(model)

@@ -9,16 +9,21 @@ export const createChampions = (health: { windowSize: number; minSamples: number
   return {
     /**
      * Switches the guarded champion on `store` (usually a decision's transaction). Without an
-     * experiment's evidence (`baseline`) the outgoing champion's recent accuracy is the bar.
+     * experiment's evidence (`baseline`) the outgoing champion's recent accuracy is the bar, and the
+     * new one is on probation until its first full window has been judged against that bar.
      */
     adopt: async (store: PgExperimentStore, model: string, version: string, baseline?: { accuracy: number; n: number }): Promise<void> => {
       let bar = baseline;
+      let inherited = false;
       const current = await store.champion(model);
       if (!bar && current && current.version !== version) {
         const w = await store.recentAccuracy(model, current.version, current.since, health.windowSize);
-        if (w.n >= health.minSamples) bar = { accuracy: w.successes / w.n, n: w.n };
+        if (w.n >= health.minSamples) {
+          bar = { accuracy: w.successes / w.n, n: w.n };
+          inherited = true;
+        }
       }
-      await store.setChampion(model, version, bar);
+      await store.setChampion(model, version, bar, inherited);
       rollbackUnavailable.delete(model);
     },
     /** An automatic rollback failed: leave the model to an operator until its champion changes. */
