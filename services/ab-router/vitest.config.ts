@@ -1,2 +1,2 @@
 import { defineConfig } from 'vitest/config';
-export default defineConfig({ test: { include: ['src/**/*.{test,itest}.ts'], testTimeout: 60_000, hookTimeout: 60_000 } });
+export default defineConfig({ test: { include: ['src/**/*.{test,itest}.ts'], testTimeout: 150_000, hookTimeout: 60_000 } });

@@ -22,7 +22,7 @@ export class PgRegistryPort implements Registry {
 
   async versionFacts(model: ModelName, version: ModelVersion): Promise<VersionFacts | undefined> {
     const r = await this.registry.version(model, version);
-    return r && { version: r.version, metrics: r.metrics, parentVersion: r.parentVersion };
+    return r && { version: r.version, metrics: r.metrics, parentVersion: r.parentVersion, status: r.status };
   }
 
   async reject(model: ModelName, version: ModelVersion, reason: string): Promise<void> {

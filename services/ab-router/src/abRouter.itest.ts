@@ -79,7 +79,7 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
     await until('early feedback kept', async () => (await h.reports(early.map((p) => p.id))) === early.length);
     await bus.publisher.publishMany('predictions', preds.map((p) => predictionEvent(model, p, experimentId)));
     await bus.publisher.publishMany('feedback', late.map((p) => feedbackEvent(model, p)), { key: (e) => e.data.predictionId ?? e.subject });
-    await until('all outcomes joined', async () => (await labelled({ experimentId })) === 600, 45_000);
+    await until('all outcomes joined', async () => (await labelled({ experimentId })) === 600, 90_000);
 
     const view = (await ab.router.list({ model, state: 'running' }))[0];
     expect(view?.totals.champion).toEqual({ n: 300, successes: 180 });
@@ -95,7 +95,7 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
     const bad: Pred[] = Array.from({ length: 100 }, (_, i) => ({ id: randomUUID(), variant: 'champion', version: '1.0.1', correct: i % 10 < 6, subject: `b${i}` }));
     await bus.publisher.publishMany('predictions', bad.map((p) => predictionEvent(model, p)));
     await bus.publisher.publishMany('feedback', bad.map((p) => feedbackEvent(model, p)), { key: (e) => e.data.predictionId ?? e.subject });
-    await until('bad outcomes joined', async () => (await labelled({ model, version: '1.0.1' })) >= 400, 45_000);
+    await until('bad outcomes joined', async () => (await labelled({ model, version: '1.0.1' })) >= 400, 90_000);
     await ab.router.checkHealth();
 
     const rolledBack = await until('rolled_back event', async () => updates.find((u) => u.subject === model && u.data.action === 'rolled_back'));
@@ -138,7 +138,7 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
       const good: Pred[] = Array.from({ length: 60 }, (_, i) => ({ id: randomUUID(), variant: 'champion', version: '1.0.0', correct: i % 10 < 9, subject: `g${i}` }));
       await bus.publisher.publishMany('predictions', good.map((x) => predictionEvent(model, x)));
       await bus.publisher.publishMany('feedback', good.map((x) => feedbackEvent(model, x)), { key: (e) => e.data.predictionId ?? e.subject });
-      await until('the first champion labelled', async () => (await labelled({ model, version: '1.0.0' })) >= 60, 45_000);
+      await until('the first champion labelled', async () => (await labelled({ model, version: '1.0.0' })) >= 60, 90_000);
       await registry.registerChampion(version(model, '1.1.0'));
       if (probation) {
         // The real path: the registry's promotion event makes the ab-router adopt it with 1.0.0's accuracy as the bar.
@@ -158,7 +158,7 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
       const bad: Pred[] = Array.from({ length: 60 }, (_, i) => ({ id: randomUUID(), variant: 'champion', version: '1.1.0', correct: i % 2 === 0, subject: `b${i}` }));
       await bus.publisher.publishMany('predictions', bad.map((x) => predictionEvent(model, x, e.id)));
       await bus.publisher.publishMany('feedback', bad.map((x) => feedbackEvent(model, x)), { key: (ev) => ev.data.predictionId ?? ev.subject });
-      await until('the pushed champion labelled', async () => (await labelled({ model, version: '1.1.0' })) >= 60, 45_000);
+      await until('the pushed champion labelled', async () => (await labelled({ model, version: '1.1.0' })) >= 60, 90_000);
       await ab.router.checkHealth();
       return { model, experimentId: e.id };
     };
@@ -173,6 +173,29 @@ describe('ab-router on real Kafka, PostgreSQL and Redis', () => {
     const proven = await pushedWhileTested('proven', false);
     expect((await registry.champion(proven.model))?.version).toBe('1.1.0');
     expect((await ab.router.list({ model: proven.model, state: 'running' }))[0]?.id).toBe(proven.experimentId);
+  });
+
+  it('rejects without a test a challenger trained from a version that was rolled back meanwhile', async () => {
+    const model = ModelName.parse(`abr-${run}-lineage`);
+    await registry.registerChampion(version(model, '1.0.0'));
+    await registry.registerChampion(version(model, '1.1.0'));
+    await registry.rollback(model, 'itest', 'itest: a bad push');
+    // A retraining of the bad push that finishes after its rollback, and one of the restored champion.
+    for (const [ver, parent] of [['1.1.1', '1.1.0'], ['1.0.1', '1.0.0']] as const) {
+      await registry.registerChallenger({ ...version(model, ver), parentVersion: v(parent) });
+      await bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', {
+        source: FLYWHEEL_SOURCES.trainer, subject: model,
+        data: { action: 'challenger_registered', version: v(ver), artifact: ref(model, ver), metrics: { accuracy: 0.9 } },
+      }));
+      if (ver === '1.1.1') {
+        const rejected = await until('rejected announcement', async () => updates.find((u) => u.subject === model && u.data.action === 'rejected'));
+        expect(rejected.data).toMatchObject({ version: '1.1.1', reason: expect.stringMatching(/trained from 1\.1\.0, which was rolled back/) });
+        expect((await registry.version(model, v('1.1.1')))?.status).not.toBe('challenger');
+      }
+    }
+    const e = await until('experiment of the sound challenger', async () => (await ab.router.list({ model, state: 'running' }))[0]);
+    expect(e).toMatchObject({ championVersion: '1.0.0', challengerVersion: '1.0.1' });
+    expect((await ab.router.list({ model })).some((x) => x.challengerVersion === '1.1.1')).toBe(false);
   });
 
   it('answers admin routes only with an admin-scoped key (ADMIN_TOKEN or a keyring client) and rolls back by hand with a reason', async () => {

@@ -50,6 +50,29 @@ export const createExperimentLifecycle = (deps: LifecycleDeps) => {
     return (await store.byId(id)) ?? e;
   };
 
+  /**
+   * Why a challenger is not worth live traffic because of what it was trained from: a parent that
+   * was rolled back meanwhile (a retraining of a bad push that finished after the rollback).
+   */
+  const rolledBackParent = async (model: ModelName, challenger: ModelVersion): Promise<string | undefined> => {
+    const parent = (await registry.versionFacts(model, challenger))?.parentVersion;
+    if (parent === undefined) return undefined;
+    const facts = await registry.versionFacts(model, ModelVersion.parse(parent));
+    return facts?.status === 'rolled_back'
+      ? `trained from ${parent}, which was rolled back: not tested; the next retraining starts from the current champion`
+      : undefined;
+  };
+
+  /** Rejects a registered challenger without an experiment: registry first, then the announcement. */
+  const rejectUntested = async (model: string, challenger: ModelVersion, reason: string): Promise<void> => {
+    await registry.reject(ModelName.parse(model), challenger, reason);
+    await decide(async (tx) => {
+      await tx.announce(model, { action: 'rejected', version: challenger, reason: reasonText(reason) });
+    });
+    m.decisions.inc({ model, decision: 'reject' });
+    log.warn({ model, version: challenger, reason }, 'challenger rejected without a test');
+  };
+
   const start = async (model: string, challengerVersion: string, input: ExperimentSettingsInput = {}): Promise<Experiment | undefined> => {
     const name = ModelName.parse(model);
     const challenger = ModelVersion.parse(challengerVersion);
@@ -74,6 +97,11 @@ export const createExperimentLifecycle = (deps: LifecycleDeps) => {
       failpoint('ab-router.after-first-promotion'); // the registry promoted; guard, event and routing not yet
       await announceFirst();
       m.decisions.inc({ model, decision: 'promote' });
+      return undefined;
+    }
+    const tainted = await rolledBackParent(name, challenger);
+    if (tainted) {
+      await rejectUntested(model, challenger, tainted);
       return undefined;
     }
     // One experiment per model: a newer challenger replaces the running one (the older is stale by construction).

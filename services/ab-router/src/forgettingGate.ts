@@ -3,6 +3,8 @@ export interface VersionFacts {
   version: string;
   metrics: Readonly<Record<string, number>>;
   parentVersion?: string | undefined;
+  /** The registry status (champion, challenger, archived, rolled_back, …). */
+  status?: string | undefined;
 }
 
 /** Gate settings: the largest tolerated drop (absolute) and what a missing metric means. */
