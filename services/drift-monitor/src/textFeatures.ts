@@ -1,14 +1,8 @@
-import { createFeaturizer, type FeatureConfig, type Featurizer } from '@flywheel/learning';
+import { createFeaturizer, tokenize, type FeatureConfig, type Featurizer } from '@flywheel/learning';
 import { fnv1a32 } from '@flywheel/stats';
 
-const MARKS = /\p{M}/gu;
-const TOKENS = /[\p{L}\p{N}]+/gu;
-
-/**
- * Word tokens as the learning featurizer sees them (NFKD, accents folded, lower-cased): the same
- * rules as learning's `tokenize`, which the OOV statistic must match token for token.
- */
-export const tokenize = (text: string): string[] => text.normalize('NFKD').replace(MARKS, '').toLowerCase().match(TOKENS) ?? [];
+/** Word tokens exactly as the learning featurizer sees them: the OOV statistic must match it token for token. */
+export { tokenize };
 
 /** Hash bucket of a token in a fixed, small feature space (comparable across windows). */
 export const tokenBucket = (token: string, buckets: number): number => fnv1a32(token) % buckets;
