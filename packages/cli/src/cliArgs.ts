@@ -12,7 +12,13 @@ registry (POSTGRES_URL; bootstrap, import and export also S3_*):
   import --model NAME --classifier DIR [--version X.Y.Z] [--reason TEXT]
                                   register your own ONNX text classifier (model.onnx with a logits output,
                                   tokenizer.json, labels in config.json id2label or labels.txt) as champion,
-                                  served as it is (default version: the next major, 1.0.0 first)
+                                  served as it is (default version: the next major, 1.0.0 first);
+                                  with --encoder DIR (the encoder it was fine-tuned from: model.onnx for feature
+                                  extraction + tokenizer.json) the trainer can retrain it: its first challenger
+                                  is distilled from it onto that frozen encoder
+  import --model NAME --encoder DIR --data FILE [--format csv|jsonl] [column flags as bootstrap] [--epochs N]
+                                  train a model on your frozen encoder (stored once, content-hashed) and
+                                  register it as champion; retrains embed only rows not seen before
   models                          list models with champion and challenger
   versions MODEL                  list versions with status and metrics
   history MODEL                   show every status move (who, why, metrics)
@@ -72,7 +78,7 @@ const OPTIONS = {
   in: { type: 'string' }, once: { type: 'boolean' },
   state: { type: 'string' }, since: { type: 'string' },
   scopes: { type: 'string' }, trust: { type: 'string' },
-  classifier: { type: 'string' }, version: { type: 'string' },
+  classifier: { type: 'string' }, encoder: { type: 'string' }, version: { type: 'string' },
 } as const;
 
 export type CliOptions = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];

@@ -6,6 +6,7 @@ import type { MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import { bootstrapModel, CLI_SOURCE } from './bootstrapModel.js';
 import { formatTable } from './formatTable.js';
 import { importClassifier } from './importClassifier.js';
+import { importEncoderModel } from './importEncoder.js';
 
 /** What the commands need; main.ts builds them from the environment. */
 export interface CliDeps {
@@ -42,14 +43,27 @@ export const commands = {
     d.print(`${o.model}@${r.version.version} is champion (accuracy ${fmtMetric(r.version.metrics, 'accuracy')}, ${r.version.labels.length} labels, ${r.seconds.toFixed(1)} s)${r.previous ? `; ${r.previous} archived` : ''}`);
   },
 
-  async import(d: CliDeps, o: { model: string; dir: string; version?: string; reason?: string }): Promise<void> {
-    d.print(`checking the classifier in ${o.dir} …`);
+  async import(d: CliDeps, o: { model: string; dir: string; encoderDir?: string; version?: string; reason?: string }): Promise<void> {
+    d.print(`checking the classifier in ${o.dir}${o.encoderDir ? ` and the encoder in ${o.encoderDir}` : ''} …`);
     const r = await importClassifier(
       { registry: d.registry, artifacts: await d.artifacts(), publisher: d.publisher },
-      { model: o.model, dir: o.dir, actor: d.actor, ...(o.version ? { version: o.version } : {}), ...(o.reason ? { reason: o.reason } : {}) },
+      { model: o.model, dir: o.dir, actor: d.actor, ...(o.encoderDir ? { encoderDir: o.encoderDir } : {}), ...(o.version ? { version: o.version } : {}), ...(o.reason ? { reason: o.reason } : {}) },
     );
     const tokenizer = r.encoder.tokenizer?.type ? `, ${r.encoder.tokenizer.type} tokenizer` : '';
-    d.print(`${o.model}@${r.version.version} is champion: your classifier as it is (${r.version.labels.length} labels${tokenizer}; files ${r.uploaded ? 'stored' : 'already stored'} under encoders/${r.encoder.hash.slice(0, 12)}…)${r.previous ? `; ${r.previous} archived` : ''}`);
+    const retrain = r.studentEncoder
+      ? `; retrains distil it onto encoder ${r.studentEncoder.hash.slice(0, 12)}…`
+      : '; not retrainable without --encoder DIR (the encoder it was fine-tuned from)';
+    d.print(`${o.model}@${r.version.version} is champion: your classifier as it is (${r.version.labels.length} labels${tokenizer}; files ${r.uploaded ? 'stored' : 'already stored'} under encoders/${r.encoder.hash.slice(0, 12)}…)${retrain}${r.previous ? `; ${r.previous} archived` : ''}`);
+  },
+
+  async importEncoder(d: CliDeps, o: { model: string; dir: string; data: string; format: TableFormat; reason?: string; epochs?: number }): Promise<void> {
+    const examples = await readExamples(o.data, o.format);
+    d.print(`checking the encoder in ${o.dir} and training ${o.model} on its embeddings of ${examples.length} rows from ${o.data} …`);
+    const r = await importEncoderModel(
+      { registry: d.registry, artifacts: await d.artifacts(), publisher: d.publisher },
+      { model: o.model, dir: o.dir, examples, actor: d.actor, ...(o.reason ? { reason: o.reason } : {}), ...(o.epochs ? { trainOptions: { epochs: o.epochs } } : {}) },
+    );
+    d.print(`${o.model}@${r.version.version} is champion on encoder ${r.encoder.hash.slice(0, 12)}… (accuracy ${fmtMetric(r.version.metrics, 'accuracy')}, ${r.version.labels.length} labels, ${r.seconds.toFixed(1)} s; encoder ${r.uploaded ? 'stored' : 'already stored'})${r.previous ? `; ${r.previous} archived` : ''}`);
   },
 
   async models(d: CliDeps): Promise<void> {

@@ -73,4 +73,24 @@ describe('importClassifier', () => {
     expect((err as Error).message).toMatch(/no model\.onnx and tokenizer\.json/);
     expect(f.stored).toEqual([]);
   });
+
+  it('with --encoder stores the encoder too (under its own content hash) and records it as the base the trainer distils onto', async () => {
+    const f = fakes();
+    const { dir: encoderDir } = await writeTinyEncoder(join(root, 'enc'), { texts: ['what is my balance', 'book a flight', 'play music'], minCharCount: 1, pooling: 'mean', seed: 3 });
+    const r = await importClassifier(f, { model: 'tickets', dir, encoderDir, actor: 'test' });
+    expect(f.stored).toHaveLength(2);
+    const [student, classifier] = f.stored;
+    expect(student!.names).toEqual(['flywheel-encoder.json', 'model.onnx', 'tokenizer.json']);
+    expect(student!.hash).not.toBe(classifier!.hash);
+    expect(r.studentEncoder?.hash).toBe(student!.hash);
+    expect(f.written[0]!.studentEncoder?.hash).toBe(student!.hash);
+    expect(f.registered[0]!.reason).toMatch(/retrainable on the encoder/);
+  });
+
+  it('refuses an encoder folder that does not open before registering anything', async () => {
+    const f = fakes();
+    await expect(importClassifier(f, { model: 'tickets', dir, encoderDir: join(root, 'no-such-encoder'), actor: 'test' })).rejects.toBeInstanceOf(ConfigError);
+    expect(f.written).toEqual([]);
+    expect(f.registered).toEqual([]);
+  });
 });

@@ -3,3 +3,5 @@ export { commands } from './commands.js';
 export type { CliDeps } from './commands.js';
 export { formatTable } from './formatTable.js';
 export { importClassifier, STORED_LABELS_FILE } from './importClassifier.js';
+export { importEncoderModel } from './importEncoder.js';
+export { storeEncoderFolder } from './storeEncoderFolder.js';

@@ -119,10 +119,25 @@ const run = async ({ command, args, o }: ParsedCli & { command: string }, rawEnv
         });
       } else if (command === 'import') {
         noMoreArgs(args, 0);
-        await commands.import(deps, {
-          model: modelArg(o.model, '--model NAME'), dir: need(o.classifier, '--classifier DIR'),
-          ...(o.version !== undefined ? { version: versionArg(o.version) } : {}), ...(o.reason ? { reason: o.reason } : {}),
-        });
+        if (o.classifier === undefined && o.encoder !== undefined) {
+          // Your encoder as a frozen base, trained here on your data.
+          if (o.version !== undefined) throw new UsageError('--version applies to --classifier imports; an encoder model gets the next major version');
+          const data = need(o.data, '--data FILE (the rows to train on your encoder)');
+          const epochs = positiveInt(o.epochs, '--epochs');
+          const f = columnFormat(o, data);
+          await commands.importEncoder(deps, {
+            model: modelArg(o.model, '--model NAME'), dir: o.encoder, data,
+            format: { format: f.format, header: f.header, textColumn: f.textColumn, labelColumn: f.labelColumn, ...(f.labelDepth ? { labelDepth: f.labelDepth } : {}) },
+            ...(o.reason ? { reason: o.reason } : {}), ...(epochs ? { epochs } : {}),
+          });
+        } else {
+          if (o.data !== undefined) throw new UsageError('--data trains on an encoder (import --encoder DIR --data FILE); a --classifier import is served as it is');
+          await commands.import(deps, {
+            model: modelArg(o.model, '--model NAME'), dir: need(o.classifier, '--classifier DIR or --encoder DIR'),
+            ...(o.encoder !== undefined ? { encoderDir: o.encoder } : {}),
+            ...(o.version !== undefined ? { version: versionArg(o.version) } : {}), ...(o.reason ? { reason: o.reason } : {}),
+          });
+        }
       } else if (command === 'models') {
         noMoreArgs(args, 0);
         await commands.models(deps);

@@ -12,6 +12,7 @@ export {
   type CandidateResult,
   type VersionReport,
 } from './candidate.js';
+export { bootstrapEncoderCandidate, distillImportedCandidate, trainEncoderCandidate, type ClassifierTeacher, type EncoderCandidateResult } from './encoder/encoderCandidate.js';
 export { continueEncoderTraining, encoderRows, trainEncoderBase, type EmbeddingUse, type EncoderSource, type EncoderTrainResult } from './encoder/encoderTraining.js';
 export { evaluateState } from './evaluateState.js';
 export { estimateFisher, ewcPenalty } from './strategies/ewc.js';

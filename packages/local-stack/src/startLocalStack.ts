@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createPool, withSearchPath } from '@flywheel/postgres';
 import { createStackApi, type StackApi } from './createStackApi.js';
 import { ServiceFailed } from './errors.js';
+import { freePort } from './freePort.js';
 import { findRepoRoot, readPlatformEnv } from './platformEnv.js';
 import { baseServiceEnv, defaultServiceEnv, SERVICE_NAMES, type ServiceName } from './serviceEnv.js';
 import { ServiceProcess } from './ServiceProcess.js';
@@ -76,17 +76,6 @@ export interface LocalStack {
   readonly api: StackApi;
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-
 /**
  * Starts the services as child processes on the local platform, each awaited until ready, and
  * returns handles to stop, kill, restart and call them. On a start failure it stops what it
@@ -123,6 +112,9 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
       ...(o.inheritEnv ?? {}),
       ...baseServiceEnv({ platformEnv: stackPlatformEnv, port, adminToken, topicPrefix }),
       PG_SCHEMA: pgSchema, // every service: its relay's lock name and its tables' schema
+      // A stack on its own schema keeps its own Redis keys too: the default prefix is the operator stack's,
+      // and a flag such as the aggregator's "counters built" must not leak from one to the other.
+      ...(pgSchema !== 'public' ? { REDIS_PREFIX: `fw-${runId}` } : {}),
       // feedback-ingest starts first, so its URL is known here; the trainer reads its training examples there.
       ...(svc === 'trainer' && urlOf('feedback-ingest') ? { FEEDBACK_URL: urlOf('feedback-ingest')! } : {}),
       // The weekly report reads experiments and waiting labels from these two.

@@ -49,6 +49,8 @@ export interface ImportedArtifacts {
   labels: string[];
   metrics: Metrics;
   encoder: EncoderRef;
+  /** a feature-extraction encoder (stored with ensureEncoder) the trainer distils the classifier's first successor onto */
+  studentEncoder?: EncoderRef;
   /** the upload's own folder under the version, as in VersionArtifacts: a refused registration never touches another upload's manifest */
   attempt?: string;
 }
@@ -139,6 +141,7 @@ export class MinioArtifactStore {
       files: {},
       kind: 'imported-classifier',
       encoder: a.encoder,
+      ...(a.studentEncoder ? { studentEncoder: a.studentEncoder } : {}),
     };
     const manifestBytes = new TextEncoder().encode(JSON.stringify(VersionManifest.parse(manifest)));
     const manifestKey = `${prefix}manifest.json`;

@@ -59,6 +59,11 @@ export const VersionManifest = z.object({
   kind: VersionKind.optional(),
   /** the encoder folder: the imported classifier itself, or the frozen encoder an encoder base runs on */
   encoder: EncoderRef.optional(),
+  /**
+   * An imported classifier's frozen feature-extraction encoder (flywheel import --encoder): the base
+   * the trainer builds its first challenger on. Absent: the import cannot be retrained.
+   */
+  studentEncoder: EncoderRef.optional(),
   /** How dataset.jsonl's fresh rows were drawn; absent in versions trained before rows were capped. */
   dataset: DatasetSample.optional(),
 });

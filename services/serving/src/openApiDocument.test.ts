@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import express, { type Express } from 'express';
+import express from 'express';
 import { describe, expect, it } from 'vitest';
+import { documentedRoutes, getFromRoutes, openApiFileDrift, registeredRoutes } from '@flywheel/http';
 import { renderOpenApi } from './openApiDocument.js';
 import { openApiFile, openApiRoute } from './openApiRoute.js';
 import { createServingFront } from './servingFront.js';
@@ -8,24 +9,16 @@ import { servingRoutes } from './servingRoutes.js';
 
 type Doc = { paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: unknown }>> };
 
-/** `method path` of every route an express app registered, paths in OpenAPI form (`{id}`). */
-type Layer = { route?: { path: string; methods: Record<string, boolean> } };
-const routesOf = (app: Express): string[] => (app as unknown as { router: { stack: Layer[] } }).router.stack.flatMap((l) => {
-  const r = l.route;
-  return r ? Object.keys(r.methods).map((m) => `${m} ${r.path.replace(/\/:(\w+)/g, '/{$1}').replace(/\\/g, '')}`) : [];
-});
-const documented = (doc: Doc): string[] => Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
-
 describe('openapi.json', () => {
   it('is current with the zod schemas (run `pnpm --filter @flywheel/svc-serving gen:openapi` when this fails)', () => {
-    expect(readFileSync(openApiFile, 'utf8')).toBe(renderOpenApi());
+    expect(openApiFileDrift(openApiFile, renderOpenApi(), 'pnpm --filter @flywheel/svc-serving gen:openapi')).toBeUndefined();
   });
 
   it('documents every route serving registers', () => {
     const app = express();
     servingRoutes({ predict: {} as never, directory: {} as never, metrics: {} as never, keyring: {} as never, limits: {} as never })(app); // registered, never called
     const doc = JSON.parse(renderOpenApi()) as Doc;
-    expect(documented(doc).filter((r) => r.includes(' /v1/')).sort()).toEqual(routesOf(app).sort());
+    expect(documentedRoutes(doc).filter((r) => r.includes(' /v1/')).sort()).toEqual(registeredRoutes(app).sort());
   });
 
   it('documents the predict, model and health routes with their error answers', () => {
@@ -41,18 +34,10 @@ describe('openapi.json', () => {
   });
 
   it('is served at /openapi.json without a key, and the front lets it through', async () => {
-    const app = express();
-    openApiRoute()(app);
-    const server = app.listen(0);
-    try {
-      const { port } = server.address() as { port: number };
-      const res = await fetch(`http://127.0.0.1:${port}/openapi.json`);
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toMatch(/application\/json/);
-      expect(await res.text()).toBe(readFileSync(openApiFile, 'utf8'));
-    } finally {
-      server.close();
-    }
+    const res = await getFromRoutes(openApiRoute(), '/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.contentType).toMatch(/application\/json/);
+    expect(res.body).toBe(readFileSync(openApiFile, 'utf8'));
     // The front answers unauthenticated requests itself (401) unless the path is open; false means "pass on to express".
     const front = createServingFront({ keyring: {} as never, expressLimitBytes: 1 }); // an open path never reaches the keyring
     expect(front({ url: '/openapi.json', headers: {} } as never, {} as never)).toBe(false);

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { parseOrExplain, S3Config } from '@flywheel/runtime';
 import { ServiceConfig } from '@flywheel/service';
@@ -40,6 +42,15 @@ export const TrainerConfig = ServiceConfig.merge(S3Config).extend({
   TRAINER_SAMPLE_SEED: z.string().min(1).max(100).default('flywheel'),
   /** Finished jobs older than this are deleted (src/jobRetention.ts); each model's newest job is kept. */
   TRAINING_JOBS_KEEP_DAYS: z.coerce.number().positive().default(90),
+  /**
+   * Encoder bases: embeddings are cached here by (encoder hash, text hash), one append-only file per
+   * encoder, so a retrain embeds only texts it has not seen. Put it on a volume to keep it across restarts.
+   */
+  TRAINER_EMBEDDING_CACHE_DIR: z.string().min(1).default(join(tmpdir(), 'flywheel-embedding-cache')),
+  /** onnxruntime intra-op threads for encoder bases (default: onnxruntime's choice, all cores). */
+  TRAINER_ENCODER_THREADS: z.coerce.number().int().min(1).max(256).optional(),
+  /** Texts per encoder run while embedding a training set. */
+  TRAINER_ENCODER_BATCH: z.coerce.number().int().min(1).max(4096).default(32),
   /** How often retention runs. */
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
 });

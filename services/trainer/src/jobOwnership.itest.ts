@@ -70,6 +70,7 @@ const fakes = (removed: string[], train: JobDeps['train']): Omit<JobRunnerDeps, 
     registerChallenger: async () => { throw new Error('not reached in these tests'); },
   } as unknown as JobDeps['registry'],
   artifacts: {
+    readManifest: async () => ({ kind: 'adapter' }),
     readTrainingState: async () => ({}),
     readDataset: async () => new TextEncoder().encode('{"text":"t","label":"a"}\n'),
     removeVersion: async (model: string, version: string, attempt?: string) => { removed.push(`${model}@${version}${attempt ? `/${attempt}` : ''}`); },

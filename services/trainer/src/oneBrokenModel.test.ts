@@ -68,6 +68,7 @@ const fakeJobDeps = (broken: readonly string[]) => {
       countByStatus: async () => [],
     } as unknown as JobDeps['registry'],
     artifacts: {
+      readManifest: async () => ({ kind: 'adapter' }),
       readTrainingState: async (ref: { prefix: string }) => (missing(ref.prefix.split('/')[1]!), { 'base.bin': new Uint8Array(1) }),
       readDataset: async (ref: { prefix: string }) => (missing(ref.prefix.split('/')[1]!), new TextEncoder().encode('{"text":"t","label":"a"}\n')),
       removeVersion: async (model: string, version: string) => {

@@ -1,11 +1,12 @@
 import type { ArtifactRef, FencingToken, Metrics, ModelVersion, TrainingState } from '@flywheel/contracts';
 import type { DeepPartial, Example, TrainOptions } from '@flywheel/learning';
 import type { RetrainLease, RetrainLeases } from '@flywheel/redis';
-import { isImportedBaseVersion, type MinioArtifactStore, type PgRegistry } from '@flywheel/registry';
+import type { EncoderRef, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import { backoffMs, classifyError, Failed, failpoint, sleep, type Logger } from '@flywheel/runtime';
 import { z } from 'zod';
 import { challengerEvent, statusEvent } from './announcements.js';
 import type { CandidateTrainer } from './candidateTrainer.js';
+import type { EmbeddingSettings } from './trainCandidate.js';
 import { checkGates, type Gates } from './gates.js';
 import { optionsForModel, type ModelTrainOverridesByModel } from './modelOptions.js';
 import { NotJobOwner, type Job, type JobStore } from './PgJobStore.js';
@@ -18,7 +19,7 @@ export type LeasePort = Pick<RetrainLeases, 'extend' | 'release' | 'holder'>;
 /** What the trainer needs from the registry (PgRegistry satisfies it). */
 export type RegistryPort = Pick<PgRegistry, 'champion' | 'nextVersion' | 'registerChallenger' | 'hasVersion' | 'version' | 'countByStatus'>;
 /** What the trainer needs from the artifact store (MinioArtifactStore satisfies it). */
-export type ArtifactPort = Pick<MinioArtifactStore, 'readTrainingState' | 'readDataset' | 'writeVersion' | 'removeVersion' | 'sweepOrphans'>;
+export type ArtifactPort = Pick<MinioArtifactStore, 'readManifest' | 'readTrainingState' | 'readDataset' | 'readEncoderFiles' | 'writeVersion' | 'removeVersion' | 'sweepOrphans'>;
 
 /** Knobs of a job; see config.ts for their environment names and defaults. */
 export interface JobSettings {
@@ -40,6 +41,8 @@ export interface JobSettings {
   trainOptions: DeepPartial<TrainOptions>;
   /** per-model overrides (TRAINER_MODEL_OPTIONS), over trainOptions */
   modelOptions?: ModelTrainOverridesByModel;
+  /** encoder bases: where embeddings are cached across jobs, and onnxruntime's threads (see config.ts) */
+  embeddings?: EmbeddingSettings;
 }
 
 export interface JobDeps {
@@ -70,20 +73,53 @@ const parseJsonl = (bytes: Uint8Array): Example[] => {
   }
   return out;
 };
+/** What a job continues from: a Flywheel version (its state and snapshot, and its encoder when it has one) or an imported classifier. */
+type ChampionSource =
+  | { kind: 'version'; files: Record<string, Uint8Array>; previous: Example[]; encoder: { ref: EncoderRef; files: Record<string, Uint8Array> } | undefined }
+  | { kind: 'imported'; classifier: Record<string, Uint8Array>; student: { ref: EncoderRef; files: Record<string, Uint8Array> } };
+
 /**
- * The champion's training state and training set. A champion whose artifacts are missing or damaged
- * fails this job with a reason that says so (and counts it); jobs of other models are unaffected.
+ * The champion's training state and training set (or, for an imported classifier, its folder and
+ * the encoder its successor trains on). A champion whose artifacts are missing or damaged fails
+ * this job with a reason that says so (and counts it); jobs of other models are unaffected.
  */
-const readChampion = async (deps: Pick<JobDeps, 'artifacts' | 'metrics'>, model: string, champion: { version: string; artifact: ArtifactRef }) => {
+const readChampion = async (deps: Pick<JobDeps, 'artifacts' | 'metrics'>, model: string, champion: { version: string; artifact: ArtifactRef }): Promise<ChampionSource> => {
+  let manifest: Awaited<ReturnType<ArtifactPort['readManifest']>>;
   try {
-    const [files, previous] = await Promise.all([deps.artifacts.readTrainingState(champion.artifact), deps.artifacts.readDataset(champion.artifact).then(parseJsonl)]);
-    return { files, previous };
+    manifest = await deps.artifacts.readManifest(champion.artifact);
   } catch (err) {
-    if (classifyError(err)?.retriable) throw err; // the object store is down, not the artifacts damaged: the job waits it out
-    deps.metrics.modelLoadFailures.inc({ model });
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new JobFailed(`champion ${model}@${champion.version} could not be read, so ${model} cannot retrain: ${reason}; restore or re-register its artifacts (other models are unaffected)`, { cause: err });
+    throw unreadable(deps, model, champion, err);
   }
+  if (manifest.kind === 'imported-classifier') {
+    // Not a damaged artifact: the import carried no encoder to train a successor on; the classifier keeps serving.
+    if (manifest.studentEncoder === undefined || manifest.encoder === undefined) {
+      throw new JobFailed(`champion ${model}@${champion.version} is an imported classifier imported without an encoder, so there is no frozen base to train its successor on (the classifier's own ONNX gives logits, not embeddings); import it again with the encoder it was fine-tuned from: flywheel import --model ${model} --classifier DIR --encoder ENCODER_DIR (model.onnx exported for feature extraction + tokenizer.json); it keeps serving as it is meanwhile`);
+    }
+    try {
+      const [classifier, student] = await Promise.all([deps.artifacts.readEncoderFiles(manifest.encoder), deps.artifacts.readEncoderFiles(manifest.studentEncoder)]);
+      return { kind: 'imported', classifier, student: { ref: manifest.studentEncoder, files: student } };
+    } catch (err) {
+      throw unreadable(deps, model, champion, err);
+    }
+  }
+  try {
+    const encoderRef = manifest.encoder;
+    const [files, previous, encoder] = await Promise.all([
+      deps.artifacts.readTrainingState(champion.artifact),
+      deps.artifacts.readDataset(champion.artifact).then(parseJsonl),
+      encoderRef !== undefined ? deps.artifacts.readEncoderFiles(encoderRef).then((f) => ({ ref: encoderRef, files: f })) : Promise.resolve(undefined),
+    ]);
+    return { kind: 'version', files, previous, encoder };
+  } catch (err) {
+    throw unreadable(deps, model, champion, err);
+  }
+};
+/** A retriable read error passes through (the job waits it out); anything else is a damaged champion. */
+const unreadable = (deps: Pick<JobDeps, 'metrics'>, model: string, champion: { version: string }, err: unknown): unknown => {
+  if (classifyError(err)?.retriable) return err; // the object store is down, not the artifacts damaged: the job waits it out
+  deps.metrics.modelLoadFailures.inc({ model });
+  const reason = err instanceof Error ? err.message : String(err);
+  return new JobFailed(`champion ${model}@${champion.version} could not be read, so ${model} cannot retrain: ${reason}; restore or re-register its artifacts (other models are unaffected)`, { cause: err });
 };
 /** The folder of this job's upload under its version: another attempt at the same version (a later job) never shares it. */
 export const uploadAttempt = (job: Pick<Job, 'id' | 'epoch'>): string => `${job.id}-e${job.epoch}`;
@@ -154,25 +190,33 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     await step(0.02, 'starting');
     const champion = await untilAvailable('reading the champion', () => registry.champion(job.model));
     if (!champion) throw new JobFailed(`model ${job.model} has no champion to continue from; bootstrap it first (flywheel bootstrap --model ${job.model} --data FILE)`);
-    // An imported classifier (flywheel import) has no training state; its first update (a student distilled from it) is not built yet.
-    if (isImportedBaseVersion(champion.baseVersion)) throw new JobFailed(`champion ${job.model}@${champion.version} is an imported classifier, which the trainer cannot continue yet (issue 15: distilling it into an encoder or hybrid student); it keeps serving as it is`);
-    const [{ files: championFiles, previous }, fresh] = await Promise.all([
+    const [source, fresh] = await Promise.all([
       untilAvailable('reading the champion\'s artifacts', () => readChampion(deps, job.model, champion)),
       untilAvailable('reading the training examples', () => deps.data.fresh(job.model, { ...(job.trigger.feedbackWatermark !== undefined ? { watermark: job.trigger.feedbackWatermark } : {}), pseudoLabelMinConfidence: settings.pseudoLabelMinConfidence, pseudoLabelMaxRows: settings.pseudoLabelMaxRows })),
     ]);
     if (fresh.length === 0) throw new JobFailed(`no new feedback or confident predictions for ${job.model} up to watermark ${job.trigger.feedbackWatermark ?? 'latest'}; nothing to learn from`);
     const known = new Set(champion.labels);
     const labelsAdded = fresh.some((e) => !known.has(e.label));
-    const version = await untilAvailable('choosing the version', () => registry.nextVersion(job.model, { labelsAdded, newBase: false }));
+    // An imported classifier's first successor is a new base (the student on its encoder): the next major version.
+    const version = await untilAvailable('choosing the version', () => registry.nextVersion(job.model, { labelsAdded, newBase: source.kind === 'imported' }));
     await step(0.15, 'training', version);
     failpoint('trainer.mid-training'); // the job is running and holds the lease: recovery must fail it and free the model
     const options = optionsForModel(job.model, settings.trainOptions, settings.modelOptions ?? {});
     log.info({ options: { mode: options.mode, lora: options.lora, epochs: options.epochs, learningRate: options.learningRate, embeddingDelta: options.embeddingDelta, strategy: options.strategy } }, 'training with these options');
+    const encoderRef = source.kind === 'imported' ? source.student.ref : source.encoder?.ref;
     const out = await deps.train({
-      model: job.model, version, championFiles, fresh, previous, options,
+      model: job.model, version, fresh, options,
+      ...(source.kind === 'imported'
+        ? { championFiles: {}, previous: [], encoder: { files: source.student.files }, teacher: { files: source.classifier, labels: champion.labels } }
+        : { championFiles: source.files, previous: source.previous, ...(source.encoder ? { encoder: { files: source.encoder.files } } : {}) }),
+      ...(settings.embeddings ? { embeddings: settings.embeddings } : {}),
       data: { oldMaxRows: settings.oldMaxRows, oldTrainMaxRows: settings.oldTrainMaxRows ?? 0, split: { validation: settings.holdoutFraction, gate: settings.holdoutFraction, test: settings.holdoutFraction, maxRows: settings.holdoutMaxRows } },
     });
     const trainMetrics: Metrics = { ...out.metrics, freshRows: fresh.length };
+    if (trainMetrics.embeddingTexts !== undefined) {
+      metrics.embeddings.inc({ model: job.model, result: 'cached' }, trainMetrics.embeddingCacheHits ?? 0);
+      metrics.embeddings.inc({ model: job.model, result: 'computed' }, trainMetrics.embeddingsComputed ?? 0);
+    }
     await step(0.8, 'gating', version);
     const reasons = checkGates(out.scores, settings.gates);
     if (reasons.length > 0) {
@@ -192,6 +236,7 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
       model: job.model, version, attempt: uploadAttempt(job), baseVersion: out.baseVersion, parentVersion: champion.version, labels: out.labels, metrics: trainMetrics,
       adapter: out.adapter, state: out.stateFiles, dataset: toJsonl(out.snapshot),
       ...(fresh.sample ? { datasetSample: fresh.sample } : {}),
+      ...(encoderRef ? { encoder: encoderRef } : {}),
       baseOnnx: () => {
         if (!out.baseOnnx) throw new JobFailed(`base ${out.baseVersion} is not stored and the run did not export it`);
         return out.baseOnnx;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { findRepoRoot, readPlatformEnv, startLocalStack, type LocalStack, type ServiceName } from '@flywheel/local-stack';
 import { createPool, type Pool } from '@flywheel/postgres';
 import { createRedis } from '@flywheel/redis';
-import { isolatedBucket, removeRedisKeys } from '@flywheel/testing';
+import { cleanUpAll, isolatedBucket, removeRedisKeys } from '@flywheel/testing';
 import { benchCorpus, toJsonl } from './corpus.js';
 import { send } from './http.js';
 import { waitFor } from './waitFor.js';
@@ -67,28 +67,19 @@ export const startAttackWorld = async (o: WorldOptions): Promise<AttackWorld> =>
   let stack: LocalStack | undefined;
   let pool: Pool | undefined;
 
-  const close = async (): Promise<void> => {
-    // Every step is tried; what could not be removed is named, never left silently.
-    const failures: string[] = [];
-    const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-      try {
-        await fn();
-      } catch (err) {
-        failures.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    };
-    await step('stop the services', async () => stack?.stopAll());
-    await step('close the pool', async () => pool?.end());
-    await step(`drop schema ${schema}`, async () => {
+  // Every step is tried; what could not be removed is named, never left silently.
+  const close = (): Promise<void> => cleanUpAll('bench:attack left things behind', [
+    ['stop the services', async () => stack?.stopAll()],
+    ['close the pool', async () => pool?.end()],
+    [`drop schema ${schema}`, async () => {
       const admin = createPool(baseUrl, { max: 1, applicationName: 'bench-attack-cleanup' });
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => admin.end());
-    });
-    await step(`remove bucket ${bucket.bucket}`, () => bucket.drop());
-    await step(`remove Redis keys ${redisPrefix}*`, () => removeRedisKeys(redis, `${redisPrefix}*`));
-    await step('close Redis', () => redis.quit());
-    rmSync(workDir, { recursive: true, force: true });
-    if (failures.length > 0) throw new Error(`bench:attack left things behind:\n  ${failures.join('\n  ')}`);
-  };
+    }],
+    [`remove bucket ${bucket.bucket}`, () => bucket.drop()],
+    [`remove Redis keys ${redisPrefix}*`, () => removeRedisKeys(redis, `${redisPrefix}*`)],
+    ['close Redis', () => redis.quit()],
+    [`remove ${workDir}`, () => rmSync(workDir, { recursive: true, force: true })],
+  ]);
 
   try {
     const limit = String(o.rateLimitPerMinute);

@@ -1,9 +1,9 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '@flywheel/local-stack';
 import { createRedis, type Redis } from '@flywheel/redis';
 import { S3_LOCAL_CREDENTIALS, startS3Local, type S3Local } from '@flywheel/s3-local';
 
@@ -32,17 +32,6 @@ export interface PrivatePlatform {
   redisUsedMemory(): Promise<number>;
   close(): Promise<void>;
 }
-
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 
 const waitUntil = async (what: string, ok: () => Promise<boolean>, timeoutMs: number, failFast?: () => string | undefined): Promise<void> => {
   const deadline = Date.now() + timeoutMs;

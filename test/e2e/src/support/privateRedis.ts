@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from '@flywheel/local-stack';
 import { sleep } from './waitFor.js';
 
 /** A redis-server of this test alone, so it may be flushed without touching anyone else's keys. */
@@ -10,18 +10,6 @@ export interface PrivateRedis {
   readonly client: Redis;
   stop(): Promise<void>;
 }
-
-/** A port nobody listens on right now. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 
 /** Starts `redis-server` in the foreground (a child we can stop by pid) with no persistence. */
 export const startPrivateRedis = async (): Promise<PrivateRedis> => {

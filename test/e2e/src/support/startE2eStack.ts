@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { findRepoRoot, readPlatformEnv, startLocalStack, type LocalStack, type LocalStackOptions, type ServiceName } from '@flywheel/local-stack';
-import { isolatedBucket } from '@flywheel/testing';
+import { cleanUpAll, isolatedBucket } from '@flywheel/testing';
 import { startPrivateKafka, type PrivateKafka } from './privateKafka.js';
 import { startPrivateRedis, type PrivateRedis } from './privateRedis.js';
 import { syntheticCorpus, toJsonl, type SyntheticCorpus } from './syntheticCorpus.js';
@@ -84,29 +84,20 @@ export const startE2eWorld = async (name: string, o: Omit<LocalStackOptions, 'lo
   let stack: LocalStack | undefined;
   let pool: pg.Pool | undefined;
   let closed: Promise<void> | undefined;
-  const removeAll = async (): Promise<void> => {
-    // Every step is tried; whatever could not be removed fails close() by name, never silently.
-    const failures: string[] = [];
-    const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-      try {
-        await fn();
-      } catch (err) {
-        failures.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    };
-    await step('stop the services', async () => stack?.stopAll());
-    await step('stop the private Redis', () => redis.stop());
-    await step('stop the private Kafka', async () => kafka?.stop());
-    await step('close the pool', async () => pool?.end());
+  // Every step is tried; whatever could not be removed fails close() by name, never silently.
+  const removeAll = (): Promise<void> => cleanUpAll(`e2e world ${runId} left things behind`, [
+    ['stop the services', async () => stack?.stopAll()],
+    ['stop the private Redis', () => redis.stop()],
+    ['stop the private Kafka', async () => kafka?.stop()],
+    ['close the pool', async () => pool?.end()],
     // The schema and bucket hold only this run's data; leave nothing behind on the shared platform.
-    await step(`drop schema ${schema} (DROP SCHEMA ${schema} CASCADE)`, async () => {
+    [`drop schema ${schema} (DROP SCHEMA ${schema} CASCADE)`, async () => {
       const c = new pg.Client({ connectionString: baseUrl });
       await c.connect();
       await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => c.end());
-    });
-    await step(`remove bucket ${objects.bucket}`, () => objects.drop());
-    if (failures.length > 0) throw new Error(`e2e world ${runId} left things behind:\n  ${failures.join('\n  ')}`);
-  };
+    }],
+    [`remove bucket ${objects.bucket}`, () => objects.drop()],
+  ]);
   const close = (): Promise<void> => (closed ??= removeAll());
   try {
     stack = await startLocalStack({
