@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_NAMES, startLocalStack, type LocalStack } from '@flywheel/local-stack';
+import { findRepoRoot, readPlatformEnv, SERVICE_NAMES, startLocalStack, type LocalStack } from '@flywheel/local-stack';
+import { isolatedPlatform, type IsolatedPlatform } from '@flywheel/testing';
 import { readCatalog } from './catalog.js';
 import { namesInExposition } from './exposition.js';
 import { allQueries, unknownNames } from './metricCheck.js';
@@ -50,12 +51,27 @@ describe('metric names against what the services really export', () => {
   });
 
   describe.runIf(startOwnStack)('on the six services started from their builds', () => {
+    let platform: IsolatedPlatform | undefined;
     let stack: LocalStack | undefined;
     beforeAll(async () => {
-      stack = await startLocalStack({ logDir: join(mkdtempSync(join(tmpdir(), 'metrics-check-')), 'logs') });
+      // A schema, Redis prefix and bucket of this file's own, all removed in afterAll: the stack's
+      // default Redis prefix is the operator stack's (`flywheel`), where its aggregator would mark
+      // the operator's counters as built.
+      platform = await isolatedPlatform('metrics-check');
+      stack = await startLocalStack({
+        runId: `metrics-check-${platform.run}`,
+        pgSchema: platform.schema,
+        platformEnv: { ...readPlatformEnv(findRepoRoot()), S3_BUCKET: platform.s3.bucket },
+        commonEnv: { REDIS_PREFIX: platform.redisPrefix },
+        logDir: join(mkdtempSync(join(tmpdir(), 'metrics-check-')), 'logs'),
+      });
     }, 240_000);
     afterAll(async () => {
-      await stack?.stopAll();
+      try {
+        await stack?.stopAll();
+      } finally {
+        await platform?.drop();
+      }
     }, 60_000);
 
     it('every dashboard and rule metric is exported by a running service or listed as external', async () => {
