@@ -128,6 +128,21 @@ describe('the bus against a Kafka-protocol broker', () => {
     expect(dlq[0]?.reason).toMatch(/schema validation failed: id: Required/);
   });
 
+  it('skips the processed-ids store for idempotent handlers: no lookup, no mark, and it cannot hold them up', async () => {
+    const prefix = `t7-${run}-`;
+    // A store that is down: a consumer that consulted it would never hand an event over.
+    const calls: string[] = [];
+    const down = { seen: async () => { calls.push('seen'); throw new Error('dedupe store down'); }, mark: async () => { calls.push('mark'); throw new Error('dedupe store down'); } };
+    const bus = createKafkaBus({ brokers, clientId: `itest-${run}`, logger, metrics: createMetricsRegistry('itest'), dedupe: down, topicPrefix: prefix });
+    buses.push(bus);
+    const handled: string[] = [];
+    await bus.consume(`g7-${run}`, { retrainingTriggers: async (e) => { handled.push(e.id); } }, { idempotentHandlers: true });
+    const events = [1, 2, 3].map(() => makeEvent('retrainingTriggers', { source: owner.retrainingTriggers, subject: 'm', data: samples.retrainingTriggers }));
+    await bus.publisher.publishMany('retrainingTriggers', events);
+    await until(() => events.every((e) => handled.includes(e.id)));
+    expect(calls).toEqual([]);
+  });
+
   it('retries a retriable failure without committing, then succeeds', async () => {
     const bus = newBus(`t3-${run}-`);
     buses.push(bus);

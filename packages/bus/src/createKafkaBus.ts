@@ -1,10 +1,11 @@
 // Kept whole (about 300 lines): the consume loop, its dedupe marks and its retry policy share per-partition state; split, they would pass it around.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { createTrustCheck, deadLetterHeaders, deadLetterTopic, topics, type EventOf, type TopicKey, type TrustOptions } from '@flywheel/contracts';
-import { backoffMs, classifyError, sleep, type Logger } from '@flywheel/runtime';
+import { backoffMs, classifyError, PoisonMessage, sleep, type Logger } from '@flywheel/runtime';
 import { createBusMetrics } from './busMetrics.js';
-import { decode } from './decode.js';
+import { checkValue, claimedId, parseValue } from './decode.js';
 import { kafkaClientSecurity, type KafkaSecurity } from './kafkaSecurity.js';
 import type { Bus, ConsumeOptions, Handlers, MessageContext, Publisher, RunningConsumer } from './types.js';
 
@@ -34,6 +35,8 @@ export interface KafkaBusOptions {
 }
 
 const STRUCTURED = { 'content-type': 'application/cloudevents+json' } as const;
+/** Events validated between two turns of the event loop when publishing a long batch. */
+const PUBLISH_SLICE = 100;
 
 const toLogLevel = (l: logLevel): 'error' | 'warn' | 'info' | 'debug' =>
   l === logLevel.ERROR ? 'error' : l === logLevel.WARN ? 'warn' : l === logLevel.INFO ? 'info' : 'debug';
@@ -100,10 +103,37 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
       // CloudEvents structured mode: the envelope is the value and content-type says so. The id and
       // type are not repeated as ce_* headers (that is binary mode), which keeps every record ~70
       // bytes smaller for kafkajs to encode and checksum.
-      const messages = events.map((e) => {
-        const valid = schema.parse(e) as EventOf<K>;
-        return { key: o?.key ? o.key(valid) : valid.subject, value: JSON.stringify(valid), headers: STRUCTURED };
-      });
+      const messages: { key: string; value: string; headers: typeof STRUCTURED }[] = [];
+      for (let i = 0; i < events.length; i++) {
+        // A long batch (an outbox relay's backlog) validates in slices, letting the process's other
+        // work (an HTTP API on the same loop) run between them instead of waiting for all of it.
+        if (i > 0 && i % PUBLISH_SLICE === 0) await nextTurn();
+        const valid = schema.parse(events[i]) as EventOf<K>;
+        messages.push({ key: o?.key ? o.key(valid) : valid.subject, value: JSON.stringify(valid), headers: STRUCTURED });
+      }
+      await send(topicName(topic), messages);
+    },
+  };
+
+  // For events this process validated when it built them and stored them itself (its outbox rows):
+  // the full schema ran once already, so only the envelope's type and version are checked here, which
+  // still refuses a row of another topic or an older schema version (the relay moves it aside).
+  const validatedPublisher: Publisher = {
+    async publish(topic, event, o) {
+      await validatedPublisher.publishMany(topic, [event], o?.key ? { key: () => o.key as string } : undefined);
+    },
+    async publishMany<K extends TopicKey>(topic: K, events: readonly EventOf<K>[], o?: { key?: (e: EventOf<K>) => string }) {
+      if (events.length === 0) return;
+      const { type, schemaversion } = topics[topic].schema.shape;
+      const messages: { key: string; value: string; headers: typeof STRUCTURED }[] = [];
+      for (let i = 0; i < events.length; i++) {
+        if (i > 0 && i % PUBLISH_SLICE === 0) await nextTurn();
+        const e = events[i]!;
+        if (e.type !== type.value || e.schemaversion !== schemaversion.value) {
+          throw new PoisonMessage(`event ${String(e.id)} is a ${String(e.type)} v${String(e.schemaversion)}, not a ${type.value} v${schemaversion.value}: it does not belong on ${topicName(topic)}`);
+        }
+        messages.push({ key: o?.key ? o.key(e) : e.subject, value: JSON.stringify(e), headers: STRUCTURED });
+      }
       await send(topicName(topic), messages);
     },
   };
@@ -131,6 +161,8 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
       if (batchToken) batchesInProgress.set(batchToken, lastSign);
     };
     const maxUnknown = co.maxUnknownErrorAttempts ?? 5;
+    // Handlers declared idempotent skip the processed-ids store: no lookup, no mark, per batch.
+    const dedupe = co.idempotentHandlers !== true;
     const maxBackoff = co.maxBackoffMs ?? 5_000;
 
     const deadLetter = async (msg: KafkaMessage, ctx: MessageContext, reason: string, errorClass: string): Promise<void> => {
@@ -194,13 +226,22 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
       const batchToken = {};
       sign(batchToken);
       const handleBatch = async (): Promise<void> => {
-        const decoded = batch.messages.map((msg) => decode(schema, msg.value, trust));
+        // The dedupe lookup goes out first, for the ids the values claim, and runs while they are
+        // validated: the batch waits for one round trip or for validation, whichever is longer, not
+        // both. Looking up an id whose message then fails validation costs nothing but the lookup.
+        const parsed = batch.messages.map((msg) => parseValue(msg.value));
         const ids: string[] = [];
-        for (const d of decoded) if (d.ok) ids.push(d.event.id);
+        if (dedupe) for (const p of parsed) { const id = p.ok ? claimedId(p.json) : undefined; if (id !== undefined) ids.push(id); }
         // Ids whose mark is still in flight were processed already even if the store does not say so yet.
         const already = new Set(ids.filter((id) => inFlight.has(id)));
-        const [seen] = await Promise.all([opts.dedupe.seen(group, ids), awaitMarks(partitionKey)]);
-        ids.forEach((id, i) => { if (seen[i]) already.add(id); });
+        const lookup = dedupe ? Promise.all([opts.dedupe.seen(group, ids), awaitMarks(partitionKey)]) : undefined;
+        // Not awaited until validation is done: keep a failure from counting as unhandled meanwhile.
+        lookup?.catch(() => {});
+        const decoded = parsed.map((p) => (p.ok ? checkValue(schema, p.json, trust) : p));
+        if (lookup) {
+          const [seen] = await lookup;
+          ids.forEach((id, i) => { if (seen[i]) already.add(id); });
+        }
 
         let pendingIds: string[] = [];
         let pendingOffset: string | undefined;
@@ -209,7 +250,7 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
         // `wait` marks before resolving (the retry path: nothing moves on until the mark is stored);
         // otherwise the mark runs behind, and the next batch of this partition awaits it.
         const flush = async (wait: boolean): Promise<void> => {
-          if (pendingIds.length > 0) {
+          if (dedupe && pendingIds.length > 0) {
             // Never rejects; awaited (and its error thrown) by awaitMarks here or at the partition's next batch.
             void startMark(partitionKey, pendingIds);
             if (wait) await awaitMarks(partitionKey);
@@ -360,6 +401,7 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
 
   return {
     publisher,
+    validatedPublisher,
     consume,
     topicName,
     close: async () => {

@@ -35,6 +35,12 @@ export interface ConsumeOptions {
    * (default 90 s). Handlers retrying an outage show progress at every attempt.
    */
   stallAfterMs?: number;
+  /**
+   * The handlers tolerate a redelivered event on their own (an upsert, a unique id in PostgreSQL), so
+   * the consumer skips the processed-ids store (Redis): no lookup before a batch, no mark after it.
+   * Default false: every event id is looked up and recorded, and a redelivery is skipped.
+   */
+  idempotentHandlers?: boolean;
 }
 
 export interface RunningConsumer {
@@ -43,7 +49,14 @@ export interface RunningConsumer {
 }
 
 export interface Bus {
+  /** Validates every event against its topic's schema, then publishes. */
   publisher: Publisher;
+  /**
+   * For events that passed their topic's schema in this process before it stored them itself (an
+   * outbox only it writes): checks the envelope's type and schema version, not the whole schema again.
+   * Anything from elsewhere goes through `publisher`.
+   */
+  validatedPublisher: Publisher;
   /** Starts a consumer group over the topics in `handlers`; resolves once it has joined and is running. */
   consume(group: string, handlers: Handlers, opts?: ConsumeOptions): Promise<RunningConsumer>;
   /** The Kafka topic name of a topic key (with the bus's prefix). */

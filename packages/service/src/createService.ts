@@ -95,7 +95,8 @@ export const createService = <C extends ServiceConfig>(o: ServiceOptions<C>) => 
     objectStore,
     /** Applies SQL migrations now (under an advisory lock; history in `table`). */
     migrate: async (dir: string, table: string): Promise<void> => {
-      await runMigrations(pool(), dir, { table });
+      // Into PG_SCHEMA by name: a schema that does not exist yet is not on the search path, and current_schema() would say public.
+      await runMigrations(pool(), dir, { table, schema: config.PG_SCHEMA });
     },
     /** Consumes these topics as `group` once started (the one consume loop of the bus). */
     consume: (group: string, handlers: Handlers, options?: ConsumeOptions): void => {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { Redis } from 'ioredis';
@@ -25,6 +26,12 @@ const ADMIN = 'bench-admin-token-0123456789';
 const SINGLE_SECONDS = Number(process.env.BENCH_SINGLE_SECONDS ?? 8);
 const BATCH_SECONDS = Number(process.env.BENCH_BATCH_SECONDS ?? 6);
 const HALF_SECONDS = Number(process.env.BENCH_HALF_SECONDS ?? 5);
+const CEILING_SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 4);
+/** The service's pool size (PG_POOL_SIZE), and the ceiling's: the same number of PostgreSQL connections. */
+const POOL = Number(process.env.BENCH_PG_POOL_SIZE ?? 10);
+const SINGLE_CONNS = 32;
+const BATCH_CONNS = 8;
+const HALF_RATE_P99_GOAL_MS = 25;
 
 const freePort = (): Promise<number> => new Promise((res, rej) => {
   const s = createServer();
@@ -37,7 +44,9 @@ const children: ChildProcess[] = [];
 const childLogs: string[] = [];
 const startService = (svc: string, env: Record<string, string>): ChildProcess => {
   // The API runs with its own relay; the bench process is the only client.
-  const c = spawn(process.execPath, [join(root, 'services', svc, 'dist/main.js')], { env: { ...process.env, ...platform, ...env, PG_SCHEMA: schema, TOPIC_PREFIX: topicPrefix, REDIS_PREFIX: redisPrefix, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_CPU_PROF_DIR=<dir>: the services write V8 CPU profiles there (node --cpu-prof) when they exit.
+  const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`, `--cpu-prof-name=${svc}.cpuprofile`] : [];
+  const c = spawn(process.execPath, [...prof, join(root, 'services', svc, 'dist/main.js')], { env: { ...process.env, ...platform, ...env, PG_SCHEMA: schema, TOPIC_PREFIX: topicPrefix, REDIS_PREFIX: redisPrefix, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
   // Kept quiet so the JSON stays the last line; shown when the bench fails.
   c.stderr?.on('data', (b: Buffer) => { childLogs.push(`[${svc}] ${b.toString()}`); if (childLogs.length > 200) childLogs.shift(); });
   children.push(c);
@@ -112,15 +121,57 @@ const openLoop = async (rate: number, seconds: number, path: string, body: (i: n
   return { rate, p50: pct(lat, 0.5), p99: pct(lat, 0.99), errors, requests: lat.length };
 };
 
+const CEILING_COLUMNS = 'id uuid, model text, text text, predicted_label text, correct_label text, kind text, metadata jsonb, client text, client_trust text';
+const ceilingRow = (i: number) => {
+  const it = item(`bench-${i % 8}-${run}`, i);
+  return { id: randomUUID(), model: it.model, text: it.text, predicted_label: it.predictedLabel, correct_label: it.correctLabel, kind: it.kind, metadata: it.metadata, client: 'admin', client_trust: 'trusted' };
+};
+/**
+ * What PostgreSQL and node-pg alone do on this machine, now: rows written into a copy of the
+ * feedback table (same columns, indexes and sequence) by `conns` workers over a pool of POOL
+ * connections, one row per INSERT (`rowsPer` 1) or `rowsPer` rows per INSERT (json_to_recordset,
+ * as the service writes a batch). No HTTP, no validation, no outbox: the ceiling of the ingest path.
+ */
+const insertCeiling = async (conns: number, seconds: number, rowsPer: number) => {
+  const pool = new pg.Pool({ connectionString: need('POSTGRES_URL'), max: POOL });
+  const table = `"${schema}".ceiling_feedback`;
+  const one = `INSERT INTO ${table} (id, model, text, predicted_label, correct_label, kind, metadata, client, client_trust) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+  const many = `INSERT INTO ${table} (id, model, text, predicted_label, correct_label, kind, metadata, client, client_trust)
+    SELECT id, model, text, predicted_label, correct_label, kind, metadata, client, client_trust FROM json_to_recordset($1::json) AS r(${CEILING_COLUMNS})`;
+  try {
+    let rows = 0;
+    let n = 0;
+    const start = Date.now();
+    const end = start + seconds * 1000;
+    await Promise.all(Array.from({ length: conns }, async () => {
+      while (Date.now() < end) {
+        if (rowsPer === 1) {
+          const r = ceilingRow(n++);
+          await pool.query({ name: 'ceiling-one', text: one, values: [r.id, r.model, r.text, r.predicted_label, r.correct_label, r.kind, JSON.stringify(r.metadata), r.client, r.client_trust] });
+        } else {
+          await pool.query({ name: 'ceiling-many', text: many, values: [JSON.stringify(Array.from({ length: rowsPer }, () => ceilingRow(n++)))] });
+        }
+        rows += rowsPer;
+      }
+    }));
+    return { rowsPerSec: rows / ((Date.now() - start) / 1000), connections: conns, poolSize: POOL, rowsPerInsert: rowsPer, seconds };
+  } finally {
+    await pool.end();
+  }
+};
+
 const main = async () => {
+  const loadBefore = loadavg();
   const pool = new pg.Pool({ connectionString: need('POSTGRES_URL'), max: 2 });
   const redis = new Redis(need('REDIS_URL'));
   const kafka = new Kafka({ brokers: need('KAFKA_BROKERS').split(','), clientId: `bench-${run}`, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `bench-${run}` });
   try {
     port = await freePort();
+    // Created up front: migrations resolve their schema with current_schema(), which skips a schema that does not exist yet.
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     const aggPort = await freePort();
-    startService('feedback-ingest', { PORT: String(port), ADMIN_TOKEN: ADMIN, RELAY_IDLE_POLL_MS: '50' });
+    startService('feedback-ingest', { PORT: String(port), ADMIN_TOKEN: ADMIN, RELAY_IDLE_POLL_MS: '50', PG_POOL_SIZE: String(POOL) });
     await waitHttp(`http://127.0.0.1:${port}/readyz`);
     for (const m of [...Array.from({ length: 3 }, (_, k) => `latency-${k}-${run}`), `bench-warm-${run}`, ...Array.from({ length: 8 }, (_, i) => `bench-${i}-${run}`)]) await registerModel(pool, m);
     startService('aggregator', { PORT: String(aggPort), SWEEP_INTERVAL_MS: '1000' });
@@ -150,14 +201,26 @@ const main = async () => {
     agg.kill('SIGTERM');
     await new Promise((r) => agg.once('exit', r));
 
+    // The ceilings, in this run, while the service idles: node-pg inserts into a copy of its table.
+    await pool.query(`CREATE TABLE "${schema}".ceiling_feedback (LIKE "${schema}".feedback INCLUDING ALL)`);
+    const ceilingSingle = await insertCeiling(SINGLE_CONNS, CEILING_SECONDS, 1);
+    const ceilingMulti = await insertCeiling(BATCH_CONNS, CEILING_SECONDS, 100);
+    await pool.query(`DROP TABLE "${schema}".ceiling_feedback`);
+
     // Warm up, then single items, batches of 100, and single items at half the measured rate.
     await closedLoop(16, 1, '/v1/feedback', (i) => JSON.stringify(item(`bench-warm-${run}`, i)), 1);
     const models = Array.from({ length: 8 }, (_, i) => `bench-${i}-${run}`);
-    const single = await closedLoop(32, SINGLE_SECONDS, '/v1/feedback', (i) => JSON.stringify(item(models[i % 8]!, i)), 1);
+    const single = await closedLoop(SINGLE_CONNS, SINGLE_SECONDS, '/v1/feedback', (i) => JSON.stringify(item(models[i % 8]!, i)), 1);
     const batchBody = (i: number) => JSON.stringify({ items: Array.from({ length: 100 }, (_, j) => item(models[(i + j) % 8]!, i * 100 + j)) });
-    const batch = await closedLoop(8, BATCH_SECONDS, '/v1/feedback/batch', batchBody, 100);
+    const batch = await closedLoop(BATCH_CONNS, BATCH_SECONDS, '/v1/feedback/batch', batchBody, 100);
     const half = await openLoop(Math.max(100, Math.round(single.requestsPerSec / 2)), HALF_SECONDS, '/v1/feedback', (i) => JSON.stringify(item(models[i % 8]!, i)));
     const rows = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".feedback`)).rows[0].n);
+    const loadAfter = loadavg();
+    const ratio = {
+      single: +(single.requestsPerSec / ceilingSingle.rowsPerSec).toFixed(3),
+      batch100: +(batch.itemsPerSec / ceilingMulti.rowsPerSec).toFixed(3),
+      halfRateP99OverGoal: +(half.p99 / HALF_RATE_P99_GOAL_MS).toFixed(3),
+    };
 
     const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
     const sortedTrig = [...triggerMs].sort((a, b) => a - b);
@@ -167,13 +230,20 @@ const main = async () => {
     console.log(`single items, 32 conns, ${SINGLE_SECONDS}s    | ${f(single.requestsPerSec).padStart(8)} | ${f(single.itemsPerSec).padStart(9)} | ${f(single.p50, 2).padStart(6)} | ${f(single.p99, 2).padStart(6)} | ${single.errors}`);
     console.log(`batches of 100, 8 conns, ${BATCH_SECONDS}s   | ${f(batch.requestsPerSec).padStart(8)} | ${f(batch.itemsPerSec).padStart(9)} | ${f(batch.p50, 2).padStart(6)} | ${f(batch.p99, 2).padStart(6)} | ${batch.errors}`);
     console.log(`single at ${String(half.rate).padEnd(5)} req/s (open), ${HALF_SECONDS}s | ${f(half.rate).padStart(8)} | ${f(half.rate).padStart(9)} | ${f(half.p50, 2).padStart(6)} | ${f(half.p99, 2).padStart(6)} | ${half.errors}`);
+    console.log(`ceiling, node-pg 1-row INSERTs, ${SINGLE_CONNS} workers, pool ${POOL}, ${CEILING_SECONDS}s: ${f(ceilingSingle.rowsPerSec)} rows/s -> single items at ${f(100 * ratio.single)}% of it`);
+    console.log(`ceiling, node-pg 100-row INSERTs, ${BATCH_CONNS} workers, pool ${POOL}, ${CEILING_SECONDS}s: ${f(ceilingMulti.rowsPerSec)} rows/s -> batches at ${f(100 * ratio.batch100)}% of it`);
+    console.log(`half-rate p99 ${f(half.p99, 2)} ms vs goal ${HALF_RATE_P99_GOAL_MS} ms (${ratio.halfRateP99OverGoal}x)`);
+    console.log(`load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}`);
     console.log(`50th correction -> trigger on retraining-triggers: ${triggerMs.map((x) => `${f(x, 0)} ms`).join(', ')} (median ${f(pct(sortedTrig, 0.5), 0)} ms)`);
     console.log(`rows written: ${rows}`);
     return JSON.stringify({
       bench: 'ingest',
-      single: { requestsPerSec: Math.round(single.requestsPerSec), p50Ms: +f(single.p50, 2), p99Ms: +f(single.p99, 2), errors: single.errors },
-      batch100: { itemsPerSec: Math.round(batch.itemsPerSec), requestsPerSec: +f(batch.requestsPerSec), p50Ms: +f(batch.p50, 2), p99Ms: +f(batch.p99, 2), errors: batch.errors },
-      halfRate: { rate: half.rate, p50Ms: +f(half.p50, 2), p99Ms: +f(half.p99, 2), errors: half.errors },
+      loadAverage: { before: loadBefore.map((x) => +x.toFixed(2)), after: loadAfter.map((x) => +x.toFixed(2)) },
+      ceiling: { singleRowInsertsPerSec: Math.round(ceilingSingle.rowsPerSec), multiRowInsertRowsPerSec: Math.round(ceilingMulti.rowsPerSec), poolSize: POOL, seconds: CEILING_SECONDS },
+      ratio,
+      single: { connections: SINGLE_CONNS, seconds: SINGLE_SECONDS, requestsPerSec: Math.round(single.requestsPerSec), p50Ms: +f(single.p50, 2), p99Ms: +f(single.p99, 2), errors: single.errors },
+      batch100: { connections: BATCH_CONNS, seconds: BATCH_SECONDS, itemsPerSec: Math.round(batch.itemsPerSec), requestsPerSec: +f(batch.requestsPerSec), p50Ms: +f(batch.p50, 2), p99Ms: +f(batch.p99, 2), errors: batch.errors },
+      halfRate: { seconds: HALF_SECONDS, rate: half.rate, p50Ms: +f(half.p50, 2), p99Ms: +f(half.p99, 2), errors: half.errors },
       triggerLatencyMs: { runs: triggerMs.map((x) => Math.round(x)), median: Math.round(pct(sortedTrig, 0.5)) },
       rowsWritten: rows,
     });

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z, ZodError, type ZodIssue } from 'zod';
 import type { Client } from '@flywheel/auth';
-import { makeEvent, teachingLabel, type DataOf } from '@flywheel/contracts';
+import { makeEvent, SPEC_VERSION, teachingLabel, topics, type DataOf, type EventOf } from '@flywheel/contracts';
 import { OUTBOX_TABLE, withTransaction, type Pool, type PoolClient } from '@flywheel/postgres';
 import { Conflict } from '@flywheel/runtime';
 import { AcceptedItem, type FeedbackItem } from './httpSchemas.js';
@@ -73,7 +73,19 @@ WITH input AS (
 )
 SELECT id, sequence FROM f`;
 
-type Built = { item: FeedbackItem; event: ReturnType<typeof makeEvent<'feedback'>> };
+type Built = { item: FeedbackItem; event: EventOf<'feedback'> };
+
+const FEEDBACK_TYPE = topics.feedback.schema.shape.type.value;
+const FEEDBACK_SCHEMA_VERSION = topics.feedback.schema.shape.schemaversion.value;
+
+/**
+ * Whether an item must pass the event schema again after FeedbackItem.parse. Every other field of
+ * FeedbackItem is the event's own schema (feedbackStore.test.ts holds them to that), so an item
+ * without these was validated once, at the API, and its event is built without a second parse.
+ * predictionId: the event's label rule is stricter (it needs the label filled from the logged
+ * prediction); reporter: the event refuses control characters, the API field does not.
+ */
+const needsEventCheck = (item: FeedbackItem): boolean => item.predictionId !== undefined || item.reporter !== undefined;
 
 /**
  * FeedbackStore over PostgreSQL: feedback + outbox in one statement; idempotency keys and label
@@ -150,8 +162,15 @@ export class PgFeedbackStore implements FeedbackStore {
     const built = items.map((item, i) => {
       const { model, ...rest } = item;
       const feedbackId = randomUUID();
+      const data = compact({ feedbackId, ...rest, client: sender.name, clientTrust: sender.trust }) as DataOf<'feedback'>;
+      if (!needsEventCheck(item)) {
+        const event = {
+          specversion: SPEC_VERSION, id: feedbackId, source: INGEST_SOURCE, type: FEEDBACK_TYPE, time: new Date().toISOString(), subject: model,
+          datacontenttype: 'application/json', schemaversion: FEEDBACK_SCHEMA_VERSION, data,
+        } as EventOf<'feedback'>;
+        return { item, event };
+      }
       try {
-        const data = compact({ feedbackId, ...rest, client: sender.name, clientTrust: sender.trust }) as DataOf<'feedback'>;
         return { item, event: makeEvent('feedback', { id: feedbackId, source: INGEST_SOURCE, subject: model, data }) };
       } catch (err) {
         if (!(err instanceof ZodError)) throw err;

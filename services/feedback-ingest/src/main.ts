@@ -29,9 +29,11 @@ await svc.migrate(registryMigrationsDir, 'registry_migrations');
 await svc.migrate(fileURLToPath(new URL('../migrations', import.meta.url)), 'feedback_ingest_migrations');
 
 const pool = svc.pool();
-// One relay per schema (the lock name): every service of a deployment shares the table.
+// One relay per schema (the lock name): every service of a deployment shares the table. It relays
+// only this service's rows, each validated once, when it was built (feedbackStore, manualTrigger):
+// the validated publisher checks their envelope type and version, not the whole schema a second time.
 const relay = createOutboxRelay({
-  pool, publisher: svc.bus().publisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.feedbackIngest,
+  pool, publisher: svc.bus().validatedPublisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.feedbackIngest,
   batchSize: config.RELAY_BATCH_SIZE, idlePollMs: config.RELAY_IDLE_POLL_MS,
 });
 const projection = new PgTrainingProjection(pool);
@@ -44,7 +46,8 @@ const labels = new PgLabelBook(pool, trustedReportersFor(config));
 
 const metrics = createIngestMetrics(svc.metrics);
 
-svc.consume('feedback-ingest', onProjectedEvents(projection));
+// Every projection write is an upsert or insert-if-absent: a redelivery is harmless, so no dedupe round trip per batch.
+svc.consume('feedback-ingest', onProjectedEvents(projection), { idempotentHandlers: true });
 svc.every('retention', config.RETENTION_INTERVAL_MS, () => runRetention(pool, ingestRetention(config), { onDeleted: (table, n) => metrics.retentionDeleted.inc({ table }, n) }));
 svc.every('outbox-prune', 3_600_000, async () => metrics.retentionDeleted.inc({ table: 'flywheel_outbox' }, await relay.prune({ olderThanMs: config.OUTBOX_SENT_KEEP_DAYS * 86_400_000 })));
 svc.routes(ingestRoutes({

@@ -35,7 +35,7 @@ export const startIngest = async (p: IsolatedPlatform, o: { env?: Record<string,
   await svc.migrate(fileURLToPath(new URL('../migrations', import.meta.url)), 'feedback_ingest_migrations');
   const pool = svc.pool();
   const relay = createOutboxRelay({
-    pool, publisher: o.publisher ?? svc.bus().publisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.feedbackIngest,
+    pool, publisher: o.publisher ?? svc.bus().validatedPublisher, logger: svc.logger, metrics: svc.metrics, lockName: `${config.PG_SCHEMA}.outbox`, source: FLYWHEEL_SOURCES.feedbackIngest,
     batchSize: config.RELAY_BATCH_SIZE, idlePollMs: config.RELAY_IDLE_POLL_MS,
   });
   const projection = new PgTrainingProjection(pool);
@@ -45,7 +45,7 @@ export const startIngest = async (p: IsolatedPlatform, o: { env?: Record<string,
   svc.ready({ name: 'keyring', check: () => keyring.fresh() });
   const limits = createRateLimits({ redis: svc.redis(), keyPrefix: `${config.REDIS_PREFIX}:rl:feedback-ingest`, limits: { feedback: { points: config.FEEDBACK_RATE_LIMIT_PER_MINUTE, durationSec: 60 } } });
   const labels = new PgLabelBook(pool, trustedReportersFor(config));
-  svc.consume(`feedback-ingest-${o.replica ?? 'a'}`, onProjectedEvents(projection));
+  svc.consume(`feedback-ingest-${o.replica ?? 'a'}`, onProjectedEvents(projection), { idempotentHandlers: true });
   svc.routes(ingestRoutes({
     logger: svc.logger, metrics: createIngestMetrics(svc.metrics), store: new PgFeedbackStore(pool, labels), training: projection, examples: new PgTrainingExamples(pool),
     manualTrigger: createManualTrigger({ pool, leases, lockTtlMs: config.RETRAIN_LOCK_TTL_MS, latestSequence: (m, db) => projection.latestSequence(m, db), relay }),
