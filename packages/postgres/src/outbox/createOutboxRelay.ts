@@ -30,7 +30,10 @@ import { createOutboxMetrics } from './outboxMetrics.js';
 import { OUTBOX_TABLE } from './outboxTable.js';
 import { poisonReason } from './poisonReason.js';
 
-/** The part of the bus the relay needs (the bus's Publisher satisfies it). It must validate each event against its topic's schema. */
+/**
+ * The part of the bus the relay needs (the bus's Publisher satisfies it). It must refuse an event that does not
+ * belong to the topic (a PoisonMessage sets the row aside); the writer validated its data when it wrote the row.
+ */
 export interface OutboxPublisher {
   publishMany<K extends TopicKey>(topic: K, events: readonly EventOf<K>[], opts?: { key?: (e: EventOf<K>) => string }): Promise<void>;
 }
