@@ -45,7 +45,7 @@ const serving = await serveModel(p, model);
 console.log('serving; swapping under load…');
 const base = `http://127.0.0.1:${serving.port}/v1/models/${model}`;
 const info = async () => (await (await fetch(base, { headers: adminHeaders })).json()) as { champion?: { version: string }; challenger?: { version: string }; lastSwap?: { seconds: number; action: string } };
-const update = (data: DataOf<'modelUpdates'>) => p.bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', { source: '/flywheel/bench', subject: model, data }));
+const update = (data: DataOf<'modelUpdates'>) => p.bus.publisher.publish('modelUpdates', makeEvent('modelUpdates', { source: '/flywheel/ab-router/bench-swap', subject: model, data }));
 const waitUntil = async (what: string, cond: () => Promise<boolean>, timeoutMs = 60_000) => {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {

@@ -11,7 +11,7 @@ import { modelsAtStart } from './modelsAtStart.js';
 import { onModelUpdate } from './onModelUpdate.js';
 import { onnxInferenceEngine } from './onnxInferenceEngine.js';
 import { openApiRoute } from './openApiRoute.js';
-import { PredictionLog } from './PredictionLog.js';
+import { PREDICTION_BATCH, PREDICTION_BATCHES_IN_FLIGHT, PredictionLog } from './PredictionLog.js';
 import { createPredictHandlers } from './predictHandlers.js';
 import { RedisRoutingStore } from './RedisRoutingStore.js';
 import { RegistryModelSource } from './RegistryModelSource.js';
@@ -19,6 +19,7 @@ import { createServingMetrics } from './servingMetrics.js';
 import { createServingFront } from './servingFront.js';
 import { ShadowScorer } from './ShadowScorer.js';
 import { modelsReadiness, servingRoutes } from './servingRoutes.js';
+import { publishWorkerData, workerPredictionSink } from './workerPredictionSink.js';
 
 const config = loadConfig(process.env);
 const svc = createService({ name: 'serving', config, bodyLimit: EXPRESS_BODY_LIMIT });
@@ -45,8 +46,10 @@ const host = new ModelHost({
   loadRetry: { baseMs: config.LOAD_RETRY_BASE_MS, capMs: config.LOAD_RETRY_MAX_MS },
 });
 svc.onStop(() => host.close());
+// Events are built, validated and published in a worker thread: none of it runs on the request loop.
 const predictions = new PredictionLog({
-  publisher: svc.bus().publisher, metrics, logger, source: `/flywheel/serving/${hostname()}`, capacity: config.PREDICTION_BUFFER,
+  sink: workerPredictionSink({ data: publishWorkerData(config, `/flywheel/serving/${hostname()}`), logger }),
+  metrics, logger, capacity: config.PREDICTION_BUFFER, flushAt: PREDICTION_BATCH, maxBatch: PREDICTION_BATCH, maxInFlight: PREDICTION_BATCHES_IN_FLIGHT,
 });
 svc.onStop(() => predictions.stop()); // registered after the host: the log drains before the models go
 svc.every('prediction-log', config.PREDICTION_FLUSH_MS, () => predictions.flush());

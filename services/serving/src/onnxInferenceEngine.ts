@@ -5,12 +5,13 @@ import { withExecutionProviders } from './executionProviders.js';
 import { importedBase } from './importedBase.js';
 import type { MicroBatchOptions } from './microBatcher.js';
 import type { InferenceEngine } from './ports.js';
+import { rowBatchedBase } from './rowBatchedBase.js';
 
 export interface OnnxEngineOptions {
   intraOpThreads?: number;
   /** for encoder sessions (user models): onnxruntime providers in order, e.g. ['cuda', 'cpu'] (default cpu) */
   executionProviders?: readonly string[];
-  /** micro-batching of concurrent requests into encoder runs (default off) */
+  /** micro-batching of concurrent requests: encoder runs wait up to maxWaitMs; n-gram runs merge only the calls of one turn (default off) */
   microBatch?: MicroBatchOptions;
   /** told when the configured providers cannot be used and the CPU is used instead */
   warn?: (message: string, err: unknown) => void;
@@ -34,7 +35,8 @@ export const onnxInferenceEngine = (options: OnnxEngineOptions = {}): InferenceE
   );
   return {
     async loadBase(onnxBytes, opts = {}) {
-      if (opts.encoder === undefined) return createOnnxBase(onnxBytes, { intraOpThreads: threads });
+      // n-gram bases: calls of the same turn share a run, with no wait (the timer is for encoders).
+      if (opts.encoder === undefined) return rowBatchedBase(await createOnnxBase(onnxBytes, { intraOpThreads: threads }), batching.maxItems);
       const hash = opts.encoder.hash;
       const encoder = await encoders.acquire(opts.encoder);
       try {

@@ -13,7 +13,7 @@ import { ModelHost } from '../ModelHost.js';
 import { modelsAtStart } from '../modelsAtStart.js';
 import { onModelUpdate } from '../onModelUpdate.js';
 import { onnxInferenceEngine } from '../onnxInferenceEngine.js';
-import { PredictionLog, type PredictionPublisher } from '../PredictionLog.js';
+import { PREDICTION_BATCH, PREDICTION_BATCHES_IN_FLIGHT, PredictionLog, publisherSink, type PredictionPublisher } from '../PredictionLog.js';
 import { createPredictHandlers } from '../predictHandlers.js';
 import { RedisRoutingStore } from '../RedisRoutingStore.js';
 import { RegistryModelSource } from '../RegistryModelSource.js';
@@ -21,6 +21,7 @@ import { createServingMetrics, type ServingMetrics } from '../servingMetrics.js'
 import { createServingFront } from '../servingFront.js';
 import { ShadowScorer } from '../ShadowScorer.js';
 import { modelsReadiness, servingRoutes } from '../servingRoutes.js';
+import { publishWorkerData, workerPredictionSink } from '../workerPredictionSink.js';
 
 /** ADMIN_TOKEN of serving started with servingEnv: the built-in `admin` client (every scope). */
 export const TEST_ADMIN_TOKEN = 'serving-test-admin-token';
@@ -52,6 +53,7 @@ export interface InProcessServing {
 }
 
 /** Starts serving in-process and resolves once every model at start loaded or failed (as main.ts does). */
+/** `publisher`: publish in this thread through it instead of the worker thread main.ts uses. */
 export const startInProcessServing = async (env: Record<string, string | undefined>, o: { publisher?: PredictionPublisher } = {}): Promise<InProcessServing> => {
   const config = loadConfig(env);
   const svc = createService({ name: 'serving', config, bodyLimit: EXPRESS_BODY_LIMIT, handleSignals: false });
@@ -76,7 +78,9 @@ export const startInProcessServing = async (env: Record<string, string | undefin
     loadRetry: { baseMs: config.LOAD_RETRY_BASE_MS, capMs: config.LOAD_RETRY_MAX_MS },
   });
   svc.onStop(() => host.close());
-  const predictions = new PredictionLog({ publisher: o.publisher ?? svc.bus().publisher, metrics, logger, source: `/flywheel/serving/${hostname()}`, capacity: config.PREDICTION_BUFFER });
+  const eventSource = `/flywheel/serving/${hostname()}`;
+  const sink = o.publisher !== undefined ? publisherSink(o.publisher, eventSource) : workerPredictionSink({ data: publishWorkerData(config, eventSource), logger });
+  const predictions = new PredictionLog({ sink, metrics, logger, capacity: config.PREDICTION_BUFFER, flushAt: PREDICTION_BATCH, maxBatch: PREDICTION_BATCH, maxInFlight: PREDICTION_BATCHES_IN_FLIGHT });
   svc.onStop(() => predictions.stop());
   svc.every('prediction-log', config.PREDICTION_FLUSH_MS, () => predictions.flush());
   const shadow = new ShadowScorer({ recorder: predictions, metrics, logger, capacity: config.SHADOW_QUEUE_ROWS, timeoutMs: config.SHADOW_TIMEOUT_MS });
