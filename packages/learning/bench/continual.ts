@@ -7,6 +7,7 @@
  *                    [--label-col N|name] [--group-col N|name] [--min-class-rows 50] [--quick]
  *                    [--experiences 5] [--seed 42] [--ewc-lambda 100]
  *   iterating: [--scenarios ci1,drift,ci2] [--only combined,replay,trainer] [--skip-joint] [--skip-speed]
+ *              [--speed-only] (the training-speed section alone)
  *              [--trainer-options JSON] (--skip-* print strategy rows only, as the last-line JSON)
  *
  * The `trainer` row runs learning's bootstrapCandidate and trainCandidate with TRAINER_DEFAULT_OPTIONS:
@@ -24,6 +25,7 @@ import {
   BOOTSTRAP_OPTIONS,
   bootstrapCandidate,
   continueTraining,
+  createDenseTrainer,
   createRng,
   createOnnxBase,
   createTfClassifier,
@@ -66,6 +68,7 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string', default: 'ci1,drift,ci2' },
     'skip-joint': { type: 'boolean', default: false },
     'skip-speed': { type: 'boolean', default: false },
+    'speed-only': { type: 'boolean', default: false },
     'trainer-options': { type: 'string' },
   },
 });
@@ -304,8 +307,51 @@ async function runScenario(name: string, exps: Experience[]): Promise<{ name: st
   return { name, rows, baseSeconds: base.seconds, jointSeconds, jointCpuSeconds };
 }
 
-/** The reference MLP (128 → 256 → 30, Adam) on this backend, in samples/s. */
-function mlpSpeed(batch: number, steps: number): number {
+/**
+ * The reference MLP (128 → 256 → 30, Adam, mean cross-entropy) trained by the trainer's own step
+ * (createDenseTrainer, what fit runs), in samples/s of wall time and of process CPU time (the
+ * cores are often shared: CPU time is the steadier of the two).
+ */
+function mlpSpeed(batch: number, steps: number): { wall: number; cpu: number } {
+  const rng = createRng(seed);
+  const C = 30;
+  const random = (n: number, s: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal() * s);
+  const model = { features: { buckets: 1, maxFeatures: 1, wordNgrams: 1, charNgramMin: 0, charNgramMax: 0, seed: 0 }, embeddingDim: 128, hiddenUnits: [256] };
+  const trainer = createDenseTrainer(
+    model,
+    { embedding: new Float32Array(0), dense: [{ inputs: 128, units: 256, kernel: random(128 * 256, 0.05), bias: new Float32Array(256) }] },
+    { mode: 'full', lora: { rank: 1, alpha: 1, dropout: 0, targets: [] }, layers: {}, head: { kernel: random(256 * C, 0.05), bias: new Float32Array(C) } },
+    C,
+    'full',
+    { learningRate: 1e-3 },
+  );
+  const x = random(batch * 128, 1);
+  const y = Int32Array.from({ length: batch }, () => rng.int(C));
+  const lossGradient = (z: Float32Array, n: number, dl: Float32Array): number => {
+    let loss = 0;
+    for (let r = 0; r < n; r++) {
+      let max = -Infinity;
+      for (let c = 0; c < C; c++) max = Math.max(max, z[r * C + c] as number);
+      let sum = 0;
+      for (let c = 0; c < C; c++) sum += (dl[r * C + c] = Math.exp((z[r * C + c] as number) - max));
+      for (let c = 0; c < C; c++) dl[r * C + c] = (dl[r * C + c] as number) / sum / n;
+      dl[r * C + (y[r] as number)] = (dl[r * C + (y[r] as number)] as number) - 1 / n;
+      loss += (max + Math.log(sum) - (z[r * C + (y[r] as number)] as number)) / n;
+    }
+    return loss;
+  };
+  for (let i = 0; i < 10; i++) trainer.step({ h0: x, n: batch, lossGradient });
+  const t0 = performance.now();
+  const c0 = cpuSeconds();
+  for (let i = 0; i < steps; i++) trainer.step({ h0: x, n: batch, lossGradient });
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds() - c0;
+  trainer.dispose();
+  return { wall: (steps * batch) / wall, cpu: (steps * batch) / cpu };
+}
+
+/** The same MLP through tfjs autodiff and tfjs Adam (how fit trained before createDenseTrainer), for comparison. */
+function tfjsMlpSpeed(batch: number, steps: number): { wall: number; cpu: number } {
   const W0 = tf.variable(tf.randomNormal([128, 256], 0, 0.05, 'float32', 1));
   const b0 = tf.variable(tf.zeros([256]));
   const W1 = tf.variable(tf.randomNormal([256, 30], 0, 0.05, 'float32', 2));
@@ -318,11 +364,13 @@ function mlpSpeed(batch: number, steps: number): number {
   };
   for (let i = 0; i < 10; i++) step();
   const t0 = performance.now();
+  const c0 = cpuSeconds();
   for (let i = 0; i < steps; i++) step();
-  const dt = (performance.now() - t0) / 1000;
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds() - c0;
   tf.dispose([W0, b0, W1, b1, x, y]);
   opt.dispose();
-  return (steps * batch) / dt;
+  return { wall: (steps * batch) / wall, cpu: (steps * batch) / cpu };
 }
 
 async function servingSpeed(state: TrainingState, texts: string[]): Promise<{ batch1RowsPerSecond: number; batch32RowsPerSecond: number; batch1Microseconds: number; adapterSwapMilliseconds: number }> {
@@ -346,6 +394,33 @@ async function servingSpeed(state: TrainingState, texts: string[]): Promise<{ ba
   const dt32 = (performance.now() - t) / 1000;
   await onnxBase.release();
   return { batch1RowsPerSecond: n1 / dt1, batch32RowsPerSecond: (batches * 32) / dt32, batch1Microseconds: (dt1 / n1) * 1e6, adapterSwapMilliseconds: swap };
+}
+
+/** Training speed vs the PyTorch reference (the trainer's step, then tfjs autodiff for comparison). */
+function trainingSpeed(): Record<string, number> {
+  const speed64 = mlpSpeed(64, 300);
+  const speed256 = mlpSpeed(256, 150);
+  const speed1024 = mlpSpeed(1024, 40);
+  const tfjs64 = tfjsMlpSpeed(64, 150);
+  log(`\n## training speed (${backend}, 1 thread, the trainer's step): MLP 128→256→30 Adam: batch 64 ${Math.round(speed64.wall)} samples/s (${Math.round(speed64.cpu)} per CPU second), batch 256 ${Math.round(speed256.wall)} (${Math.round(speed256.cpu)}), batch 1024 ${Math.round(speed1024.wall)} (${Math.round(speed1024.cpu)}); PyTorch reference 27000 → ${pct(speed64.wall / 27000)}% / ${pct(speed256.wall / 27000)}% / ${pct(speed1024.wall / 27000)}% (CPU time: ${pct(speed64.cpu / 27000)}%); tfjs autodiff + Adam, batch 64: ${Math.round(tfjs64.wall)} (${Math.round(tfjs64.cpu)} per CPU second)`);
+  const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
+  return {
+    mlpBatch64: Math.round(speed64.wall),
+    mlpBatch256: Math.round(speed256.wall),
+    mlpBatch1024: Math.round(speed1024.wall),
+    pytorchReference: 27000,
+    ratioBatch64: r4(speed64.wall / 27000),
+    ratioBatch256: r4(speed256.wall / 27000),
+    ratioBatch1024: r4(speed1024.wall / 27000),
+    mlpBatch64PerCpuSecond: Math.round(speed64.cpu),
+    ratioBatch64CpuTime: r4(speed64.cpu / 27000),
+    tfjsAutodiffBatch64: Math.round(tfjs64.wall),
+    tfjsAutodiffBatch64PerCpuSecond: Math.round(tfjs64.cpu),
+  };
+}
+if (args['speed-only']) {
+  console.log(JSON.stringify({ backend, loadAverage: loadavg().map((x) => Math.round(x * 100) / 100), trainingSpeed: trainingSpeed() }));
+  process.exit(0);
 }
 
 const started = performance.now();
@@ -388,10 +463,7 @@ const full = await trainBase(allRows, baseOpts(args.quick));
 log(`\n## full base training: ${allRows.length} rows, ${full.epochs} epochs (best ${full.bestEpoch}), ${fmt(full.seconds, 1)} s, ${Math.round(full.samplesPerSecond)} samples/s, val acc ${pct(full.validation.accuracy)}%, macro-F1 ${pct(full.validation.macroF1)}%`);
 
 // Training speed vs the PyTorch reference.
-const mlp64 = mlpSpeed(64, 300);
-const mlp256 = mlpSpeed(256, 150);
-const mlp1024 = mlpSpeed(1024, 40);
-log(`\n## training speed (${backend}, 1 thread): MLP 128→256→30 Adam: batch 64 ${Math.round(mlp64)} samples/s, batch 256 ${Math.round(mlp256)} samples/s, batch 1024 ${Math.round(mlp1024)} samples/s; PyTorch 2 threads reference 27000 → ${pct(mlp64 / 27000)}% / ${pct(mlp256 / 27000)}% / ${pct(mlp1024 / 27000)}%`);
+const speed = trainingSpeed();
 
 const serving = await servingSpeed(full.state, allRows.slice(0, 2000).map((r) => r.text));
 log(`## serving (onnxruntime-node, 1 intra-op thread): batch 1 ${Math.round(serving.batch1RowsPerSecond)} rows/s (${fmt(serving.batch1Microseconds, 0)} µs/call), batch 32 ${Math.round(serving.batch32RowsPerSecond)} rows/s; adapter swap ${fmt(serving.adapterSwapMilliseconds, 2)} ms`);
@@ -465,7 +537,7 @@ console.log(
     })),
     summary,
     fullBaseTraining: { rows: allRows.length, seconds: round(full.seconds, 2), samplesPerSecond: Math.round(full.samplesPerSecond), valAccuracy: round(full.validation.accuracy) },
-    trainingSpeed: { trainerSamplesPerSecond: trainerSpeed(), mlpBatch64: Math.round(mlp64), mlpBatch256: Math.round(mlp256), pytorchReference: 27000, ratioBatch64: round(mlp64 / 27000), ratioBatch256: round(mlp256 / 27000), mlpBatch1024: Math.round(mlp1024), ratioBatch1024: round(mlp1024 / 27000) },
+    trainingSpeed: { trainerSamplesPerSecond: trainerSpeed(), ...speed },
     serving: { batch1RowsPerSecond: Math.round(serving.batch1RowsPerSecond), batch32RowsPerSecond: Math.round(serving.batch32RowsPerSecond), batch1Microseconds: round(serving.batch1Microseconds, 1), adapterSwapMilliseconds: round(serving.adapterSwapMilliseconds, 3) },
     totalSeconds: round((performance.now() - started) / 1000, 1),
   }),

@@ -1,16 +1,16 @@
-import * as tf from '@tensorflow/tfjs';
 import { fitTemperature } from './calibration.js';
 import type { Example } from './data.js';
 import { evaluate } from './evaluate.js';
 import { createFeaturizer, type FeatureBatch } from './features.js';
 import { addEmbeddingDelta, argmaxRow, effectiveEmbedding, embeddingBag, extractEmbeddingDelta, type RowsOf } from './model.js';
-import { createNetwork, type TrainMode } from './network.js';
+import { createDenseTrainer } from './denseTrainer.js';
+import type { TrainMode } from './network.js';
 import { createSparseScratch, sparseAdagrad } from './optimiser.js';
 import type { TrainOptions, WeightedExample } from './options.js';
 import { shuffleInPlace, type Rng } from './random.js';
 import type { AdapterWeights, BaseWeights, EmbeddingDelta, ModelConfig, TrainingState } from './state.js';
-import { computeTeacherFromRows, distillationLoss, lazyTeacher } from './strategies/distillation.js';
-import { ewcPenaltyTensor, ewcTerms, type PaddedFisher } from './strategies/ewc.js';
+import { addDistillationGradient, computeTeacherFromRows, lazyTeacher } from './strategies/distillation.js';
+import type { PaddedFisher } from './strategies/ewc.js';
 import { rebalanceWeights } from './strategies/replay.js';
 import type { TrainResult } from './train.js';
 
@@ -82,15 +82,11 @@ export function fit(input: FitInput): FitOutput {
   const cachedH0 = input.rowsOf !== undefined ? input.rowsOf(texts) : !trainEmbedding ? new Float32Array(texts.length * D) : undefined;
   if (cachedH0 !== undefined && input.rowsOf === undefined) embeddingBag(embedding, D, feats, undefined, cachedH0);
 
-  const net = createNetwork(model, input.base, input.adapter, C, mode);
-  const vars = [...net.trainable.values()];
-  const names = [...net.trainable.keys()];
-  const optimizer = tf.train.adam(input.lr);
+  const net = createDenseTrainer(model, input.base, input.adapter, C, mode, { learningRate: input.lr }, input.ewc);
   // Encoder base: h0 is at hand, so all teacher logits up front; n-gram bag: per row on first draw.
   const teacherLogits = input.teacher !== undefined && cachedH0 !== undefined && input.rowsOf !== undefined ? computeTeacherFromRows(input.teacher.state, cachedH0, nTrain + nReplay) : undefined;
   const teacherLazy = input.teacher !== undefined && teacherLogits === undefined ? lazyTeacher(input.teacher.state, feats, nTrain + nReplay) : undefined;
   const teacherC = input.teacher?.state.labels.length ?? 0;
-  const ewc = input.ewc !== undefined ? ewcTerms(new Map(names.map((name, i) => [name, vars[i] as tf.Tensor])), input.ewc) : [];
   const adagrad = trainEmbedding ? new Float32Array(model.features.buckets) : undefined;
   const scratch = trainEmbedding ? createSparseScratch(model.features.buckets, Math.max(1, opts.batchSize) * model.features.maxFeatures, D) : undefined;
   const loraDropout = mode === 'lora' ? input.adapter.lora.dropout : 0;
@@ -100,6 +96,8 @@ export function fit(input: FitInput): FitOutput {
   const perBatchNew = nReplay > 0 && input.replayRatio > 0 ? Math.max(1, Math.round(B * (1 - input.replayRatio))) : B;
   const perBatchReplay = nReplay > 0 && input.replayRatio > 0 ? B - perBatchNew : 0;
   const h0Buffer = new Float32Array(B * D);
+  const h0Grad = trainEmbedding ? new Float32Array(B * D) : undefined;
+  const rowWeight = new Float32Array(B);
   const valRows = Array.from({ length: validation.length }, (_, i) => nTrain + nReplay + i);
 
   const logitsFor = (rows: readonly number[]): Float32Array => {
@@ -109,9 +107,7 @@ export function fit(input: FitInput): FitOutput {
     for (let s = 0; s < rows.length; s += chunk) {
       const part = rows.slice(s, s + chunk);
       fillH0(part, buf);
-      const logits = tf.tidy(() => net.forward(tf.tensor2d(buf.subarray(0, part.length * D), [part.length, D])));
-      out.set(logits.dataSync(), s * C);
-      logits.dispose();
+      out.set(net.logits(buf, part.length), s * C);
     }
     return out;
   };
@@ -155,33 +151,36 @@ export function fit(input: FitInput): FitOutput {
       fillH0(rows, h0Buffer);
       const masks = loraDropout > 0 ? model.hiddenUnits.map((_, i) => (loraLayers.has(`dense${i}`) ? dropoutMask(n, i === 0 ? D : (model.hiddenUnits[i - 1] as number), loraDropout, rng) : undefined)) : undefined;
       const teacherBatch = teacherLogits !== undefined ? gatherRows(teacherLogits, rows, teacherC) : teacherLazy?.gather(rows);
-      const h0Grad = tf.tidy(() => {
-        const h0 = tf.tensor2d(h0Buffer.subarray(0, n * D), [n, D]);
-        const target = tf.oneHot(tf.tensor1d(rows.map((r) => y[r] as number), 'int32'), C);
-        const w = tf.tensor1d(rows.map((r) => sampleWeight[r] as number));
-        const wSum = rows.reduce((acc, r) => acc + (sampleWeight[r] as number), 0) || 1;
-        const maskTensors = masks?.map((m) => (m === undefined ? undefined : tf.tensor2d(m, [n, m.length / n])));
-        const lossFn = (): tf.Scalar => {
-          const logits = net.forward(h0, maskTensors);
-          const ce = tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), 1));
-          let loss: tf.Tensor = tf.div(tf.sum(tf.mul(ce, w)), wSum);
-          if (teacherBatch !== undefined && input.teacher !== undefined) {
-            const teacher = tf.tensor2d(teacherBatch, [n, teacherC]);
-            loss = tf.add(loss, distillationLoss(logits, teacher, w, wSum, input.teacher.temperature, input.teacher.weight));
+      let wSum = 0;
+      for (const r of rows) wSum += sampleWeight[r] as number;
+      wSum = wSum || 1;
+      rows.forEach((r, k) => (rowWeight[k] = (sampleWeight[r] as number) / wSum));
+      const teacher = input.teacher;
+      // Weighted cross-entropy (+ distillation on the old classes) and its gradient, in JS.
+      const lossGradient = (logits: Float32Array, rowsIn: number, dl: Float32Array): number => {
+        let loss = 0;
+        for (let k = 0; k < rowsIn; k++) {
+          const o = k * C;
+          const w = rowWeight[k] as number;
+          let max = -Infinity;
+          for (let c = 0; c < C; c++) max = Math.max(max, logits[o + c] as number);
+          let z = 0;
+          for (let c = 0; c < C; c++) {
+            const e = Math.exp((logits[o + c] as number) - max);
+            dl[o + c] = e;
+            z += e;
           }
-          if (ewc.length > 0 && input.ewc !== undefined) loss = tf.add(loss, ewcPenaltyTensor(ewc, input.ewc.lambda));
-          return loss as tf.Scalar;
-        };
-        const xs: tf.Tensor[] = trainEmbedding ? [...vars, h0] : vars;
-        const { value, grads } = tf.engine().gradients(lossFn, xs, undefined, true);
-        lossSum += value.dataSync()[0] as number;
-        optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
-        // The tensor, not its data: tidy walks a returned typed array element by element.
-        return trainEmbedding ? (grads[vars.length] as tf.Tensor) : undefined;
-      });
+          for (let c = 0; c < C; c++) dl[o + c] = ((dl[o + c] as number) / z) * w;
+          const target = y[rows[k] as number] as number;
+          dl[o + target] = (dl[o + target] as number) - w;
+          loss += w * (max + Math.log(z) - (logits[o + target] as number));
+        }
+        if (teacherBatch !== undefined && teacher !== undefined) loss += addDistillationGradient(logits, C, teacherBatch, teacherC, rowWeight, rowsIn, teacher.temperature, teacher.weight, dl);
+        return loss;
+      };
+      lossSum += net.step({ h0: h0Buffer, n, lossGradient, masks, inputGradient: h0Grad });
       if (h0Grad !== undefined && adagrad !== undefined && scratch !== undefined) {
-        sparseAdagrad(embedding, adagrad, D, feats, rows, h0Grad.dataSync() as Float32Array, opts.embeddingLearningRate, scratch);
-        h0Grad.dispose();
+        sparseAdagrad(embedding, adagrad, D, feats, rows, h0Grad, opts.embeddingLearningRate, scratch);
       }
       steps++;
       samples += n;
@@ -216,8 +215,6 @@ export function fit(input: FitInput): FitOutput {
   if (deltaRows > 0) exported.adapter.embeddingDelta = extractEmbeddingDelta(embedding, input.base.embedding, D, deltaRows);
   net.dispose();
   teacherLazy?.dispose();
-  optimizer.dispose();
-  tf.dispose(ewc.flatMap((e) => [e.fisher, e.anchor]));
   return {
     base: exported.base,
     adapter: exported.adapter,

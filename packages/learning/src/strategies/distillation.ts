@@ -80,13 +80,42 @@ function teacherLogits(teacher: TrainingState, n: number, h0Of: (rows: number[],
 
 /**
  * Temperature-softened KL(teacher ‖ student) over the teacher's classes, weighted per row:
- * weight · T² · Σ_r w_r·KL_r / Σ w (the T² keeps gradient sizes comparable across temperatures).
+ * weight · T² · Σ_r w_r·KL_r with `rowWeights` already divided by their sum (the T² keeps gradient
+ * sizes comparable across temperatures). Adds its gradient to `dlogits` ([n, C], the student's first
+ * `teacherC` columns: weight · T · w_r · (q − p), q and p the softened student and teacher) and
+ * returns the loss.
  */
-export function distillationLoss(logits: tf.Tensor2D, teacherLogits: tf.Tensor2D, rowWeights: tf.Tensor1D, weightSum: number, temperature: number, weight: number): tf.Scalar {
-  const [n, teacherC] = teacherLogits.shape;
+export function addDistillationGradient(logits: Float32Array, C: number, teacherLogits: Float32Array, teacherC: number, rowWeights: Float32Array, n: number, temperature: number, weight: number, dlogits: Float32Array): number {
   const T = temperature;
-  const student = tf.logSoftmax(tf.div(tf.slice(logits, [0, 0], [n, teacherC]), T));
-  const teacherLogP = tf.logSoftmax(tf.div(teacherLogits, T));
-  const kl = tf.sum(tf.mul(tf.exp(teacherLogP), tf.sub(teacherLogP, student)), 1);
-  return tf.mul(tf.div(tf.sum(tf.mul(kl, rowWeights)), weightSum), weight * T * T);
+  const p = new Float64Array(teacherC);
+  const q = new Float64Array(teacherC);
+  const logP = new Float64Array(teacherC);
+  const logQ = new Float64Array(teacherC);
+  let loss = 0;
+  for (let r = 0; r < n; r++) {
+    softenedLogSoftmax(teacherLogits, r * teacherC, teacherC, T, logP, p);
+    softenedLogSoftmax(logits, r * C, teacherC, T, logQ, q);
+    const w = rowWeights[r] as number;
+    let kl = 0;
+    for (let c = 0; c < teacherC; c++) {
+      const pc = p[c] as number;
+      kl += pc * ((logP[c] as number) - (logQ[c] as number));
+      dlogits[r * C + c] = (dlogits[r * C + c] as number) + weight * T * w * ((q[c] as number) - pc);
+    }
+    loss += weight * T * T * w * kl;
+  }
+  return loss;
+}
+
+/** log softmax of x[o..o+k) / T into `out`, its exponent into `probs`. */
+function softenedLogSoftmax(x: Float32Array, o: number, k: number, T: number, out: Float64Array, probs: Float64Array): void {
+  let max = -Infinity;
+  for (let c = 0; c < k; c++) max = Math.max(max, (x[o + c] as number) / T);
+  let z = 0;
+  for (let c = 0; c < k; c++) z += Math.exp((x[o + c] as number) / T - max);
+  const logZ = max + Math.log(z);
+  for (let c = 0; c < k; c++) {
+    out[c] = (x[o + c] as number) / T - logZ;
+    probs[c] = Math.exp(out[c] as number);
+  }
 }
