@@ -10,8 +10,9 @@ import { createKafkaBus, type Bus } from '@flywheel/bus';
 import { existsSync } from 'node:fs';
 import { readExamples, type Example, type TrainingState } from '@flywheel/learning';
 import { MinioObjectStore } from '@flywheel/objectstore';
-import { createPool, type Pool } from '@flywheel/postgres';
+import { createPool, withSearchPath, type Pool } from '@flywheel/postgres';
 import { createRedis, RedisDedupe, type Redis } from '@flywheel/redis';
+import { removeRedisKeys } from '@flywheel/testing';
 import { migrateRegistry, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import { createLogger, createMetricsRegistry, type Logger } from '@flywheel/runtime';
 import type { PredictionPublisher } from '../src/PredictionLog.js';
@@ -37,6 +38,8 @@ export interface Platform {
   run: string;
   redisPrefix: string;
   topicPrefix: string;
+  /** The PostgreSQL schema of this run (dropped on close). */
+  schema: string;
   close(): Promise<void>;
 }
 
@@ -44,7 +47,11 @@ export interface Platform {
 export const connectPlatform = async (name: string): Promise<Platform> => {
   const run = randomUUID().slice(0, 8);
   const logger = createLogger({ service: name, level: 'warn' });
-  const pool = createPool(need('POSTGRES_URL'), { max: 4 });
+  // A schema of its own, dropped on close: the registry's history is append-only, so rows in public could never be removed.
+  const schema = `${name.replace(/-/g, '_')}_${run}`;
+  const admin = createPool(need('POSTGRES_URL'), { max: 1 });
+  await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  const pool = createPool(withSearchPath(need('POSTGRES_URL'), schema), { max: 4 });
   await migrateRegistry(pool);
   const store = await MinioObjectStore.fromSettings({ endpoint: need('S3_ENDPOINT'), accessKey: need('S3_ACCESS_KEY'), secretKey: need('S3_SECRET_KEY'), bucket: process.env.S3_BUCKET ?? 'flywheel' });
   const redis = createRedis(need('REDIS_URL'));
@@ -55,13 +62,19 @@ export const connectPlatform = async (name: string): Promise<Platform> => {
     dedupe: new RedisDedupe(redis, { prefix: redisPrefix }), topicPrefix,
   });
   return {
-    logger, pool, redis, bus, run, redisPrefix, topicPrefix,
+    logger, pool, redis, bus, run, redisPrefix, topicPrefix, schema,
     registry: new PgRegistry(pool),
     artifacts: new MinioArtifactStore(store),
+    // A bench leaves nothing behind on the shared platform: its models' registry rows and artifacts, its Redis keys.
     close: async () => {
       await bus.close();
-      await redis.quit();
+      const models = (await pool.query<{ model: string }>('SELECT model FROM registry_models')).rows.map((r) => r.model);
+      for (const model of models) await store.remove(await store.list(`models/${model}/`));
       await pool.end();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+      await removeRedisKeys(redis, `${redisPrefix}*`);
+      await redis.quit();
     },
   };
 };
@@ -121,7 +134,7 @@ export const publishModel = async (p: Platform, model: string, state: TrainingSt
 export const serveModel = (p: Platform, model: string, opts: { intraOpThreads?: number; fastPath?: boolean; publisher?: PredictionPublisher } = {}): Promise<InProcessServing> =>
   startInProcessServing({
     ...servingEnv({
-      schema: 'public', redisPrefix: p.redisPrefix, topicPrefix: p.topicPrefix, env: process.env,
+      schema: p.schema, redisPrefix: p.redisPrefix, topicPrefix: p.topicPrefix, env: process.env,
       s3: { endpoint: need('S3_ENDPOINT'), accessKey: need('S3_ACCESS_KEY'), secretKey: need('S3_SECRET_KEY'), bucket: process.env.S3_BUCKET ?? 'flywheel' },
     }),
     LOG_LEVEL: 'warn', SERVING_MODELS: model, SERVING_FOLLOW_ALL: 'false', SERVING_GROUP_ID: `serving-bench-${p.run}-${randomUUID().slice(0, 4)}`,
