@@ -4,15 +4,20 @@
  * and `hybrid` (GloVe embedding and a hashed n-gram bag side by side), the held-out accuracy and
  * macro-F1, bench:learn's class-incremental and drift scenarios (of joint %, forgetting), few-shot
  * accuracy on a new category after 20 and 50 corrections, and the embedding cache hit rate of the
- * retrains. Prints tables, then ONE JSON object as the last line.
+ * retrains; then serving throughput of a classifier on the GloVe folder under 64 concurrent connections
+ * with micro-batching on and off (services/serving/bench/microBatch.ts run as a child process with
+ * BENCH_ENCODER_DIR; its last JSON line becomes `microBatching`). Prints tables, then ONE JSON object
+ * as the last line.
  *
  *   pnpm bench:encoder [--glove DIR] [--datasets flipkart,clinc150] [--kinds ngram,encoder,hybrid]
  *                      [--subsample ROWS] [--quick] [--experiences 5] [--seed 42] [--hybrid-buckets 1024]
+ *                      [--skip-microbatch]
  *
  * Every kind trains with the same options: a base (8 epochs, replay reservoir 4000), then the
  * trainer's continual defaults (TRAINER_DEFAULT_OPTIONS) per update; joint = a base trained on all
  * training rows of the split, which is also the held-out model.
  */
+import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +42,7 @@ const { values: args } = parseArgs({
     experiences: { type: 'string', default: '5' },
     seed: { type: 'string', default: '42' },
     'hybrid-buckets': { type: 'string', default: '1024' },
+    'skip-microbatch': { type: 'boolean', default: false },
   },
 });
 const seed = Number(args.seed);
@@ -267,6 +273,49 @@ if (results.hybrid !== undefined && results.ngram !== undefined) {
     goals[`${d}.hybridFewShotBetter`] = hs.after20!.newCategory > ns.after20!.newCategory && hs.after50!.newCategory > ns.after50!.newCategory;
   }
 }
+type ServingPhase = { requestsPerSecond: number; p50Ms: number; p99Ms: number; batchRows: number };
+type MicroBatchJson = {
+  model: string;
+  connections: number;
+  heldOutAccuracy?: number;
+  microBatching: { on: { single: ServingPhase; concurrent: ServingPhase }; off: { single: ServingPhase; concurrent: ServingPhase } };
+  speedupAtConnections: number;
+};
+
+/** The serving bench on the GloVe folder, in a child process (serving code stays out of learning); its lines are echoed. */
+async function servingMicroBatch(): Promise<MicroBatchJson> {
+  const script = join(repoRoot, 'services', 'serving', 'bench', 'microBatch.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, env: { ...process.env, BENCH_ENCODER_DIR: args.glove }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    process.stdout.write(chunk.replace(/^(?=.)/gm, '  [microbatch] '));
+  });
+  const code = await new Promise<number | null>((done, fail) => child.on('error', fail).on('close', done));
+  const last = out.trim().split('\n').at(-1) ?? '';
+  if (code !== 0 || !last.startsWith('{')) throw new Error(`services/serving/bench/microBatch.ts exited ${code} without its JSON line; run it alone (BENCH_ENCODER_DIR=${args.glove} pnpm --filter @flywheel/svc-serving bench:microbatch) to see why, or pass --skip-microbatch`);
+  return JSON.parse(last) as MicroBatchJson;
+}
+
+const pick = ({ requestsPerSecond, p50Ms, p99Ms, batchRows }: ServingPhase) => ({ requestsPerSecond, p50Ms, p99Ms, batchRows });
+let microBatching: Record<string, unknown> | null = null;
+if (!args['skip-microbatch']) {
+  log('\n## serving: GloVe-encoder classifier, micro-batching on/off');
+  const mb = await servingMicroBatch();
+  microBatching = {
+    model: mb.model,
+    connections: mb.connections,
+    heldOutAccuracy: mb.heldOutAccuracy ?? null,
+    on: pick(mb.microBatching.on.concurrent),
+    off: pick(mb.microBatching.off.concurrent),
+    speedup: mb.speedupAtConnections,
+    // one caller, one text per request (micro-batching off): the batch-1 figure
+    batch1: pick(mb.microBatching.off.single),
+  };
+  goals.microBatchingAtLeast2x = mb.speedupAtConnections >= 2;
+  goals.microBatchingP99Under25Ms = mb.microBatching.on.concurrent.p99Ms < 25;
+}
+
 log(`\ngoals: ${JSON.stringify(goals)}; total ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
 const scenarioJson = (s: ScenarioResult) => ({ ofJoint: round(s.ofJoint), forgetting: round(s.forgetting), finalAccuracy: round(s.finalAccuracy), jointAccuracy: round(s.jointAccuracy) });
@@ -297,6 +346,7 @@ console.log(
         ),
       ]),
     ),
+    microBatching,
     goals,
     loadAverage: loadavg().map((x) => round(x, 2)),
     totalSeconds: round((performance.now() - started) / 1000, 1),
