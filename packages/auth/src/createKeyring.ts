@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Pool } from '@flywheel/postgres';
 import type { Logger } from '@flywheel/runtime';
 import { hashKey } from './apiKey.js';
@@ -12,11 +13,13 @@ export interface KeyringOptions {
   adminToken?: string | undefined;
   /** Where a failed refresh is reported (the keyring then keeps the keys it has). */
   logger?: Logger;
+  /** How many recently presented valid keys skip the hash (default 1,000; 0 turns the cache off). */
+  cacheSize?: number;
 }
 
 /** The keys a process accepts, held in memory. */
 export interface Keyring {
-  /** The client a key belongs to, or undefined: one hash and one map lookup, no database round trip. */
+  /** The client a key belongs to, or undefined: a cache hit, else one hash and one map lookup; no database round trip. */
   authenticate(presentedKey: string): Client | undefined;
   /** Reloads the active keys now (the timer calls this every refreshMs). */
   refresh(): Promise<void>;
@@ -41,13 +44,27 @@ export const createKeyring = async (opts: KeyringOptions): Promise<Keyring> => {
   let loadedAt = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  // Presented key → client, so a caller's repeat requests skip the SHA-256. Only keys found in byHash
+  // go in (random unknown tokens can neither fill nor churn it), and it is emptied in the same turn
+  // that byHash is replaced: a revoked or rotated key stops working at the next refresh, as without it.
+  const cacheSize = opts.cacheSize ?? 1_000;
+  if (!(Number.isInteger(cacheSize) && cacheSize >= 0)) throw new RangeError(`cacheSize must be a whole number >= 0, not ${cacheSize}`);
+  const known = cacheSize > 0 ? new LRUCache<string, Client>({ max: cacheSize }) : undefined;
 
   const refresh = async (): Promise<void> => {
     const next = await loadActiveClients(opts.pool);
     // ADMIN_TOKEN is one more entry, so it costs the same lookup and no separate comparison.
     if (adminHash !== undefined) next.set(adminHash, ADMIN);
     byHash = next;
+    known?.clear();
     loadedAt = Date.now();
+  };
+  const authenticate = (presentedKey: string): Client | undefined => {
+    const hit = known?.get(presentedKey);
+    if (hit !== undefined) return hit;
+    const client = byHash.get(hashKey(presentedKey));
+    if (client !== undefined) known?.set(presentedKey, client);
+    return client;
   };
   const tick = (): void => {
     timer = setTimeout(() => {
@@ -61,7 +78,7 @@ export const createKeyring = async (opts: KeyringOptions): Promise<Keyring> => {
   await refresh();
   tick();
   return {
-    authenticate: (presentedKey) => byHash.get(hashKey(presentedKey)),
+    authenticate,
     refresh,
     fresh: () => loadedAt > 0 && Date.now() - loadedAt < 3 * refreshMs + 1_000,
     close: () => {

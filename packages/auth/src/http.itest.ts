@@ -79,8 +79,12 @@ describe('requireScope in an express app', () => {
   });
 
   it('leaves /healthz and /metrics open', async () => {
-    expect((await fetch(url('/healthz'))).status).toBe(200);
-    expect((await fetch(url('/metrics'))).status).toBe(200);
+    // Bodies read to the end: an unread one keeps its connection busy, and server.close() in afterAll waits for it.
+    for (const path of ['/healthz', '/metrics']) {
+      const res = await fetch(url(path));
+      await res.arrayBuffer();
+      expect(res.status, path).toBe(200);
+    }
   });
 });
 
@@ -95,9 +99,34 @@ describe('rate limits', () => {
     const retryAfter = Number(limited.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
+    // Further requests in the window are refused from this process's memory: still 429 with
+    // Retry-After, and the count in Redis stays at the budget (no round trip for them).
+    for (let i = 0; i < 3; i++) {
+      const again = await call('POST', '/v1/predict', { 'x-api-key': keys.other });
+      expect(again.status).toBe(429);
+      expect(Number(again.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(again.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    }
+    expect(await p.redis.get(`${p.redisPrefix}rl:predict:other`)).toBe(String(PREDICT_LIMIT));
     // Another client's budget is its own; the window is counted in Redis under this file's prefix.
     expect((await call('POST', '/v1/predict', { 'x-api-key': keys.predictor })).status).toBe(200);
     expect(await scanKeys(p.redis, `${p.redisPrefix}rl:predict:*`)).toEqual(expect.arrayContaining([`${p.redisPrefix}rl:predict:other`]));
+  });
+
+  it('holds the budget across two limiters sharing Redis, each refusing with retryAfterSeconds once it is spent', async () => {
+    const shared = { redis: p.redis, keyPrefix: `${p.redisPrefix}two`, limits: { predict: { points: 4, durationSec: 60 } } };
+    const [a, b] = [createRateLimits(shared), createRateLimits(shared)];
+    const outcomes: string[] = [];
+    // a spends 3, b the 4th: a has not seen the budget reached, so only Redis can refuse its next one.
+    for (const limits of [a, a, a, b, a, b, a]) {
+      outcomes.push(await limits.consume({ name: 'greedy' }, 'predict').then(() => 'ok', (e: unknown) => {
+        if (!(e instanceof RateLimited)) throw e;
+        const seconds = (e.details as { retryAfterSeconds: number }).retryAfterSeconds;
+        return seconds >= 1 && seconds <= 60 ? '429' : `429 with retryAfterSeconds ${seconds}`;
+      }));
+    }
+    expect(outcomes).toEqual(['ok', 'ok', 'ok', 'ok', '429', '429', '429']);
+    expect(Number(await p.redis.get(`${p.redisPrefix}two:predict:greedy`))).toBe(5); // a's first refusal asked Redis; later ones did not
   });
 
   it('has a function form for hand-written paths that throws RateLimited with retryAfterSeconds', async () => {

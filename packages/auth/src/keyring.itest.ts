@@ -49,6 +49,9 @@ describe('keyring', () => {
 
   it('allows one active key per name: a second is a Conflict, rotation after revoke works, and listings keep the history', async () => {
     const first = await createClient(p.pool, { name: 'batch-job', scopes: ['predict'] });
+    await keyring.refresh();
+    expect(keyring.authenticate(first.key)?.name).toBe('batch-job');
+    expect(keyring.authenticate(first.key)?.name).toBe('batch-job'); // now answered from the keyring's cache
     await expect(createClient(p.pool, { name: 'batch-job', scopes: ['predict'] })).rejects.toBeInstanceOf(Conflict);
     await revokeClient(p.pool, 'batch-job');
     await expect(revokeClient(p.pool, 'batch-job')).rejects.toBeInstanceOf(NotFound);

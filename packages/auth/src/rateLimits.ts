@@ -29,6 +29,8 @@ export interface RateLimits {
  * Fixed-window counters in Redis from rate-limiter-flexible, keyed `<keyPrefix>:<scope>:<client>`.
  * If Redis fails, each process falls back to an in-memory limiter with the same budget (the
  * library's insurance limiter), so an outage neither opens the gates nor refuses every request.
+ * A client that has spent its budget is refused from process memory until its Redis window ends, so
+ * an over-limit client costs no Redis round trip; every request within the budget still counts in Redis.
  */
 export const createRateLimits = (opts: RateLimitsOptions): RateLimits => {
   const limiters = new Map<Scope, RateLimiterRedis>();
@@ -42,6 +44,12 @@ export const createRateLimits = (opts: RateLimitsOptions): RateLimits => {
       storeClient: opts.redis, keyPrefix, points: limit.points, duration: limit.durationSec,
       // Not ready (reconnecting) → the insurance limiter answers at once instead of queueing the request.
       rejectIfRedisNotReady: true,
+      // Once a window's count reaches the budget, Redis refuses every further request in it (a fixed
+      // window only counts up), so this process refuses them itself until then. With no
+      // inMemoryBlockDuration the library blocks for the window's remaining ms as Redis reported it
+      // (rate-limiter-flexible 11, RateLimiterStoreAbstract._afterConsume): never shorter than Redis's
+      // window, so the limit is not weakened; other processes still ask Redis and are refused there.
+      inMemoryBlockOnConsumed: limit.points,
       insuranceLimiter: new RateLimiterMemory({ keyPrefix, points: limit.points, duration: limit.durationSec }),
     }));
   }
