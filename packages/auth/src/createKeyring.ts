@@ -51,8 +51,14 @@ export const createKeyring = async (opts: KeyringOptions): Promise<Keyring> => {
   if (!(Number.isInteger(cacheSize) && cacheSize >= 0)) throw new RangeError(`cacheSize must be a whole number >= 0, not ${cacheSize}`);
   const known = cacheSize > 0 ? new LRUCache<string, Client>({ max: cacheSize }) : undefined;
 
+  // Reads can overlap (the timer's and a caller's): one that started earlier must not replace keys a later one applied.
+  let started = 0;
+  let applied = 0;
   const refresh = async (): Promise<void> => {
+    const seq = ++started;
     const next = await loadActiveClients(opts.pool);
+    if (seq < applied) return;
+    applied = seq;
     // ADMIN_TOKEN is one more entry, so it costs the same lookup and no separate comparison.
     if (adminHash !== undefined) next.set(adminHash, ADMIN);
     byHash = next;
