@@ -47,7 +47,7 @@ describe('faults: nothing accepted is lost and the loop still completes', () => 
   beforeAll(async () => {
     w = await startE2eWorld('faults', { privateKafka: true });
     db = createStoreProbe(w.pool, w.model);
-    traffic = createTraffic({ api: w.stack.api, model: w.model, oldPool: w.corpus.oldTraffic, newPool: w.corpus.newTraffic, seed: 5 });
+    traffic = createTraffic({ api: w.stack.api, model: w.model, oldPool: w.corpus.oldTraffic, newPool: w.corpus.newTraffic, backlog: () => db.ledgerBacklog(), seed: 5 });
     for (let i = 0; i < 3; i++) await traffic.tick({ batch: 20, newShare: 0, style: 'thumbs' });
   });
   afterAll(async () => {
@@ -177,7 +177,7 @@ describe('faults: nothing accepted is lost and the loop still completes', () => 
     await w.stack.armFailpoints('ab-router', 'ab-router.after-decision=exit');
     await waitFor('the ab-router to decide (and crash at the failpoint)', async () => (w.stack.running('ab-router') ? undefined : true), {
       timeoutMs: 150_000, intervalMs: 200,
-      onTick: async () => { await traffic.tick({ batch: 30, newShare: 0.3, style: 'thumbs' }); },
+      onTick: async () => { await traffic.pacedTick({ batch: 30, newShare: 0.3, style: 'thumbs' }); },
       context: () => w.stack.logTail('ab-router', 10),
     });
     await w.stack.waitFailpoint('ab-router', 'ab-router.after-decision', 5_000);

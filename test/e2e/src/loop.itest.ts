@@ -40,7 +40,7 @@ describe('the loop, end to end', () => {
   beforeAll(async () => {
     w = await startE2eWorld('loop');
     db = createStoreProbe(w.pool, w.model);
-    traffic = createTraffic({ api: w.stack.api, model: w.model, oldPool: w.corpus.oldTraffic, newPool: w.corpus.newTraffic });
+    traffic = createTraffic({ api: w.stack.api, model: w.model, oldPool: w.corpus.oldTraffic, newPool: w.corpus.newTraffic, backlog: () => db.ledgerBacklog() });
   });
   afterAll(async () => {
     await w?.close();
@@ -66,7 +66,7 @@ describe('the loop, end to end', () => {
     const trigger = await waitFor('a retraining trigger after misclassification reports', async () => {
       const fired = (await db.triggers()).filter((t) => t.status === 'fired' || t.status === 'external');
       return fired[0];
-    }, { timeoutMs: 60_000, onTick: async () => { await traffic.tick({ batch: 10, newShare: 0.5 }); } });
+    }, { timeoutMs: 60_000, onTick: async () => { await traffic.pacedTick({ batch: 10, newShare: 0.5 }); } });
     expect(['threshold', 'performance', 'drift']).toContain(trigger.reason);
     const newSeen = traffic.observations.filter((o) => o.isNew);
     expect(newSeen.length).toBeGreaterThan(0);
@@ -97,7 +97,7 @@ describe('the loop, end to end', () => {
       return c !== undefined && c !== w.baseVersion ? c : undefined;
     }, {
       timeoutMs: 180_000, intervalMs: 200,
-      onTick: async () => { await traffic.tick({ batch: 30, newShare: 0.3, style: 'thumbs' }); },
+      onTick: async () => { await traffic.pacedTick({ batch: 30, newShare: 0.3, style: 'thumbs' }); },
       context: () => w.stack.logTail('ab-router', 15),
     });
     expect(Number(promoted.split('.')[1])).toBeGreaterThanOrEqual(Number(challenger.split('.')[1]));
@@ -131,7 +131,7 @@ describe('the loop, end to end', () => {
         `SELECT count(*) AS n FROM ab_outcomes o JOIN ab_champions c ON c.model = o.model AND c.version = o.model_version
          WHERE o.model = $1 AND o.correct IS NOT NULL AND o.predicted_at >= c.since`, [w.model]);
       return Number(r.rows[0]?.n) >= 60 ? true : undefined;
-    }, { timeoutMs: 60_000, onTick: async () => { await traffic.tick({ batch: 30, newShare: 0.3, style: 'thumbs' }); } });
+    }, { timeoutMs: 60_000, onTick: async () => { await traffic.pacedTick({ batch: 30, newShare: 0.3, style: 'thumbs' }); } });
     const file = join(w.workDir, 'bad.jsonl');
     writeFileSync(file, toJsonl(w.corpus.bad));
     const { stdout } = await w.stack.cli(['bootstrap', '--model', w.model, '--data', file, '--format', 'jsonl', '--epochs', '3', '--reason', 'e2e: deliberately bad version'], { timeoutMs: 120_000 });
@@ -139,7 +139,7 @@ describe('the loop, end to end', () => {
     expect(bad).not.toBe('');
     await waitFor(`the ab-router health check to roll back ${bad}`, async () => ((await db.champion()) === good ? true : undefined), {
       timeoutMs: 90_000, intervalMs: 200,
-      onTick: async () => { await traffic.tick({ batch: 30, newShare: 0.3, style: 'thumbs' }); },
+      onTick: async () => { await traffic.pacedTick({ batch: 30, newShare: 0.3, style: 'thumbs' }); },
       context: () => w.stack.logTail('ab-router', 15),
     });
     expect(traffic.observations.some((o) => o.version === bad)).toBe(true); // it really served before it was caught

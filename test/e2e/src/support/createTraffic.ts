@@ -29,6 +29,14 @@ export interface Traffic {
   readonly acceptedIds: Set<string>;
   /** A predict batch and the users' feedback on it: confirm a right answer, report a wrong one with the true label. */
   tick(mix: Mix): Promise<{ predictions: number; confirmations: number; misclassifications: number }>;
+  /**
+   * A tick only while the consumers keep up (fewer than `maxBacklog` accepted feedback events not
+   * yet in the aggregator's ledger); otherwise nothing is sent this time. Traffic that waits for a
+   * decision is a closed loop: on a slow machine an open one outruns the consumers, which slows the
+   * decision, which sends more traffic, until the mock broker (about 5 MB per partition, and all of
+   * a model's feedback is one partition) drops the oldest unread events.
+   */
+  pacedTick(mix: Mix): Promise<void>;
   /** Sends feedback items and records the accepted ids. */
   send(items: FeedbackItemInput[]): Promise<string[]>;
   accuracy(filter?: (o: Observation) => boolean): number;
@@ -37,7 +45,12 @@ export interface Traffic {
 const Accepted = z.object({ items: z.array(z.object({ feedbackId: z.string().uuid() })) });
 
 /** Simulated users over `api` for `model`: sticky subjects, every answer gets feedback. */
-export const createTraffic = (deps: { api: StackApi; model: string; oldPool: readonly LabelledText[]; newPool: readonly LabelledText[]; seed?: number }): Traffic => {
+export const createTraffic = (deps: {
+  api: StackApi; model: string; oldPool: readonly LabelledText[]; newPool: readonly LabelledText[]; seed?: number;
+  /** Accepted feedback events not yet consumed (see pacedTick). */
+  backlog: () => Promise<number>;
+  maxBacklog?: number;
+}): Traffic => {
   const rnd = seededRandom(deps.seed ?? 11);
   const observations: Observation[] = [];
   const acceptedIds = new Set<string>();
@@ -50,10 +63,13 @@ export const createTraffic = (deps: { api: StackApi; model: string; oldPool: rea
     for (const id of ids) acceptedIds.add(id);
     return ids;
   };
-  return {
+  const traffic: Traffic = {
     observations,
     acceptedIds,
     send,
+    async pacedTick(mix) {
+      if ((await deps.backlog()) < (deps.maxBacklog ?? 150)) await traffic.tick(mix);
+    },
     async tick(mix) {
       const rows: { row: LabelledText; isNew: boolean; subjectId: string }[] = [];
       for (let i = 0; i < mix.batch; i++) {
@@ -89,4 +105,5 @@ export const createTraffic = (deps: { api: StackApi; model: string; oldPool: rea
       return xs.length === 0 ? 0 : xs.filter((o) => o.correct).length / xs.length;
     },
   };
+  return traffic;
 };

@@ -8,6 +8,8 @@ export interface StoreProbe {
   ledgerIds(o?: { anyModel?: boolean }): Promise<Set<string>>;
   /** Accepted feedback not yet published (the other services' announcements wait for their own relays). */
   unpublishedOutbox(): Promise<number>;
+  /** Feedback rows of the model not (yet) in the aggregator's ledger: how far the consumers are behind. */
+  ledgerBacklog(): Promise<number>;
   triggers(): Promise<{ id: string; reason: string; status: string; fencingToken: number | null }[]>;
   jobs(): Promise<{ id: string; state: string; version: string | null; reason: string | null; fencingToken: number }[]>;
   versions(): Promise<{ version: string; status: string; labels: string[] }[]>;
@@ -25,6 +27,9 @@ export const createStoreProbe = (pool: pg.Pool, model: string): StoreProbe => {
     ledgerIds: (o) => ids('SELECT event_id::text AS id FROM aggregator_feedback WHERE model LIKE $1', o?.anyModel),
     unpublishedOutbox: async () =>
       Number((await pool.query<{ n: string }>("SELECT count(*) AS n FROM flywheel_outbox WHERE key = $1 AND topic = 'feedback' AND published_at IS NULL", [model])).rows[0]?.n ?? 0),
+    ledgerBacklog: async () =>
+      Number((await pool.query<{ n: string }>(
+        'SELECT (SELECT count(*) FROM feedback WHERE model = $1) - (SELECT count(*) FROM aggregator_feedback WHERE model = $1) AS n', [model])).rows[0]?.n ?? 0),
     triggers: async () =>
       (await pool.query<{ id: string; reason: string; status: string; fencing_token: string | null }>('SELECT id::text, reason, status, fencing_token FROM aggregator_triggers WHERE model = $1 ORDER BY created_at', [model])).rows
         .map((r) => ({ id: r.id, reason: r.reason, status: r.status, fencingToken: r.fencing_token === null ? null : Number(r.fencing_token) })),
