@@ -77,7 +77,7 @@ export interface LocalStack {
 }
 
 /**
- * Starts the services as child processes on the local platform, each awaited until ready, and
+ * Starts the services as child processes on the local platform, together, awaited until ready, and
  * returns handles to stop, kill, restart and call them. On a start failure it stops what it
  * started and throws ServiceFailed (with the failing service's log tail).
  */
@@ -182,11 +182,13 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
     api: createStackApi((svc) => proc(svc).url, adminToken),
   };
 
-  try {
-    for (const svc of services) await proc(svc).start(readyTimeoutMs);
-  } catch (err) {
+  // All at once, as a deployment starts them: each service migrates what it reads and waits for
+  // what it needs, so the order does not matter, and most of a start is waiting (group joins).
+  const started = await Promise.allSettled(services.map((svc) => proc(svc).start(readyTimeoutMs)));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
     await stopAll();
-    throw err;
+    throw failed.reason;
   }
   return stack;
 };
