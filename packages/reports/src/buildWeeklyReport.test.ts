@@ -13,6 +13,12 @@ describe('buildWeeklyReport', () => {
     expect(r.modelChanges.map((c) => `${c.action} ${c.version}`)).toEqual(['promoted 1.2.0', 'rolled_back 1.2.0', 'promoted 1.1.0']);
   });
 
+  it('keeps the days a rolling period only partly covers (a report made just after midnight UTC)', () => {
+    const base = fixtureInputs();
+    const rolling = buildWeeklyReport({ ...base, from: new Date('2026-11-23T00:08:00Z'), to: new Date('2026-11-30T00:08:00Z') });
+    expect(rolling.accuracy.realisedDaily.map((d) => d.day)).toEqual(['2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26', '2026-11-27', '2026-11-28', '2026-11-30']);
+  });
+
   it('computes accuracies, verdicts, decisions, confusions and waiting labels', () => {
     expect(r.accuracy.realisedDaily[0]).toEqual({ day: '2026-11-23', n: 100, correct: 92, accuracy: 0.92 });
     expect(r.accuracy.estimatedAvailable).toBe(true);

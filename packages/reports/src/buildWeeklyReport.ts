@@ -52,6 +52,12 @@ export const MAX_CONFUSED_PAIRS = 10;
 const status = (s: Sourced<unknown>): SourceStatus => (s.ok ? { ok: true } : { ok: false, note: s.note });
 const valueOf = <T>(s: Sourced<T[]>): T[] => (s.ok ? s.value : []);
 const inPeriod = (at: number, from: Date, to: Date): boolean => at >= from.getTime() && at < to.getTime();
+const DAY_MS = 86_400_000;
+/** A UTC day belongs to the period when they overlap: a report for "the last 7 days" made at 00:10 keeps today's verdicts. */
+const dayInPeriod = (day: string, from: Date, to: Date): boolean => {
+  const start = Date.parse(`${day}T00:00:00Z`);
+  return start < to.getTime() && start + DAY_MS > from.getTime();
+};
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
 /** What the experiment decided (promote/reject for a finished one), else what its rule would decide now. */
@@ -91,7 +97,7 @@ export const buildWeeklyReport = (i: WeeklyReportInputs): WeeklyReport => {
     .sort((a, b) => Date.parse(a.windowEnd) - Date.parse(b.windowEnd))
     .map(toWindow);
   const realisedDaily: DailyAccuracy[] = valueOf(i.outcomes)
-    .filter((d) => d.n > 0 && inPeriod(Date.parse(`${d.day}T12:00:00Z`), i.from, i.to))
+    .filter((d) => d.n > 0 && dayInPeriod(d.day, i.from, i.to))
     .sort((a, b) => a.day.localeCompare(b.day))
     .map((d) => ({ day: d.day, n: d.n, correct: d.correct, accuracy: d.correct / d.n }));
   const experiments: ReportExperiment[] = valueOf(i.experiments)
