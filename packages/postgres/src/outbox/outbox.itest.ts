@@ -85,7 +85,10 @@ const trigger = (model = 'outbox-model', token = 1): EventOf<'retrainingTriggers
 const metricValue = async (metrics: Registry, name: string): Promise<number> =>
   ((await metrics.getSingleMetric(name)?.get())?.values ?? []).reduce((sum, v) => sum + v.value, 0);
 
-describe('the outbox (real PostgreSQL and Kafka)', () => {
+// Each test has its own schema, topic prefix and lock, so they run together: most of each is
+// waiting for the broker (group joins), not work. The failpoint test runs alone after them, as
+// failpoints are process-wide.
+describe.concurrent('the outbox (real PostgreSQL and Kafka)', () => {
   it('publishes what committed with its state change, never what rolled back, and each event id once', async () => {
     const f = await fixture('tx');
     await f.pool.query('CREATE TABLE decisions (id text PRIMARY KEY)');
@@ -202,6 +205,22 @@ describe('the outbox (real PostgreSQL and Kafka)', () => {
     expect(events.map((e) => seen.get(e.id))).toEqual(events.map(() => 1));
   }, 120_000);
 
+  it('prunes published rows older than the retention, in batches, and keeps the rest', async () => {
+    const f = await fixture('prune');
+    const [old1, old2, old3, recent, pending, poisoned] = Array.from({ length: 6 }, () => trigger());
+    for (const e of [old1, old2, old3, recent, pending, poisoned]) await enqueue(f.pool, { topic: 'retrainingTriggers', event: e! });
+    await f.pool.query(`UPDATE flywheel_outbox SET published_at = now() - interval '8 days' WHERE event_id = ANY($1)`, [[old1!.id, old2!.id, old3!.id]]);
+    await f.pool.query(`UPDATE flywheel_outbox SET published_at = now() WHERE event_id = $1`, [recent!.id]);
+    await f.pool.query(`UPDATE flywheel_outbox SET poisoned_at = now() - interval '30 days', last_error = 'x' WHERE event_id = $1`, [poisoned!.id]);
+    const relay = f.relay({ publishMany: async () => { throw new Error('this test never publishes'); } });
+    expect(await relay.prune({ olderThanMs: 7 * 86_400_000, batchSize: 2 })).toBe(3);
+    const left = (await f.pool.query<{ event_id: string }>('SELECT event_id FROM flywheel_outbox ORDER BY id')).rows.map((r) => r.event_id);
+    expect(left).toEqual([recent!.id, pending!.id, poisoned!.id]);
+    expect(await relay.prune({ olderThanMs: 7 * 86_400_000 })).toBe(0);
+  });
+});
+
+describe('the outbox at a failpoint (real PostgreSQL and Kafka)', () => {
   it('re-publishes the same event id after a failure between publish and mark (the failpoint)', async () => {
     const f = await fixture('failpoint');
     const relay = f.relay(f.newBus().publisher);
@@ -216,19 +235,5 @@ describe('the outbox (real PostgreSQL and Kafka)', () => {
     } finally {
       armFailpoints(undefined);
     }
-  });
-
-  it('prunes published rows older than the retention, in batches, and keeps the rest', async () => {
-    const f = await fixture('prune');
-    const [old1, old2, old3, recent, pending, poisoned] = Array.from({ length: 6 }, () => trigger());
-    for (const e of [old1, old2, old3, recent, pending, poisoned]) await enqueue(f.pool, { topic: 'retrainingTriggers', event: e! });
-    await f.pool.query(`UPDATE flywheel_outbox SET published_at = now() - interval '8 days' WHERE event_id = ANY($1)`, [[old1!.id, old2!.id, old3!.id]]);
-    await f.pool.query(`UPDATE flywheel_outbox SET published_at = now() WHERE event_id = $1`, [recent!.id]);
-    await f.pool.query(`UPDATE flywheel_outbox SET poisoned_at = now() - interval '30 days', last_error = 'x' WHERE event_id = $1`, [poisoned!.id]);
-    const relay = f.relay({ publishMany: async () => { throw new Error('this test never publishes'); } });
-    expect(await relay.prune({ olderThanMs: 7 * 86_400_000, batchSize: 2 })).toBe(3);
-    const left = (await f.pool.query<{ event_id: string }>('SELECT event_id FROM flywheel_outbox ORDER BY id')).rows.map((r) => r.event_id);
-    expect(left).toEqual([recent!.id, pending!.id, poisoned!.id]);
-    expect(await relay.prune({ olderThanMs: 7 * 86_400_000 })).toBe(0);
   });
 });
