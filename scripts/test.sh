@@ -37,6 +37,7 @@ clean_before=0
 bash scripts/lib/check-clean.sh --public-only >/dev/null 2>&1 && clean_before=1
 
 info "test: typecheck and lint"
+phase_start=$SECONDS
 pnpm turbo run typecheck lint --continue --output-logs=errors-only --concurrency=2 >>"$log" 2>&1 || {
   status=1
   early_failures+=("!typecheck or lint failed (the errors are above and in $(rel "$log"))")
@@ -44,13 +45,18 @@ pnpm turbo run typecheck lint --continue --output-logs=errors-only --concurrency
   sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'error|Failed:' | head -40
 }
 
+info "test: typecheck and lint took $((SECONDS - phase_start)) s"
 info "test: unit, integration and end-to-end tests, one line per file as it finishes (full log: $(rel "$log"))"
+phase_start=$SECONDS
 # Each package's vitest also writes a JSON report (failures with their reasons) for the summary.
 set +e
-pnpm turbo run test --continue --output-logs=full --concurrency=2 -- \
+# --only: setup and the typecheck step built every package, so no test waits behind a build
+# replay and the long end-to-end files can start as early as the short ones.
+pnpm turbo run test --only --continue --output-logs=full --concurrency=2 -- \
   --reporter=default --reporter=json --outputFile.json="$report_rel" 2>&1 | tee -a "$log" | node "$report_tool" live
 turbo_status=${PIPESTATUS[0]}
 set -e
+info "test: the tests took $((SECONDS - phase_start)) s"
 [[ $turbo_status -eq 0 ]] || status=1
 # Nothing a test made may be visible to a user of this machine: no rows in `public` (what the CLI
 # lists) and no test objects in the shared bucket.
