@@ -135,20 +135,27 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       if (graceOver) return (afterGrace = found);
       return found.stuckPartitions > 0 ? { stuckPartitions: -1, examples: found.examples } : found;
     };
+    // Settled: clean on two reads in a row, 3 s apart. A job that has just finished still sets off
+    // work (its challenger's experiment starts, serving picks up the routing); one clean read can
+    // fall just before that, and a read right after it would see a decision half applied for a
+    // moment (seen in a fresh-clone run). The verdict is the second clean read.
     let settled = false;
+    let cleanReads = 0;
+    let settledVerdict: Awaited<ReturnType<typeof judge>> | undefined;
     for (;;) {
       await supervisor.tick();
       const verdict = await attempt('the stores', () => judge(obs, traffic.acceptedIds));
       const stuck = await attempt('the consumer offsets', lagNow);
       const open = await attempt('the training jobs', () => obs.openJobs());
       const clean = verdict !== undefined && verdict.lostFeedback + verdict.duplicateFeedback + verdict.doubleJobs + verdict.inconsistentDecisions + verdict.danglingVersions === 0;
-      if (clean && open === 0 && stuck?.stuckPartitions === 0) { settled = true; break; }
+      cleanReads = clean && open === 0 && stuck?.stuckPartitions === 0 ? cleanReads + 1 : 0;
+      if (cleanReads >= 2) { settled = true; settledVerdict = verdict; break; }
       if (Date.now() - settleT0 > settleMax || o.signal?.aborted) break;
       if (verdict) log(`settling: ${verdict.lostFeedback} feedback not in the ledger, ${open ?? '?'} jobs open, ${stuck?.stuckPartitions ?? '?'} partitions lagging, ${verdict.inconsistentDecisions} inconsistent decisions, ${verdict.danglingVersions} dangling versions`);
       await sleep(3_000);
     }
-    // The verdict: read once more (now a failing read fails the run); the lag after the grace.
-    const verdict = await judge(obs, traffic.acceptedIds);
+    // The verdict: the settled read, or (not settled) one more read, where a failing read fails the run; the lag after the grace.
+    const verdict = settledVerdict ?? (await judge(obs, traffic.acceptedIds));
     let stuck = await lagNow();
     if (stuck.stuckPartitions < 0 && !o.signal?.aborted) {
       // Lagging, and the settle limit came before the grace was over: wait it out.
