@@ -38,7 +38,8 @@ bash scripts/lib/check-clean.sh --public-only >/dev/null 2>&1 && clean_before=1
 
 info "test: typecheck and lint"
 phase_start=$SECONDS
-pnpm turbo run typecheck lint --continue --output-logs=errors-only --concurrency=2 >>"$log" 2>&1 || {
+# check = typecheck + lint on one TypeScript program per package (scripts/lib/check-package.mjs).
+pnpm turbo run check --continue --output-logs=errors-only --concurrency=2 >>"$log" 2>&1 || {
   status=1
   early_failures+=("!typecheck or lint failed (the errors are above and in $(rel "$log"))")
   echo "test: typecheck or lint failed:"
