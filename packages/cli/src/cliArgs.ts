@@ -17,8 +17,11 @@ registry (POSTGRES_URL; bootstrap, import and export also S3_*):
                                   extraction + tokenizer.json) the trainer can retrain it: its first challenger
                                   is distilled from it onto that frozen encoder
   import --model NAME --encoder DIR --data FILE [--format csv|jsonl] [column flags as bootstrap] [--epochs N]
+         [--hybrid [--ngram-buckets N]]
                                   train a model on your frozen encoder (stored once, content-hashed) and
-                                  register it as champion; retrains embed only rows not seen before
+                                  register it as champion; retrains embed only rows not seen before;
+                                  --hybrid adds a hashed n-gram bag (default 1024 buckets) beside the encoder's
+                                  embedding, so words the encoder never saw still have features to learn
   models                          list models with champion and challenger
   versions MODEL                  list versions with status and metrics
   history MODEL                   show every status move (who, why, metrics)
@@ -78,7 +81,7 @@ const OPTIONS = {
   in: { type: 'string' }, once: { type: 'boolean' },
   state: { type: 'string' }, since: { type: 'string' },
   scopes: { type: 'string' }, trust: { type: 'string' },
-  classifier: { type: 'string' }, encoder: { type: 'string' }, version: { type: 'string' },
+  classifier: { type: 'string' }, encoder: { type: 'string' }, version: { type: 'string' }, hybrid: { type: 'boolean' }, 'ngram-buckets': { type: 'string' },
 } as const;
 
 export type CliOptions = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];

@@ -56,14 +56,14 @@ export const commands = {
     d.print(`${o.model}@${r.version.version} is champion: your classifier as it is (${r.version.labels.length} labels${tokenizer}; files ${r.uploaded ? 'stored' : 'already stored'} under encoders/${r.encoder.hash.slice(0, 12)}…)${retrain}${r.previous ? `; ${r.previous} archived` : ''}`);
   },
 
-  async importEncoder(d: CliDeps, o: { model: string; dir: string; data: string; format: TableFormat; reason?: string; epochs?: number }): Promise<void> {
+  async importEncoder(d: CliDeps, o: { model: string; dir: string; hybridBuckets?: number; data: string; format: TableFormat; reason?: string; epochs?: number }): Promise<void> {
     const examples = await readExamples(o.data, o.format);
     d.print(`checking the encoder in ${o.dir} and training ${o.model} on its embeddings of ${examples.length} rows from ${o.data} …`);
     const r = await importEncoderModel(
       { registry: d.registry, artifacts: await d.artifacts(), publisher: d.publisher },
-      { model: o.model, dir: o.dir, examples, actor: d.actor, ...(o.reason ? { reason: o.reason } : {}), ...(o.epochs ? { trainOptions: { epochs: o.epochs } } : {}) },
+      { model: o.model, dir: o.dir, examples, actor: d.actor, ...(o.hybridBuckets !== undefined ? { hybridBuckets: o.hybridBuckets } : {}), ...(o.reason ? { reason: o.reason } : {}), ...(o.epochs ? { trainOptions: { epochs: o.epochs } } : {}) },
     );
-    d.print(`${o.model}@${r.version.version} is champion on encoder ${r.encoder.hash.slice(0, 12)}… (accuracy ${fmtMetric(r.version.metrics, 'accuracy')}, ${r.version.labels.length} labels, ${r.seconds.toFixed(1)} s; encoder ${r.uploaded ? 'stored' : 'already stored'})${r.previous ? `; ${r.previous} archived` : ''}`);
+    d.print(`${o.model}@${r.version.version} is champion on ${o.hybridBuckets !== undefined ? 'hybrid base' : 'encoder'} ${r.encoder.hash.slice(0, 12)}… (accuracy ${fmtMetric(r.version.metrics, 'accuracy')}, ${r.version.labels.length} labels, ${r.seconds.toFixed(1)} s; encoder ${r.uploaded ? 'stored' : 'already stored'})${r.previous ? `; ${r.previous} archived` : ''}`);
   },
 
   async models(d: CliDeps): Promise<void> {

@@ -20,12 +20,12 @@ export async function importEncoderModel(
     /** where embeddings are cached (default: in memory for this run) */
     cache?: EmbeddingCache;
   },
-  input: { model: string; dir: string; examples: readonly Example[]; trainOptions?: DeepPartial<TrainOptions>; split?: Partial<SplitConfig>; actor: string; reason?: string; description?: string },
+  input: { model: string; dir: string; hybridBuckets?: number; examples: readonly Example[]; trainOptions?: DeepPartial<TrainOptions>; split?: Partial<SplitConfig>; actor: string; reason?: string; description?: string },
 ): Promise<{ version: VersionRecord; previous: ModelVersion | undefined; encoder: EncoderRef; uploaded: boolean; seconds: number }> {
   const model = ModelName.parse(input.model);
   const t0 = performance.now();
   const examples = input.examples.map((e) => ({ ...e, source: e.source ?? ('original' as const) }));
-  const { encoder, ref, uploaded } = await storeEncoderFolder(deps.artifacts, input.dir);
+  const { encoder, ref, uploaded } = await storeEncoderFolder(deps.artifacts, input.dir, input.hybridBuckets === undefined ? {} : { hybridBuckets: input.hybridBuckets });
   let result: Awaited<ReturnType<typeof bootstrapEncoderCandidate>>;
   try {
     result = await bootstrapEncoderCandidate(examples, { encoder, ...(deps.cache ? { cache: deps.cache } : {}) }, { ...BOOTSTRAP_OPTIONS, ...input.trainOptions }, input.split);
@@ -44,7 +44,7 @@ export async function importEncoderModel(
     baseOnnx: () => exportBaseOnnx(state),
     encoder: ref,
   });
-  const reason = input.reason ?? `trained on the encoder in ${input.dir} from ${examples.length} rows`;
+  const reason = input.reason ?? `trained on the ${input.hybridBuckets === undefined ? 'encoder' : `hybrid (encoder + ${input.hybridBuckets} n-gram buckets)`} in ${input.dir} from ${examples.length} rows`;
   const out = await deps.registry.registerChampion({ model, version, baseVersion: state.baseVersion, labels: [...state.labels], metrics, artifact, actor: input.actor, reason });
   await deps.publisher?.publish('modelUpdates', makeEvent('modelUpdates', {
     source: CLI_SOURCE, subject: model,

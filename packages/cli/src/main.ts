@@ -124,14 +124,18 @@ const run = async ({ command, args, o }: ParsedCli & { command: string }, rawEnv
           if (o.version !== undefined) throw new UsageError('--version applies to --classifier imports; an encoder model gets the next major version');
           const data = need(o.data, '--data FILE (the rows to train on your encoder)');
           const epochs = positiveInt(o.epochs, '--epochs');
+          const buckets = positiveInt(o['ngram-buckets'], '--ngram-buckets');
+          if (buckets !== undefined && !o.hybrid) throw new UsageError('--ngram-buckets sizes the n-gram half of a --hybrid base; add --hybrid');
           const f = columnFormat(o, data);
           await commands.importEncoder(deps, {
             model: modelArg(o.model, '--model NAME'), dir: o.encoder, data,
+            ...(o.hybrid ? { hybridBuckets: buckets ?? 1024 } : {}),
             format: { format: f.format, header: f.header, textColumn: f.textColumn, labelColumn: f.labelColumn, ...(f.labelDepth ? { labelDepth: f.labelDepth } : {}) },
             ...(o.reason ? { reason: o.reason } : {}), ...(epochs ? { epochs } : {}),
           });
         } else {
           if (o.data !== undefined) throw new UsageError('--data trains on an encoder (import --encoder DIR --data FILE); a --classifier import is served as it is');
+          if (o.hybrid || o['ngram-buckets'] !== undefined) throw new UsageError('--hybrid applies to encoder imports (import --encoder DIR --data FILE --hybrid)');
           await commands.import(deps, {
             model: modelArg(o.model, '--model NAME'), dir: need(o.classifier, '--classifier DIR or --encoder DIR'),
             ...(o.encoder !== undefined ? { encoderDir: o.encoder } : {}),

@@ -47,6 +47,11 @@ export const TrainerConfig = ServiceConfig.merge(S3Config).extend({
    * encoder, so a retrain embeds only texts it has not seen. Put it on a volume to keep it across restarts.
    */
   TRAINER_EMBEDDING_CACHE_DIR: z.string().min(1).default(join(tmpdir(), 'flywheel-embedding-cache')),
+  /**
+   * Most bytes that folder may hold (default 4 GiB: the k8s trainer's /tmp is an 8 GiB emptyDir).
+   * Past it, other encoders' files go first, then this encoder's least recently used rows.
+   */
+  TRAINER_EMBEDDING_CACHE_MAX_BYTES: z.coerce.number().int().min(1 << 20).default(4 * 1024 ** 3),
   /** onnxruntime intra-op threads for encoder bases (default: onnxruntime's choice, all cores). */
   TRAINER_ENCODER_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   /** Texts per encoder run while embedding a training set. */

@@ -157,6 +157,37 @@ describe('trainer on an encoder base (real PostgreSQL, Redis, S3 API)', () => {
     }
   }, 240_000);
 
+  it('a hybrid base (flywheel import --hybrid): stored with its n-gram half declared, retrained on it, and served on the same rows', async () => {
+    const model = ModelName.parse(`t-enc-${p.run}-hyb`);
+    const cacheDir = join(root, 'cache-hyb');
+    const boot = await importEncoderModel({ registry, artifacts }, { model, dir: encoderDir, hybridBuckets: 256, examples: first, trainOptions: options, actor: 'itest' });
+    const stored = await artifacts.readEncoderFiles(boot.encoder);
+    expect(JSON.parse(new TextDecoder().decode(stored['flywheel-encoder.json']))).toMatchObject({ pooling: 'mean', maxLength: 32, hybrid: { buckets: 256 } });
+    const job = await retrain(model, corrections(0), cacheDir);
+    expect(job).toMatchObject({ state: 'succeeded' });
+    const challenger = (await registry.challenger(model))!;
+    expect(challenger.labels).toContain(domains[3]);
+    const manifest = await artifacts.readManifest(challenger.artifact);
+    expect(manifest.encoder?.hash).toBe(boot.encoder.hash);
+    // Serving opens the stored folder: encoder row (64) and n-gram bag (256), equal to the trainer's cached rows.
+    const served = await createTextEncoder(encoderFilesOf(await artifacts.readEncoderFiles(manifest.encoder!)), { intraOpNumThreads: 1 });
+    const cache = new FileEmbeddingCache(cacheDir);
+    try {
+      expect({ hash: served.hash, dim: served.dim }).toEqual({ hash: boot.encoder.hash, dim: 64 + 256 });
+      const texts = corrections(0).slice(0, 20).map((e) => e.text);
+      const cached = await cache.get(served.hash, texts.map(textHash));
+      (await served.embed(texts)).forEach((row, i) => row.forEach((v, d) => expect(Math.abs(v - cached[i]![d]!)).toBeLessThan(1e-5)));
+      const servingArtifacts = await artifacts.readServing(challenger.artifact);
+      const base = await createOnnxBase(servingArtifacts.baseOnnx!, { encoder: served });
+      const raw = await base.createClassifier(servingArtifacts.adapterBytes, servingArtifacts.adapterManifest).predictRaw(texts.slice(0, 4));
+      expect(raw.probabilities).toHaveLength(4 * challenger.labels.length);
+      await base.release();
+    } finally {
+      await cache.close();
+      await served.release();
+    }
+  }, 240_000);
+
   it('retrains an imported classifier into a student on its encoder (a new major version), and refuses one imported without an encoder, saying what to do', async () => {
     const labels = domains.slice(0, 3);
     // The user's classifier: a tiny BERT with a logits head over its own WordPiece tokenizer.

@@ -14,5 +14,5 @@ export const jobSettings = (c: TrainerConfig): JobSettings => ({
   holdoutMaxRows: c.HOLDOUT_MAX_ROWS,
   trainOptions: {},
   modelOptions: c.TRAINER_MODEL_OPTIONS,
-  embeddings: { cacheDir: c.TRAINER_EMBEDDING_CACHE_DIR, batchSize: c.TRAINER_ENCODER_BATCH, ...(c.TRAINER_ENCODER_THREADS !== undefined ? { threads: c.TRAINER_ENCODER_THREADS } : {}) },
+  embeddings: { cacheDir: c.TRAINER_EMBEDDING_CACHE_DIR, cacheMaxBytes: c.TRAINER_EMBEDDING_CACHE_MAX_BYTES, batchSize: c.TRAINER_ENCODER_BATCH, ...(c.TRAINER_ENCODER_THREADS !== undefined ? { threads: c.TRAINER_ENCODER_THREADS } : {}) },
 });

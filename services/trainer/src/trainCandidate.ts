@@ -11,6 +11,8 @@ import { encoderFilesOf } from './encoderFiles.js';
 export interface EmbeddingSettings {
   /** folder of the persistent embedding cache, one file per encoder hash */
   cacheDir: string;
+  /** most bytes the cache folder may hold (unbounded when absent) */
+  cacheMaxBytes?: number;
   /** onnxruntime intra-op threads (onnxruntime's choice when absent) */
   threads?: number;
   /** texts per encoder run */
@@ -68,7 +70,7 @@ async function openEncoder(input: CandidateInput): Promise<{ encoder: TextEncode
   if (input.encoder === undefined) throw new Failed(`${input.model}'s champion runs on an encoder base but the job carried no encoder files; its manifest lost its encoder reference: re-register the model (flywheel import --encoder)`);
   const e = input.embeddings;
   const encoder = await createTextEncoder(encoderFilesOf(input.encoder.files), { ...(e?.threads !== undefined ? { intraOpNumThreads: e.threads } : {}), ...(e?.batchSize !== undefined ? { batchSize: e.batchSize } : {}) });
-  const cache = e !== undefined ? new FileEmbeddingCache(e.cacheDir) : undefined;
+  const cache = e !== undefined ? new FileEmbeddingCache(e.cacheDir, e.cacheMaxBytes !== undefined ? { maxBytes: e.cacheMaxBytes } : {}) : undefined;
   return { encoder, cache, close: async () => { await cache?.close(); await encoder.release(); } };
 }
 

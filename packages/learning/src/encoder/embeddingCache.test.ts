@@ -71,6 +71,44 @@ describe('FileEmbeddingCache', () => {
   });
 });
 
+describe('FileEmbeddingCache with maxBytes', () => {
+  const RECORD = 32 + 8 * 4; // text hash + 8 float32
+  const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => ({ textHash: textHash(`t${from + k}`), embedding: row(from + k) }));
+  const hashes = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => textHash(`t${from + k}`));
+
+  it('drops the least recently used rows of its base, stays under the limit, and keeps what it kept across reopening', async () => {
+    const dir = join(root, 'bounded');
+    const max = 4 + 10 * RECORD;
+    const cache = new FileEmbeddingCache(dir, { maxBytes: max });
+    await cache.put(BASE, rows(0, 8));
+    expect(await cache.get(BASE, hashes(0, 2))).toEqual([row(0), row(1)]); // t0 and t1 are now the most recent
+    await cache.put(BASE, rows(8, 12)); // 12 rows do not fit in 10: compacted to half the limit, then appended
+    const file = join(dir, `${BASE}.emb`);
+    expect((await stat(file)).size).toBeLessThanOrEqual(max);
+    expect(await cache.get(BASE, hashes(0, 2))).toEqual([row(0), row(1)]);
+    expect(await cache.get(BASE, hashes(2, 8))).toEqual(Array(6).fill(undefined));
+    expect(await cache.get(BASE, hashes(8, 12))).toEqual([row(8), row(9), row(10), row(11)]);
+    expect(cache.evicted).toBe(6);
+    await cache.close();
+    const again = new FileEmbeddingCache(dir, { maxBytes: max });
+    expect(await again.get(BASE, [...hashes(0, 2), ...hashes(8, 12)])).toEqual([row(0), row(1), row(8), row(9), row(10), row(11)]);
+    await again.close();
+  });
+
+  it('removes other bases\' files (oldest first) before dropping rows of the base in use', async () => {
+    const dir = join(root, 'bounded-others');
+    const old = new FileEmbeddingCache(dir);
+    await old.put(OTHER, rows(0, 6));
+    await old.close();
+    const cache = new FileEmbeddingCache(dir, { maxBytes: 4 + 10 * RECORD });
+    await cache.put(BASE, rows(0, 6)); // 12 rows in the folder: the other base's file goes
+    await expect(stat(join(dir, `${OTHER}.emb`))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await cache.get(BASE, hashes(0, 6))).toEqual([0, 1, 2, 3, 4, 5].map(row));
+    expect(cache.evicted).toBe(0);
+    await cache.close();
+  });
+});
+
 describe('cachedEmbedder', () => {
   it('embeds only texts not cached for this base, each distinct text once', async () => {
     const cache = new MemoryEmbeddingCache();

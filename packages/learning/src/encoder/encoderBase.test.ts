@@ -54,6 +54,23 @@ describe('encoder base folder', () => {
     await Promise.all([cls.release(), mean.release()]);
   });
 
+  it('a hybrid config puts the unit-length encoder row before a unit-length n-gram bag, with its own hash', async () => {
+    const hybrid = await createTextEncoder({ ...files, config: Buffer.from(JSON.stringify({ pooling: 'mean', maxLength: 24, hybrid: { buckets: 128 } })) });
+    const mean = await createTextEncoder(files);
+    expect(hybrid.dim).toBe(64 + 128);
+    expect(hybrid.hash).not.toBe(mean.hash);
+    const [h] = await hybrid.embed(['what is my balance']);
+    const [m] = await mean.embed(['what is my balance']);
+    const norm = Math.hypot(...m!);
+    m!.forEach((v, d) => expect(Math.abs(h![d]! - v / norm)).toBeLessThan(1e-5));
+    const bag = h!.subarray(64);
+    expect(Math.hypot(...bag)).toBeCloseTo(1, 5);
+    // a word the tiny vocabulary lacks still changes the n-gram half
+    const [unseen] = await hybrid.embed(['what is my zorblax balance']);
+    expect(unseen!.subarray(64).some((v, d) => Math.abs(v - bag[d]!) > 1e-3)).toBe(true);
+    await Promise.all([hybrid.release(), mean.release()]);
+  });
+
   it('uses a pooled output as it is', async () => {
     const model = buildTinyBert({ vocabSize: vocab.length, pooler: true, tokenTypes: false, seed: 2 });
     const encoder = await createTextEncoder({ ...files, model, config: Buffer.from(JSON.stringify({ output: 'pooler_output' })) });

@@ -5,6 +5,7 @@ import { ConfigError } from '@flywheel/runtime';
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_MAX_LENGTH, ENCODER_FILES, EncoderConfig, TokenizerJsonHints } from './encoderConfig.js';
 import { createHfTokenizer, type HfTokenizer } from './hfTokenizers.js';
+import { hybridEncoder } from './hybridEncoder.js';
 import { padTokenId, truncatingTokenizer, type TextTokens } from './textTokens.js';
 
 /** The bytes of an encoder base: as read from a folder or from the object store. */
@@ -85,7 +86,7 @@ function parseConfig(files: EncoderFiles): EncoderConfig {
   const parsed = EncoderConfig.safeParse(parseJson(files.config, ENCODER_FILES.config));
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ConfigError(`${ENCODER_FILES.config} is invalid (${issues}); allowed keys: pooling "cls"|"mean", maxLength, output`, {
+    throw new ConfigError(`${ENCODER_FILES.config} is invalid (${issues}); allowed keys: pooling "cls"|"mean", maxLength, output, hybrid {buckets}`, {
       reason: 'encoder_config_invalid',
       details: parsed.error.issues,
     });
@@ -251,7 +252,7 @@ export async function createTextEncoder(files: EncoderFiles, options: EncoderOpt
       reason: 'encoder_model_invalid',
     });
   }
-  return {
+  const plain: TextEncoder = {
     hash: encoderHash(files),
     dim: probe[0]!.length,
     maxLength,
@@ -260,6 +261,10 @@ export async function createTextEncoder(files: EncoderFiles, options: EncoderOpt
     embed,
     release: () => session.release(),
   };
+  if (config.hybrid === undefined) return plain;
+  // The config file is part of the folder's hash, so a hybrid never shares cached rows with its plain encoder.
+  const hybrid = hybridEncoder(plain, { features: { buckets: config.hybrid.buckets } });
+  return { ...plain, hash: hybrid.hash, dim: hybrid.dim, embed: hybrid.embed };
 }
 
 /** Reads and opens an encoder base folder. */

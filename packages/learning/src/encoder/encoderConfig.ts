@@ -12,6 +12,11 @@ export const EncoderConfig = z
     maxLength: z.number().int().min(2).max(8192).optional(),
     /** the model output to read; default: last_hidden_state, else the only 2-D output (a pooled embedding) */
     output: z.string().min(1).optional(),
+    /**
+     * a `hybrid` base: the encoder's embedding and a hashed n-gram bag of `buckets` side by side, so
+     * words the frozen encoder never saw (new product names) still have features to learn from
+     */
+    hybrid: z.object({ buckets: z.number().int().min(16).max(65_536).default(1024) }).strict().optional(),
   })
   .strict();
 export type EncoderConfig = z.infer<typeof EncoderConfig>;

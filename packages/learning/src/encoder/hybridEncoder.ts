@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createFeaturizer, type FeatureConfig } from '../features.js';
-import type { TextEncoder } from './encoderBase.js';
 
-export type FeatureEncoder = Pick<TextEncoder, 'hash' | 'dim' | 'embed'>;
+/** What a hybrid needs of an encoder (TextEncoder's hash, dim and embed; declared here so encoderBase can wrap itself). */
+export interface FeatureEncoder {
+  readonly hash: string;
+  readonly dim: number;
+  embed(texts: readonly string[]): Promise<Float32Array[]>;
+}
 
 export interface HybridOptions {
   /** hashed n-gram features: buckets is the width of the n-gram half (default 1024; the rest as the n-gram base's defaults) */

@@ -17,13 +17,15 @@ export async function shippedClinc(dataDir = SHIPPED_DATA_DIR): Promise<Example[
 export interface TinyEncoderOptions extends Omit<TinyBertOptions, 'vocabSize'>, WordPieceOptions {
   /** texts the WordPiece vocabulary is counted from */
   texts: Iterable<string>;
-  /** written to flywheel-encoder.json; no config file when both are undefined */
+  /** written to flywheel-encoder.json; no config file when these and maxLength are undefined */
   pooling?: 'cls' | 'mean';
+  /** makes the folder a `hybrid` base with this many n-gram buckets */
+  hybridBuckets?: number;
 }
 
 /**
  * Writes an `encoder` base folder built here, without downloads: model.onnx (a tiny BERT),
- * tokenizer.json (WordPiece from `texts`) and, when pooling or maxLength is given, flywheel-encoder.json.
+ * tokenizer.json (WordPiece from `texts`) and, when pooling, maxLength or hybridBuckets is given, flywheel-encoder.json.
  */
 export async function writeTinyEncoder(dir: string, options: TinyEncoderOptions): Promise<{ dir: string; vocab: string[] }> {
   const vocab = buildWordPieceVocab(options.texts, options);
@@ -31,8 +33,12 @@ export async function writeTinyEncoder(dir: string, options: TinyEncoderOptions)
   const maxLength = options.maxLength ?? 128;
   await writeFile(join(dir, 'model.onnx'), buildTinyBert({ ...options, vocabSize: vocab.length, maxPositions: Math.max(maxLength, options.maxPositions ?? 0) }));
   await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(wordPieceTokenizerJson(vocab, { maxLength })));
-  if (options.pooling !== undefined || options.maxLength !== undefined) {
-    const config = { ...(options.pooling !== undefined ? { pooling: options.pooling } : {}), ...(options.maxLength !== undefined ? { maxLength } : {}) };
+  if (options.pooling !== undefined || options.maxLength !== undefined || options.hybridBuckets !== undefined) {
+    const config = {
+      ...(options.pooling !== undefined ? { pooling: options.pooling } : {}),
+      ...(options.maxLength !== undefined ? { maxLength } : {}),
+      ...(options.hybridBuckets !== undefined ? { hybrid: { buckets: options.hybridBuckets } } : {}),
+    };
     await writeFile(join(dir, 'flywheel-encoder.json'), JSON.stringify(config));
   }
   return { dir, vocab };
