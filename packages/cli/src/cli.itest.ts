@@ -84,13 +84,14 @@ describe('flywheel CLI (built, on the real platform)', () => {
   it('an unknown model exits 1 with "no model named …" for every command that names one', async () => {
     const cases = [['versions', 'nosuch'], ['history', 'nosuch'], ['info', 'nosuch'], ['promote', 'nosuch', '1.0.0', '--reason', 'x'], ['rollback', 'nosuch', '--reason', 'x'],
       ['export', 'nosuch', '1.0.0', '--out', join(work, 'x')], ['retrain', 'nosuch', '--reason', 'x']];
-    for (const args of cases) {
-      const r = await cli([...args, '--no-publish'], { ...platform(), ADMIN_TOKEN: stack.adminToken });
+    // Seven node processes: run together, and with room for a busy machine (each is about 1 s alone).
+    const results = await Promise.all(cases.map(async (args) => ({ args, r: await cli([...args, '--no-publish'], { ...platform(), ADMIN_TOKEN: stack.adminToken }) })));
+    for (const { args, r } of results) {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
       expect(r.stderr).toContain('no model named nosuch');
       expect(r.stderr).not.toMatch(stackTrace);
     }
-  });
+  }, 120_000);
 
   it('bootstraps a tiny CSV and lists the version', async () => {
     const labels = ['billing', 'shipping', 'account'];

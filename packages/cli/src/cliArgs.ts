@@ -8,7 +8,8 @@ export const USAGE = `flywheel <command> [options]
 registry (POSTGRES_URL; bootstrap, import and export also S3_*):
   bootstrap --model NAME --data FILE [--format csv|jsonl] [--text-column C] [--label-column C]
             [--no-header] [--label-depth N] [--epochs N] [--reason TEXT]
-                                  train a base on a CSV/JSONL file and register it as champion
+                                  train a base on a CSV/JSONL file and register it as champion;
+                                  with --encoder DIR [--hybrid] it is import --encoder (below)
   import --model NAME --classifier DIR [--version X.Y.Z] [--reason TEXT]
                                   register your own ONNX text classifier (model.onnx with a logits output,
                                   tokenizer.json, labels in config.json id2label or labels.txt) as champion,

@@ -107,8 +107,27 @@ const run = async ({ command, args, o }: ParsedCli & { command: string }, rawEnv
         return new MinioArtifactStore(await MinioObjectStore.fromSettings({ endpoint: s3.S3_ENDPOINT, accessKey: s3.S3_ACCESS_KEY, secretKey: s3.S3_SECRET_KEY, bucket: s3.S3_BUCKET, region: s3.S3_REGION }));
       };
       const deps = { registry: await registry(), artifacts, publisher: bus?.publisher, print, actor };
-      if (command === 'bootstrap') {
+      // Your encoder as a frozen base, trained here on your data (import --encoder DIR, or bootstrap --encoder DIR).
+      const importOnEncoder = async (encoderDir: string): Promise<void> => {
+        if (o.version !== undefined) throw new UsageError('--version applies to --classifier imports; an encoder model gets the next major version');
+        const data = need(o.data, '--data FILE (the rows to train on your encoder)');
+        const epochs = positiveInt(o.epochs, '--epochs');
+        const buckets = positiveInt(o['ngram-buckets'], '--ngram-buckets');
+        if (buckets !== undefined && !o.hybrid) throw new UsageError('--ngram-buckets sizes the n-gram half of a --hybrid base; add --hybrid');
+        const f = columnFormat(o, data);
+        await commands.importEncoder(deps, {
+          model: modelArg(o.model, '--model NAME'), dir: encoderDir, data,
+          ...(o.hybrid ? { hybridBuckets: buckets ?? 1024 } : {}),
+          format: { format: f.format, header: f.header, textColumn: f.textColumn, labelColumn: f.labelColumn, ...(f.labelDepth ? { labelDepth: f.labelDepth } : {}) },
+          ...(o.reason ? { reason: o.reason } : {}), ...(epochs ? { epochs } : {}),
+        });
+      };
+      if (command === 'bootstrap' && o.encoder !== undefined) {
         noMoreArgs(args, 0);
+        await importOnEncoder(o.encoder);
+      } else if (command === 'bootstrap') {
+        noMoreArgs(args, 0);
+        if (o.hybrid || o['ngram-buckets'] !== undefined) throw new UsageError('--hybrid is a base on your encoder: add --encoder DIR');
         const data = need(o.data, '--data FILE');
         const epochs = positiveInt(o.epochs, '--epochs');
         const f = columnFormat(o, data);
@@ -120,19 +139,7 @@ const run = async ({ command, args, o }: ParsedCli & { command: string }, rawEnv
       } else if (command === 'import') {
         noMoreArgs(args, 0);
         if (o.classifier === undefined && o.encoder !== undefined) {
-          // Your encoder as a frozen base, trained here on your data.
-          if (o.version !== undefined) throw new UsageError('--version applies to --classifier imports; an encoder model gets the next major version');
-          const data = need(o.data, '--data FILE (the rows to train on your encoder)');
-          const epochs = positiveInt(o.epochs, '--epochs');
-          const buckets = positiveInt(o['ngram-buckets'], '--ngram-buckets');
-          if (buckets !== undefined && !o.hybrid) throw new UsageError('--ngram-buckets sizes the n-gram half of a --hybrid base; add --hybrid');
-          const f = columnFormat(o, data);
-          await commands.importEncoder(deps, {
-            model: modelArg(o.model, '--model NAME'), dir: o.encoder, data,
-            ...(o.hybrid ? { hybridBuckets: buckets ?? 1024 } : {}),
-            format: { format: f.format, header: f.header, textColumn: f.textColumn, labelColumn: f.labelColumn, ...(f.labelDepth ? { labelDepth: f.labelDepth } : {}) },
-            ...(o.reason ? { reason: o.reason } : {}), ...(epochs ? { epochs } : {}),
-          });
+          await importOnEncoder(o.encoder);
         } else {
           if (o.data !== undefined) throw new UsageError('--data trains on an encoder (import --encoder DIR --data FILE); a --classifier import is served as it is');
           if (o.hybrid || o['ngram-buckets'] !== undefined) throw new UsageError('--hybrid applies to encoder imports (import --encoder DIR --data FILE --hybrid)');

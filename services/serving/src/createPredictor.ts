@@ -107,7 +107,10 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
     const latencyMs = performance.now() - started;
     const labels = loaded.labels;
     const keep = Math.max(topK ?? 0, eventTopK);
-    const experimentId = variant === 'challenger' || snapshot.routing.challengerShareBps > 0 ? snapshot.routing.experimentId : undefined;
+    // Stamped only when the split really ran: a table naming a challenger that is not loaded yet (an
+    // encoder base takes seconds) answers everyone with the champion, and counting those answers would
+    // make the ab-router halt the experiment for a sample ratio mismatch it did not cause.
+    const experimentId = snapshot.challenger !== undefined && snapshot.routing.challengerShareBps > 0 ? snapshot.routing.experimentId : undefined;
     // One counter update per distinct label, not per row (label hashing is the costly part).
     const perLabel = new Map<string, number>();
     // With a shadow version the rows are logged by the shadow scorer once it has scored them (off the request path).

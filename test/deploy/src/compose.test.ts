@@ -126,8 +126,8 @@ describe('deploy/compose/compose.yaml', () => {
 describe('deploy/docker', () => {
   const dockerfiles = readdirSync(repoPath('deploy/docker')).filter((f) => f.endsWith('.Dockerfile'));
 
-  it('has the service image and the trainer GPU image', () => {
-    expect(dockerfiles.sort()).toEqual(['service.Dockerfile', 'trainer-gpu.Dockerfile']);
+  it('has the service image and the trainer and serving GPU images', () => {
+    expect(dockerfiles.sort()).toEqual(['service.Dockerfile', 'serving-gpu.Dockerfile', 'trainer-gpu.Dockerfile']);
   });
 
   it.each(dockerfiles)('%s: pinned bases, multi-stage, non-root, health check, its own .dockerignore', (f) => {
@@ -146,5 +146,13 @@ describe('deploy/docker', () => {
     const text = readFileSync(repoPath('deploy/docker/trainer-gpu.Dockerfile'), 'utf8');
     expect(baseImages(repoPath('deploy/docker/trainer-gpu.Dockerfile')).some((i) => i.startsWith('nvidia/cuda:'))).toBe(true);
     expect(text).toContain('@tensorflow/tfjs-node-gpu@');
+  });
+
+  it('the serving GPU image is CUDA 12-based, installs onnxruntime\'s CUDA provider and asks for it', () => {
+    const file = repoPath('deploy/docker/serving-gpu.Dockerfile');
+    const text = readFileSync(file, 'utf8');
+    expect(baseImages(file).some((i) => /^nvidia\/cuda:12\./.test(i))).toBe(true);
+    expect(text).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 pnpm install/);
+    expect(text).toMatch(/^ENV .*ONNX_EXECUTION_PROVIDERS=cuda,cpu/m);
   });
 });
