@@ -73,7 +73,22 @@ export const createExperimentLifecycle = (deps: LifecycleDeps) => {
     log.warn({ model, version: challenger, reason }, 'challenger rejected without a test');
   };
 
-  const start = async (model: string, challengerVersion: string, input: ExperimentSettingsInput = {}): Promise<Experiment | undefined> => {
+  // Starts of one model run one after another: the registration event and the reconciler can ask
+  // for the same challenger within milliseconds, and both would otherwise find no experiment, create
+  // one each, and the second would supersede the first (seen in test/e2e ownEncoder).
+  const starting = new Map<string, Promise<unknown>>();
+  const start = (model: string, challengerVersion: string, input: ExperimentSettingsInput = {}): Promise<Experiment | undefined> => {
+    const previous = starting.get(model) ?? Promise.resolve();
+    const run = previous.then(() => startNow(model, challengerVersion, input), () => startNow(model, challengerVersion, input));
+    const settled = run.then(() => undefined, () => undefined);
+    starting.set(model, settled);
+    void settled.then(() => {
+      if (starting.get(model) === settled) starting.delete(model);
+    });
+    return run;
+  };
+
+  const startNow = async (model: string, challengerVersion: string, input: ExperimentSettingsInput): Promise<Experiment | undefined> => {
     const name = ModelName.parse(model);
     const challenger = ModelVersion.parse(challengerVersion);
     const earlier = (await store.list({ model, limit: 1000 })).find((e) => e.challengerVersion === challenger);

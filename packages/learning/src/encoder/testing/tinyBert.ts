@@ -5,7 +5,7 @@ export interface TinyBertOptions {
   vocabSize: number;
   /** default 64 */
   hidden?: number;
-  /** default 2 */
+  /** default 2; 0 = embeddings and layer norm only */
   layers?: number;
   /** default 4 (hidden must divide by it) */
   heads?: number;
@@ -93,33 +93,37 @@ export function buildTinyBert(options: TinyBertOptions): Uint8Array {
     const types = g.op('Gather', [g.normal('embeddings.token_type_embeddings.weight', [2, H], 0.1), 'token_type_ids'], [{ name: 'axis', int: 0 }]);
     embedded = g.op('Add', [embedded, types]);
   }
-  let x = g.layerNorm('embeddings.LayerNorm', embedded, H);
+  // layers 0: the embeddings alone (a word-vector encoder: mean pooling gives a bag of word vectors)
+  let x = g.layerNorm('embeddings.LayerNorm', embedded, H, L === 0 ? 'last_hidden_state' : undefined);
 
-  // additive mask [batch, 1, 1, sequence]: 0 where attended, -1e4 on padding
-  const maskF = g.op('Cast', ['attention_mask'], [{ name: 'to', int: OnnxType.FLOAT }]);
-  const inverted = g.op('Sub', [g.floats('one_f', [], () => 1), maskF]);
-  const additive = g.op('Unsqueeze', [g.op('Mul', [inverted, g.floats('mask_value', [], () => -1e4)]), g.int64('mask_axes', [2], [1, 2])]);
+  // Attention layers (none with layers 0: no unused initializers for onnxruntime to warn about).
+  if (L > 0) {
+    // additive mask [batch, 1, 1, sequence]: 0 where attended, -1e4 on padding
+    const maskF = g.op('Cast', ['attention_mask'], [{ name: 'to', int: OnnxType.FLOAT }]);
+    const inverted = g.op('Sub', [g.floats('one_f', [], () => 1), maskF]);
+    const additive = g.op('Unsqueeze', [g.op('Mul', [inverted, g.floats('mask_value', [], () => -1e4)]), g.int64('mask_axes', [2], [1, 2])]);
 
-  const headShape = g.int64('head_shape', [4], [0, 0, heads, dh]);
-  const mergedShape = g.int64('merged_shape', [3], [0, 0, H]);
-  const scale = g.floats('attention_scale', [], () => 1 / Math.sqrt(dh));
-  const perm = (p: number[]): OnnxAttribute[] => [{ name: 'perm', ints: p }];
-  for (let l = 0; l < L; l++) {
-    const p = `encoder.layer.${l}`;
-    const split = (name: string, order: number[]): string => g.op('Transpose', [g.op('Reshape', [g.dense(`${p}.attention.self.${name}`, x, H, H), headShape])], perm(order));
-    const q = split('query', [0, 2, 1, 3]);
-    const k = split('key', [0, 2, 3, 1]);
-    const v = split('value', [0, 2, 1, 3]);
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, k]), scale]), additive]);
-    const context = g.op('MatMul', [g.op('Softmax', [scores], [{ name: 'axis', int: -1 }]), v]);
-    const merged = g.op('Reshape', [g.op('Transpose', [context], perm([0, 2, 1, 3])), mergedShape]);
-    const attended = g.layerNorm(`${p}.attention.output.LayerNorm`, g.op('Add', [g.dense(`${p}.attention.output.dense`, merged, H, H), x]), H);
-    // GELU, exact form: 0.5·z·(1 + erf(z/√2))
-    const z = g.dense(`${p}.intermediate.dense`, attended, H, I);
-    const erf = g.op('Erf', [g.op('Div', [z, g.floats(`${p}.sqrt2`, [], () => Math.SQRT2)])]);
-    const gelu = g.op('Mul', [g.op('Mul', [z, g.op('Add', [erf, g.floats(`${p}.one`, [], () => 1)])]), g.floats(`${p}.half`, [], () => 0.5)]);
-    const ffn = g.dense(`${p}.output.dense`, gelu, I, H);
-    x = g.layerNorm(`${p}.output.LayerNorm`, g.op('Add', [ffn, attended]), H, l === L - 1 ? 'last_hidden_state' : undefined);
+    const headShape = g.int64('head_shape', [4], [0, 0, heads, dh]);
+    const mergedShape = g.int64('merged_shape', [3], [0, 0, H]);
+    const scale = g.floats('attention_scale', [], () => 1 / Math.sqrt(dh));
+    const perm = (p: number[]): OnnxAttribute[] => [{ name: 'perm', ints: p }];
+    for (let l = 0; l < L; l++) {
+      const p = `encoder.layer.${l}`;
+      const split = (name: string, order: number[]): string => g.op('Transpose', [g.op('Reshape', [g.dense(`${p}.attention.self.${name}`, x, H, H), headShape])], perm(order));
+      const q = split('query', [0, 2, 1, 3]);
+      const k = split('key', [0, 2, 3, 1]);
+      const v = split('value', [0, 2, 1, 3]);
+      const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, k]), scale]), additive]);
+      const context = g.op('MatMul', [g.op('Softmax', [scores], [{ name: 'axis', int: -1 }]), v]);
+      const merged = g.op('Reshape', [g.op('Transpose', [context], perm([0, 2, 1, 3])), mergedShape]);
+      const attended = g.layerNorm(`${p}.attention.output.LayerNorm`, g.op('Add', [g.dense(`${p}.attention.output.dense`, merged, H, H), x]), H);
+      // GELU, exact form: 0.5·z·(1 + erf(z/√2))
+      const z = g.dense(`${p}.intermediate.dense`, attended, H, I);
+      const erf = g.op('Erf', [g.op('Div', [z, g.floats(`${p}.sqrt2`, [], () => Math.SQRT2)])]);
+      const gelu = g.op('Mul', [g.op('Mul', [z, g.op('Add', [erf, g.floats(`${p}.one`, [], () => 1)])]), g.floats(`${p}.half`, [], () => 0.5)]);
+      const ffn = g.dense(`${p}.output.dense`, gelu, I, H);
+      x = g.layerNorm(`${p}.output.LayerNorm`, g.op('Add', [ffn, attended]), H, l === L - 1 ? 'last_hidden_state' : undefined);
+    }
   }
 
   const outputs: OnnxValueInfo[] = options.classes === undefined ? [{ name: 'last_hidden_state', elemType: OnnxType.FLOAT, shape: ['batch', 'sequence', H] }] : [];
