@@ -1,3 +1,4 @@
+import type { RoutingTable } from '@flywheel/contracts';
 import { describe, expect, it } from 'vitest';
 import { createPredictor, type SnapshotSource } from './createPredictor.js';
 import type { LoadedVersion, ModelSnapshot } from './modelSnapshot.js';
@@ -8,7 +9,7 @@ const EXPERIMENT = '22222222-2222-4222-8222-222222222222';
 const loaded = (version: string): LoadedVersion =>
   ({ model: 'm', version, baseVersion: 'b1', classifier: new FakeClassifier(version), labels: ['alpha', 'beta', 'gamma'], loadedAt: new Date(), inFlight: 0 });
 const source = (snapshot: ModelSnapshot): SnapshotSource => ({ snapshot: () => snapshot, knows: () => true, models: () => ['m'], loadFailure: () => undefined });
-const routed = { ...table({ champion: '1.0.0', challenger: '1.1.0', challengerShareBps: 5000, revision: 2 }), experimentId: EXPERIMENT };
+const routed = { ...table({ champion: '1.0.0', challenger: '1.1.0', challengerShareBps: 5000, revision: 2 }), experimentId: EXPERIMENT } as RoutingTable;
 
 describe('createPredictor: which answers count for the experiment', () => {
   const run = async (snapshot: ModelSnapshot): Promise<PredictionRecord[]> => {
