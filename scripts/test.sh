@@ -53,7 +53,10 @@ phase_start=$SECONDS
 set +e
 # --only: setup and the typecheck step built every package, so no test waits behind a build
 # replay and the long end-to-end files can start as early as the short ones.
-pnpm turbo run test --only --continue --output-logs=full --concurrency=2 -- \
+# Three packages at a time on two cores: most integration files spend their time waiting on the
+# broker (group joins take seconds), so a third slot fills idle CPU; typecheck/lint above is
+# CPU-bound and stays at two.
+pnpm turbo run test --only --continue --output-logs=full --concurrency=3 -- \
   --reporter=default --reporter=json --outputFile.json="$report_rel" 2>&1 | tee -a "$log" | node "$report_tool" live
 turbo_status=${PIPESTATUS[0]}
 set -e
