@@ -51,25 +51,14 @@ info "test: unit, integration and end-to-end tests, one line per file as it fini
 phase_start=$SECONDS
 # Each package's vitest also writes a JSON report (failures with their reasons) for the summary.
 set +e
-# --only: setup and the typecheck step built every package, so no test waits behind a build replay.
-# Three slots on two cores: most integration files spend their time waiting on the broker (group
-# joins take seconds), so a third slot fills idle CPU; typecheck/lint above is CPU-bound and stays
-# at two. The end-to-end package (its files run one after another, about 450 s) has a slot of its
-# own from the start: left to turbo's order it started after 230 s and ran on alone at the end.
-vitest_args=(--reporter=default --reporter=json --outputFile.json="$report_rel")
-statuses="$(mktemp)"
-{
-  pnpm turbo run test --only --continue --output-logs=full --concurrency=1 --filter=@flywheel/e2e -- "${vitest_args[@]}" &
-  e2e_pid=$!
-  pnpm turbo run test --only --continue --output-logs=full --concurrency=2 --filter='!@flywheel/e2e' -- "${vitest_args[@]}"
-  echo "rest $?" >>"$statuses"
-  wait "$e2e_pid"
-  echo "e2e $?" >>"$statuses"
-} 2>&1 | tee -a "$log" | node "$report_tool" live
-turbo_status=0
-grep -q ' 0$' <(grep '^rest ' "$statuses") || turbo_status=1
-grep -q ' 0$' <(grep '^e2e ' "$statuses") || turbo_status=1
-rm -f "$statuses"
+# --only: setup and the typecheck step built every package, so no test waits behind a build
+# replay and the long end-to-end files can start as early as the short ones.
+# Three packages at a time on two cores: most integration files spend their time waiting on the
+# broker (group joins take seconds), so a third slot fills idle CPU; typecheck/lint above is
+# CPU-bound and stays at two.
+pnpm turbo run test --only --continue --output-logs=full --concurrency=3 -- \
+  --reporter=default --reporter=json --outputFile.json="$report_rel" 2>&1 | tee -a "$log" | node "$report_tool" live
+turbo_status=${PIPESTATUS[0]}
 set -e
 info "test: the tests took $((SECONDS - phase_start)) s"
 [[ $turbo_status -eq 0 ]] || status=1
