@@ -11,7 +11,10 @@
  *
  *   pnpm bench:encoder [--glove DIR] [--datasets flipkart,clinc150] [--kinds ngram,encoder,hybrid]
  *                      [--subsample ROWS] [--quick] [--experiences 5] [--seed 42] [--hybrid-buckets 1024]
- *                      [--skip-microbatch]
+ *                      [--skip-microbatch] [--few-shot-only]
+ *
+ * --few-shot-only: only the few-shot figures (no joint, scenarios or serving), for tuning how an
+ * update learns a new category from a few corrections.
  *
  * Every kind trains with the same options: a base (8 epochs, replay reservoir 4000), then the
  * trainer's continual defaults (TRAINER_DEFAULT_OPTIONS) per update; joint = a base trained on all
@@ -43,6 +46,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '42' },
     'hybrid-buckets': { type: 'string', default: '1024' },
     'skip-microbatch': { type: 'boolean', default: false },
+    'few-shot-only': { type: 'boolean', default: false },
   },
 });
 const seed = Number(args.seed);
@@ -192,13 +196,14 @@ function pickNewCategory(train: Example[], held: Example[]): string {
 }
 
 // ---- run ----
-const glove = await loadTextEncoder(args.glove, { intraOpNumThreads: 1, batchSize: 64 }).catch((cause: unknown) => {
+const needsGlove = kindNames.some((k) => k !== 'ngram');
+const glove = !needsGlove ? undefined : await loadTextEncoder(args.glove, { intraOpNumThreads: 1, batchSize: 64 }).catch((cause: unknown) => {
   throw new Error(`no GloVe encoder folder at ${args.glove} (${(cause as Error).message}); build it first: pnpm --filter @flywheel/encoder-glove start`, { cause });
 });
 const kinds: Kind[] = kindNames.map((name) => {
   if (name === 'ngram') return ngramKind;
-  if (name === 'encoder') return featureKind('encoder', glove);
-  if (name === 'hybrid') return featureKind('hybrid', hybridEncoder(glove, { features: { buckets: Number(args['hybrid-buckets']) } }));
+  if (name === 'encoder') return featureKind('encoder', glove!);
+  if (name === 'hybrid') return featureKind('hybrid', hybridEncoder(glove!, { features: { buckets: Number(args['hybrid-buckets']) } }));
   throw new Error(`unknown kind ${String(name)}; use ngram, encoder, hybrid`);
 });
 
@@ -212,6 +217,7 @@ type DatasetResult = {
   cacheHitRate: number | null;
   seconds: number;
 };
+const fewShotOnly: Record<string, Record<string, unknown>> = {};
 const results: Record<string, Record<string, DatasetResult>> = Object.fromEntries(kinds.map((k) => [k.name, {}]));
 for (const name of args.datasets.split(',')) {
   const data = await loadDataset(name);
@@ -223,6 +229,13 @@ for (const name of args.datasets.split(',')) {
   log(`\n## ${name}: ${data.rows.length} rows, ${classes} classes; held-out ${held.length}; few-shot category "${newLabel}"`);
   for (const kind of kinds) {
     const t0 = performance.now();
+    if (args['few-shot-only']) {
+      const shots = await fewShot(kind, train, held, newLabel, [20, 50]);
+      const rounded = Object.fromEntries(Object.entries(shots).map(([k, v]) => [k, { newCategory: round(v.newCategory), overall: round(v.overall) }]));
+      (fewShotOnly[kind.name] ??= {})[name] = { category: newLabel, ...rounded, seconds: round((performance.now() - t0) / 1000, 1) };
+      log(`  ${kind.name}: few-shot new ${pct(shots.after20!.newCategory)}% / ${pct(shots.after50!.newCategory)}% (20/50), all held-out ${pct(shots.after20!.overall)}% / ${pct(shots.after50!.overall)}%`);
+      continue;
+    }
     // joint: a base on every training row of the split; the held-out model and both scenarios' upper bound
     const { state: joint } = await kind.train(train);
     const predicted = await kind.predict(joint, held);
@@ -248,7 +261,11 @@ for (const name of args.datasets.split(',')) {
     );
   }
 }
-await glove.release();
+await glove?.release();
+if (args['few-shot-only']) {
+  console.log(JSON.stringify({ backend, fewShot: fewShotOnly, options: { seed, hybridBuckets: Number(args['hybrid-buckets']) }, loadAverage: loadavg().map((x) => round(x, 2)), totalSeconds: round((performance.now() - started) / 1000, 1) }));
+  process.exit(0);
+}
 
 log('\n| kind | dataset | held-out acc % | macro-F1 % | CI of joint % | CI forgetting pts | drift of joint % | drift forgetting pts | few-shot 20 % | few-shot 50 % | cache hit % |');
 log('|---|---|---|---|---|---|---|---|---|---|---|');
@@ -322,7 +339,7 @@ const scenarioJson = (s: ScenarioResult) => ({ ofJoint: round(s.ofJoint), forget
 console.log(
   JSON.stringify({
     backend,
-    encoder: { dir: args.glove, hash: glove.hash, dim: glove.dim },
+    encoder: glove === undefined ? null : { dir: args.glove, hash: glove.hash, dim: glove.dim },
     options: { subsample: args.subsample === undefined ? null : Number(args.subsample), quick: args.quick, experiences: nExp, seed, hybridBuckets: Number(args['hybrid-buckets']) },
     kinds: Object.fromEntries(
       Object.entries(results).map(([kind, byData]) => [

@@ -140,10 +140,15 @@ export function fit(input: FitInput): FitOutput {
   let sinceBest = 0;
   let samples = 0;
   const order = Array.from({ length: nTrain }, (_, i) => i);
+  // A small update (a few corrections of a new category) would take one or two optimiser steps per
+  // epoch and learn nothing: its epoch passes over its rows again (reshuffled) until it has taken
+  // minStepsPerEpoch steps. An update with enough rows takes one pass, as before.
+  const passes = nTrain === 0 ? 0 : Math.max(1, Math.ceil(opts.minStepsPerEpoch / Math.ceil(nTrain / perBatchNew)));
   for (let epoch = 1; epoch <= opts.epochs && nTrain > 0; epoch++) {
-    shuffleInPlace(order, rng);
     let lossSum = 0;
     let steps = 0;
+    for (let pass = 0; pass < passes; pass++) {
+    shuffleInPlace(order, rng);
     for (let s = 0; s < nTrain; s += perBatchNew) {
       const rows = order.slice(s, s + perBatchNew);
       for (let k = 0; k < perBatchReplay; k++) rows.push(nTrain + rng.int(nReplay));
@@ -184,6 +189,7 @@ export function fit(input: FitInput): FitOutput {
       }
       steps++;
       samples += n;
+    }
     }
     const val = validate();
     history.push({ epoch, loss: lossSum / Math.max(1, steps), valAccuracy: val.acc });

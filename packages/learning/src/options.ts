@@ -9,9 +9,10 @@ export interface StrategyConfig {
    * class-balanced reservoir of old rows; `ratio` = share of each batch drawn from it.
    * `rebalance` (default true): reweight the loss so each class counts as often as it did in all
    * rows seen so far (what a joint retrain sees); without it the few new classes fill half of every
-   * batch and win the old classes' rows.
+   * batch and win the old classes' rows. `newClassMinShare` (default 0): a class new to the model
+   * counts at least this share of the median old class in that prior (see floorNewClasses).
    */
-  replay?: { capacity: number; ratio: number; rebalance?: boolean };
+  replay?: { capacity: number; ratio: number; rebalance?: boolean; newClassMinShare?: number };
   /** match the current model's softened old-class outputs */
   distillation?: { temperature: number; weight: number };
   /** (lambda/2)·Σ F·(θ−θ*)² with a diagonal Fisher from old data; `decay` accumulates across versions */
@@ -39,6 +40,11 @@ export interface TrainOptions {
    */
   embeddingDelta?: { maxRows: number };
   epochs: number;
+  /**
+   * Optimiser steps an epoch takes at least: an update with fewer rows than that many batches
+   * passes over them again, so a few corrections of a new category still move the model.
+   */
+  minStepsPerEpoch: number;
   batchSize: number;
   /** epochs without validation gain before stopping (best epoch kept) */
   patience: number;
@@ -64,6 +70,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   learningRate: { fresh: 5e-3, continued: 2e-3 },
   embeddingLearningRate: 0.05,
   epochs: 12,
+  minStepsPerEpoch: 1,
   batchSize: 128,
   patience: 2,
   validationFraction: 0.1,
@@ -83,12 +90,17 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
  * learned embedding deltas: full mode (every update is a new base), a rebalanced 4000-row
  * reservoir at half of each batch, distillation at weight 0.5, weight aligning, 3 epochs. EWC is
  * left off: at any lambda that curbed forgetting it also blocked new classes.
+ * A new category from a few corrections (bench:encoder --few-shot-only, ngram, 20/50 corrections):
+ * at least 20 steps an epoch and a new class priced at half the median old class took flipkart
+ * from 4.1/29.3% to 30.9/56.1% right and clinc150 from 0/1.1% to 17.6/25.0%, with the
+ * class-incremental scenarios' accuracy and forgetting unchanged or better (see the README).
  */
 export const RECOMMENDED_CONTINUAL_OPTIONS: DeepPartial<TrainOptions> = {
   mode: 'full',
   epochs: 3,
+  minStepsPerEpoch: 20,
   strategy: {
-    replay: { capacity: 4000, ratio: 0.5, rebalance: true },
+    replay: { capacity: 4000, ratio: 0.5, rebalance: true, newClassMinShare: 0.5 },
     distillation: { temperature: 2, weight: 0.5 },
     weightAlign: true,
   },

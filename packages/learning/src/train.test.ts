@@ -6,7 +6,7 @@ import { syntheticExamples, tinyOptions } from './testing/synthetic.js';
 import { columnNorms } from './weightAlign.js';
 import { prepareExamples } from './options.js';
 import { ewcPenalty } from './strategies/ewc.js';
-import { updateReservoir } from './strategies/replay.js';
+import { floorNewClasses, updateReservoir } from './strategies/replay.js';
 import { continueTraining, trainBase } from './train.js';
 
 const oldLabels = ['alpha', 'beta', 'gamma'];
@@ -115,6 +115,29 @@ describe('training', async () => {
       ['b', 0.5],
       ['d', 1],
     ]);
+  });
+
+  it('a new class counts at least the given share of the mean old class in the rebalancing prior', () => {
+    const prior = { a: 1000, b: 3000, fresh: 20, big: 5000 };
+    expect(floorNewClasses(prior, ['a', 'b'], 0.5)).toEqual({ a: 1000, b: 3000, fresh: 1000, big: 5000 });
+    expect(floorNewClasses(prior, ['a', 'b'], 0)).toEqual(prior);
+    expect(floorNewClasses({ a: 10, fresh: 2 }, ['a', 'fresh'], 1), 'a class the model knows keeps its count').toEqual({ a: 10, fresh: 2 });
+  });
+
+  it('learns a new class from a few corrections: small updates take enough steps and the new class is not priced as rare', async () => {
+    // A base with a full reservoir of three old classes, then 6 rows of a new class.
+    const withReplay = await trainBase(syntheticExamples(oldLabels, 200, 11), { ...tinyOptions, strategy: { replay: { capacity: 600, ratio: 0.5 } } });
+    const few = syntheticExamples(['delta'], 6, 12).map((e) => ({ ...e, source: 'human_correction' as const }));
+    const heldNew = syntheticExamples(['delta'], 40, 13);
+    const update = (minStepsPerEpoch: number, newClassMinShare: number) =>
+      continueTraining({ base: withReplay.state, current: withReplay.state }, few, {
+        ...tinyOptions, epochs: 3, minStepsPerEpoch, strategy: { replay: { capacity: 600, ratio: 0.5, rebalance: true, newClassMinShare }, distillation: { temperature: 2, weight: 0.5 } },
+      });
+    const before = evaluateState((await update(1, 0)).state, heldNew).accuracy;
+    const after = await update(20, 1);
+    expect(before, 'one step per epoch, new class priced at 6 of 606 rows').toBeLessThan(0.5);
+    expect(evaluateState(after.state, heldNew).accuracy).toBeGreaterThan(0.8);
+    expect(evaluateState(after.state, syntheticExamples(oldLabels, 20, 14)).accuracy, 'old classes kept').toBeGreaterThan(0.9);
   });
 
   it('keeps a class-balanced reservoir', () => {

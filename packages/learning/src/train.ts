@@ -9,7 +9,7 @@ import { prepareExamples, resolveOptions, type DeepPartial, type TrainOptions, t
 import { createRng, shuffleInPlace, type Rng } from './random.js';
 import type { AdapterWeights, BaseWeights, FisherState, ModelConfig, TrainingState } from './state.js';
 import { estimateFisher, padFisher } from './strategies/ewc.js';
-import { seenCounts, updateReservoir } from './strategies/replay.js';
+import { floorNewClasses, seenCounts, updateReservoir } from './strategies/replay.js';
 import { alignNewClassWeights } from './weightAlign.js';
 
 /** Most reservoir rows scored per validation pass of a continuation without a held-out set. */
@@ -164,7 +164,9 @@ export async function continueTraining(
     train,
     replay,
     replayRatio: opts.strategy.replay?.ratio ?? 0,
-    ...(opts.strategy.replay?.rebalance === true && replay.length > 0 ? { classPrior: seenCounts(start.replaySeen ?? {}, replay, train) } : {}),
+    ...(opts.strategy.replay?.rebalance === true && replay.length > 0
+      ? { classPrior: floorNewClasses(seenCounts(start.replaySeen ?? {}, replay, train), start.labels, opts.strategy.replay.newClassMinShare ?? 0) }
+      : {}),
     validation: replayCheck,
     heldOutValidation: validation,
     lr,

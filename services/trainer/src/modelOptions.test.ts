@@ -13,6 +13,14 @@ describe('per-model training options', () => {
     expect(news.strategy).toEqual(TRAINER_DEFAULT_OPTIONS.strategy);
     expect(optionsForModel('other', {}, perModel)).toEqual(TRAINER_DEFAULT_OPTIONS);
   });
+  it('sets how small updates learn a new class: steps per epoch and the new-class share of the prior', () => {
+    const perModel = parseModelOptionsJson.parse('{"tickets": {"minStepsPerEpoch": 40, "strategy": {"replay": {"capacity": 4000, "ratio": 0.5, "rebalance": true, "newClassMinShare": 1}}}}');
+    const tickets = optionsForModel('tickets', {}, perModel);
+    expect(tickets.minStepsPerEpoch).toBe(40);
+    expect(tickets.strategy?.replay?.newClassMinShare).toBe(1);
+    expect(TRAINER_DEFAULT_OPTIONS.minStepsPerEpoch, 'the default takes enough steps for a few corrections').toBe(20);
+    expect(() => parseModelOptionsJson.parse('{"tickets": {"minStepsPerEpoch": 0}}')).toThrow(/minStepsPerEpoch/);
+  });
   it('rejects unknown fields and bad JSON with a message that says what to set', () => {
     expect(() => parseModelOptionsJson.parse('{"news": {"epoch": 5}}')).toThrow(/epoch/);
     expect(() => parseModelOptionsJson.parse('{news')).toThrow(/TRAINER_MODEL_OPTIONS is not JSON/);

@@ -12,13 +12,15 @@ export const ModelTrainOverrides = z
     /** LoRA rank of a fresh adapter (bootstrap, or a fallback to the base); a continuation keeps the champion's */
     rank: z.number().int().min(1).max(256),
     epochs: z.number().int().min(1).max(200),
+    /** optimiser steps an epoch takes at least (small updates pass over their rows again) */
+    minStepsPerEpoch: z.number().int().min(1).max(10_000),
     /** Adam rate of a continuation from the champion */
     learningRate: z.number().positive().max(1),
     /** lora mode: embedding rows the adapter may change (0 = frozen embedding) */
     embeddingDeltaRows: z.number().int().min(0),
     strategy: z
       .object({
-        replay: z.object({ capacity: z.number().int().min(1), ratio: z.number().min(0).max(0.95), rebalance: z.boolean() }).partial(),
+        replay: z.object({ capacity: z.number().int().min(1), ratio: z.number().min(0).max(0.95), rebalance: z.boolean(), newClassMinShare: z.number().min(0).max(10) }).partial(),
         distillation: z.object({ temperature: z.number().positive(), weight: z.number().min(0) }).partial(),
         ewc: z.object({ lambda: z.number().min(0), fisherSamples: z.number().int().min(1), decay: z.number().min(0).max(1) }).partial(),
         weightAlign: z.boolean(),
@@ -53,6 +55,7 @@ export function overridesToOptions(o: ModelTrainOverrides): DeepPartial<TrainOpt
   if (o.mode !== undefined) out.mode = o.mode;
   if (o.rank !== undefined) out.lora = { rank: o.rank, alpha: 2 * o.rank };
   if (o.epochs !== undefined) out.epochs = o.epochs;
+  if (o.minStepsPerEpoch !== undefined) out.minStepsPerEpoch = o.minStepsPerEpoch;
   if (o.learningRate !== undefined) out.learningRate = { continued: o.learningRate };
   if (o.embeddingDeltaRows !== undefined) out.embeddingDelta = { maxRows: o.embeddingDeltaRows };
   if (o.strategy !== undefined) out.strategy = o.strategy as DeepPartial<TrainOptions['strategy']>;
