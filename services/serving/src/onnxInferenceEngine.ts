@@ -41,7 +41,9 @@ export const onnxInferenceEngine = (options: OnnxEngineOptions = {}): InferenceE
       const encoder = await encoders.acquire(opts.encoder);
       try {
         const base = await createOnnxBase(onnxBytes, { intraOpThreads: threads, encoder });
-        return { baseVersion: base.baseVersion, createClassifier: (bytes, manifest) => base.createClassifier(bytes, manifest), release: async () => { await base.release(); await encoders.release(hash); } };
+        // The encoder's runs are micro-batched across versions (EncoderPool); the calls of one turn
+        // on a classifier also share its head run, or every request would still pay a run of its own.
+        return rowBatchedBase({ baseVersion: base.baseVersion, createClassifier: (bytes, manifest) => base.createClassifier(bytes, manifest), release: async () => { await base.release(); await encoders.release(hash); } }, batching.maxItems);
       } catch (err) {
         await encoders.release(hash);
         throw err;
