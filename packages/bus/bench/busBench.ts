@@ -31,13 +31,13 @@ const until = async (cond: () => boolean, ms: number) => {
 const CHUNK = 20_000;
 const chunks = Math.ceil(N / CHUNK);
 let seq = 0;
+// Built by makeEvent as services build theirs (serving's prediction worker, the trainer, the CLI):
+// the bus publishes such an envelope without parsing it a second time.
 const event = (): EventOf<'predictions'> => {
-  const e = makeEvent('predictions', {
-    source: '/flywheel/serving/bench', subject: `bench-model-${seq++ % 64}`,
-    data: { predictionId: randomUUID() as never, modelVersion: '1.0.0' as never, variant: 'champion', text: 'x', label: 'electronics', confidence: 0.93, latencyMs: 0.2 },
-  });
-  const pad = 300 - JSON.stringify(e).length;
-  return { ...e, data: { ...e.data, text: 'w'.repeat(Math.max(1, pad + 1)) } };
+  const data = (text: string) => ({ predictionId: randomUUID() as never, modelVersion: '1.0.0' as never, variant: 'champion' as const, text, label: 'electronics', confidence: 0.93, latencyMs: 0.2 });
+  const subject = `bench-model-${seq++ % 64}`;
+  const probe = JSON.stringify(makeEvent('predictions', { source: '/flywheel/serving/bench', subject, data: data('x') })).length;
+  return makeEvent('predictions', { source: '/flywheel/serving/bench', subject, data: data('w'.repeat(Math.max(1, 300 - probe + 1))) });
 };
 
 // Raw kafkajs and the bus take turns chunk by chunk (raw, bus, raw, bus, ...), so that both see the

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { jsonSchemas, makeEvent, renderSchema, topics, topicKeys } from './index.js';
+import { isBuiltEvent, jsonSchemas, makeEvent, renderSchema, topics, topicKeys } from './index.js';
 
 const fid = '6f1c1f1e-9a55-4b0e-8a8c-2f4a5b6c7d8e';
 
@@ -17,6 +17,16 @@ describe('envelopes', () => {
     expect(e.type).toBe('feedback.received.v1');
     expect(e.subject).toBe('support-urgency');
     expect(topics.feedback.schema.safeParse(JSON.parse(JSON.stringify(e))).success).toBe(true);
+  });
+
+  it('marks what it built for its topic only, frozen so the mark stays true (publishers skip a second parse)', () => {
+    const e = makeEvent('feedback', { source: '/test', subject: 'news', data: { feedbackId: fid, kind: 'confirmation', text: 'a kettle', predictedLabel: 'kitchen' } as never });
+    expect(isBuiltEvent('feedback', e)).toBe(true);
+    expect(isBuiltEvent('predictions', e), 'another topic').toBe(false);
+    expect(isBuiltEvent('feedback', { ...e }), 'a copy was never parsed').toBe(false);
+    expect(isBuiltEvent('feedback', JSON.parse(JSON.stringify(e))), 'nor a decoded one').toBe(false);
+    expect(() => { (e.data as { text: string }).text = '\u0000'; }).toThrow(TypeError);
+    expect(e.data.text).toBe('a kettle');
   });
 
   it('refuses a misclassification without a correct label, naming the field', () => {

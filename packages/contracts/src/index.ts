@@ -20,7 +20,7 @@ export { TrainingState, TrainingStatusChanged, Metrics } from './training.js';
 export { ArtifactRef, RoutingTable, ModelUpdated } from './modelUpdates.js';
 export type { ModelUpdateAction } from './modelUpdates.js';
 export { DriftLevel, DriftMeasurement, DriftReported } from './drift.js';
-export { topics, topicKeys, deadLetterTopic, deadLetterHeaders, makeEvent } from './topics.js';
+export { topics, topicKeys, deadLetterTopic, deadLetterHeaders, makeEvent, isBuiltEvent } from './topics.js';
 export type { Topics, TopicKey, EventOf, DataOf } from './topics.js';
 export { jsonSchemas, renderSchema } from './jsonSchemas.js';
 export { RetrainRules, RuleEnv, createRuleBook } from './retrainRules.js';

@@ -42,9 +42,29 @@ export const deadLetterHeaders = {
   failedAt: 'flywheel-dlq-failed-at',
 } as const;
 
+/** Envelopes makeEvent built: parsed by their topic's schema once, frozen so they stay as parsed. */
+const builtEvents = new WeakSet<object>();
+
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+};
+
+/**
+ * Whether `event` is an envelope makeEvent built for `key`: it passed that topic's full schema and
+ * cannot have changed since (it is frozen), so a publisher need not parse it again.
+ */
+export const isBuiltEvent = <K extends TopicKey>(key: K, event: unknown): event is EventOf<K> =>
+  typeof event === 'object' && event !== null && builtEvents.has(event) && (event as { type?: unknown }).type === topics[key].schema.shape.type.value &&
+  (event as { schemaversion?: unknown }).schemaversion === topics[key].schema.shape.schemaversion.value;
+
 /**
  * Builds a valid envelope for a topic. `id` may be given to make the event idempotent (e.g. the
- * outbox row's id), otherwise a fresh UUID is used.
+ * outbox row's id), otherwise a fresh UUID is used. The envelope is frozen (deeply): it is what
+ * the schema accepted, and publishing it again skips the parse (isBuiltEvent).
  */
 export const makeEvent = <K extends TopicKey>(
   key: K,
@@ -61,5 +81,7 @@ export const makeEvent = <K extends TopicKey>(
     schemaversion: topics[key].schema.shape.schemaversion.value,
     data: args.data,
   };
-  return topics[key].schema.parse(raw) as EventOf<K>;
+  const event = deepFreeze(topics[key].schema.parse(raw) as EventOf<K>);
+  builtEvents.add(event);
+  return event;
 };
