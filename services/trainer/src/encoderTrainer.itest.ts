@@ -71,6 +71,34 @@ const retrain = async (model: ModelName, fresh: Example[], cacheDir: string) => 
 };
 const distinct = (texts: Iterable<string>): Set<string> => new Set(texts);
 
+/**
+ * Serving's view of a registered version is the trainer's: the encoder opened from the object store
+ * embeds `texts` as the trainer cached them (to 1e-5), and the version runs in serving's engine on
+ * it. Returns the served encoder's hash and width.
+ */
+const expectServedAsTrained = async (version: NonNullable<Awaited<ReturnType<PgRegistry['challenger']>>>, cacheDir: string, texts: string[]): Promise<{ hash: string; dim: number }> => {
+  const manifest = await artifacts.readManifest(version.artifact);
+  const served = await createTextEncoder(encoderFilesOf(await artifacts.readEncoderFiles(manifest.encoder!)), { intraOpNumThreads: 1 });
+  const cache = new FileEmbeddingCache(cacheDir);
+  try {
+    const cached = await cache.get(served.hash, texts.map(textHash));
+    (await served.embed(texts)).forEach((row, i) => {
+      const trained = cached[i];
+      expect(trained, `text ${i} is in the trainer's cache`).toBeDefined();
+      row.forEach((v, d) => expect(Math.abs(v - trained![d]!)).toBeLessThan(1e-5));
+    });
+    const servingArtifacts = await artifacts.readServing(version.artifact);
+    const base = await createOnnxBase(servingArtifacts.baseOnnx!, { encoder: served });
+    const raw = await base.createClassifier(servingArtifacts.adapterBytes, servingArtifacts.adapterManifest).predictRaw(texts.slice(0, 4));
+    expect(raw.probabilities).toHaveLength(4 * version.labels.length);
+    await base.release();
+    return { hash: served.hash, dim: served.dim };
+  } finally {
+    await cache.close();
+    await served.release();
+  }
+};
+
 beforeAll(async () => {
   p = await isolatedPlatform('trainer-enc');
   await runMigrations(p.pool, registryMigrationsDir, { table: 'registry_migrations' });
@@ -132,29 +160,8 @@ describe('trainer on an encoder base (real PostgreSQL, Redis, S3 API)', () => {
     expect(counted).toEqual({ cached: v2.metrics.embeddingCacheHits, computed: v1.metrics.embeddingsComputed! + unseen.length });
 
     // Parity: serving opens the encoder from the object store; its embeddings equal the trainer's cached rows.
-    const manifest2 = await artifacts.readManifest(v2.artifact);
-    const served = await createTextEncoder(encoderFilesOf(await artifacts.readEncoderFiles(manifest2.encoder!)), { intraOpNumThreads: 1 });
-    const cache = new FileEmbeddingCache(cacheDir);
-    try {
-      expect(served.hash).toBe(hash);
-      const texts = [...fresh2.slice(0, 20), ...first.slice(0, 20)].map((e) => e.text);
-      const cached = await cache.get(hash, texts.map(textHash));
-      const computed = await served.embed(texts);
-      computed.forEach((row, i) => {
-        const trained = cached[i];
-        expect(trained, `text ${i} is in the trainer's cache`).toBeDefined();
-        row.forEach((v, d) => expect(Math.abs(v - trained![d]!)).toBeLessThan(1e-5));
-      });
-      // And the registered version runs in serving's engine on that encoder.
-      const servingArtifacts = await artifacts.readServing(v2.artifact);
-      const base = await createOnnxBase(servingArtifacts.baseOnnx!, { encoder: served });
-      const raw = await base.createClassifier(servingArtifacts.adapterBytes, servingArtifacts.adapterManifest).predictRaw(texts.slice(0, 4));
-      expect(raw.probabilities).toHaveLength(4 * v2.labels.length);
-      await base.release();
-    } finally {
-      await cache.close();
-      await served.release();
-    }
+    const served = await expectServedAsTrained(v2, cacheDir, [...fresh2.slice(0, 20), ...first.slice(0, 20)].map((e) => e.text));
+    expect(served).toEqual({ hash, dim: 64 });
   }, 240_000);
 
   it('a hybrid base (flywheel import --hybrid): stored with its n-gram half declared, retrained on it, and served on the same rows', async () => {
@@ -170,22 +177,7 @@ describe('trainer on an encoder base (real PostgreSQL, Redis, S3 API)', () => {
     const manifest = await artifacts.readManifest(challenger.artifact);
     expect(manifest.encoder?.hash).toBe(boot.encoder.hash);
     // Serving opens the stored folder: encoder row (64) and n-gram bag (256), equal to the trainer's cached rows.
-    const served = await createTextEncoder(encoderFilesOf(await artifacts.readEncoderFiles(manifest.encoder!)), { intraOpNumThreads: 1 });
-    const cache = new FileEmbeddingCache(cacheDir);
-    try {
-      expect({ hash: served.hash, dim: served.dim }).toEqual({ hash: boot.encoder.hash, dim: 64 + 256 });
-      const texts = corrections(0).slice(0, 20).map((e) => e.text);
-      const cached = await cache.get(served.hash, texts.map(textHash));
-      (await served.embed(texts)).forEach((row, i) => row.forEach((v, d) => expect(Math.abs(v - cached[i]![d]!)).toBeLessThan(1e-5)));
-      const servingArtifacts = await artifacts.readServing(challenger.artifact);
-      const base = await createOnnxBase(servingArtifacts.baseOnnx!, { encoder: served });
-      const raw = await base.createClassifier(servingArtifacts.adapterBytes, servingArtifacts.adapterManifest).predictRaw(texts.slice(0, 4));
-      expect(raw.probabilities).toHaveLength(4 * challenger.labels.length);
-      await base.release();
-    } finally {
-      await cache.close();
-      await served.release();
-    }
+    expect(await expectServedAsTrained(challenger, cacheDir, corrections(0).slice(0, 20).map((e) => e.text))).toEqual({ hash: boot.encoder.hash, dim: 64 + 256 });
   }, 240_000);
 
   it('retrains an imported classifier into a student on its encoder (a new major version), and refuses one imported without an encoder, saying what to do', async () => {

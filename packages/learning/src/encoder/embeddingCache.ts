@@ -157,7 +157,9 @@ export class FileEmbeddingCache implements EmbeddingCache {
         if (fresh.length === 0) return;
       }
       const adding = fresh.length * record + (f.dim === undefined ? HEADER_BYTES : 0);
-      if ((await this.folderBytes(f)) + adding > max) await this.makeRoom(f, dim, adding);
+      // One listing of the folder serves both the check and, when over, the choice of what to remove.
+      const others = await this.otherFiles(f);
+      if (f.size + others.reduce((sum, o) => sum + o.bytes, 0) + adding > max) await this.makeRoom(f, dim, adding, others);
     }
     const chunks: Uint8Array[] = [];
     if (f.dim === undefined) {
@@ -176,13 +178,6 @@ export class FileEmbeddingCache implements EmbeddingCache {
     f.dim = dim;
     f.size = at;
     for (const [h, o] of added) f.offsets.set(h, o);
-  }
-
-  /** Bytes of every base file in the folder: this one as known here, the others as on disk. */
-  private async folderBytes(f: BaseFile): Promise<number> {
-    let total = f.size;
-    for (const other of await this.otherFiles(f)) total += other.bytes;
-    return total;
   }
 
   private async otherFiles(f: BaseFile): Promise<{ path: string; bytes: number; mtimeMs: number }[]> {
@@ -204,9 +199,9 @@ export class FileEmbeddingCache implements EmbeddingCache {
   }
 
   /** Frees room for `adding` bytes: other bases' files first (oldest first), then this base's least recently used rows. */
-  private async makeRoom(f: BaseFile, dim: number, adding: number): Promise<void> {
+  private async makeRoom(f: BaseFile, dim: number, adding: number, listed: readonly { path: string; bytes: number; mtimeMs: number }[]): Promise<void> {
     const max = this.options.maxBytes!;
-    const others = (await this.otherFiles(f)).sort((a, b) => a.mtimeMs - b.mtimeMs);
+    const others = [...listed].sort((a, b) => a.mtimeMs - b.mtimeMs);
     let total = f.size + others.reduce((s, o) => s + o.bytes, 0);
     for (const o of others) {
       if (total + adding <= max) return;
