@@ -11,7 +11,7 @@
  *
  *   pnpm bench:encoder [--glove DIR] [--datasets flipkart,clinc150] [--kinds ngram,encoder,hybrid]
  *                      [--subsample ROWS] [--quick] [--experiences 5] [--seed 42] [--hybrid-buckets 1024]
- *                      [--skip-microbatch] [--few-shot-only]
+ *                      [--skip-microbatch] [--few-shot-only] [--update-options JSON]
  *
  * --few-shot-only: only the few-shot figures (no joint, scenarios or serving), for tuning how an
  * update learns a new category from a few corrections.
@@ -47,6 +47,7 @@ const { values: args } = parseArgs({
     'hybrid-buckets': { type: 'string', default: '1024' },
     'skip-microbatch': { type: 'boolean', default: false },
     'few-shot-only': { type: 'boolean', default: false },
+    'update-options': { type: 'string' },
   },
 });
 const seed = Number(args.seed);
@@ -62,7 +63,8 @@ const backend = await initBackend();
 log(`backend ${backend}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
 const baseOptions: DeepPartial<TrainOptions> = { seed, epochs: args.quick ? 4 : 8, patience: 2, batchSize: 128, strategy: { replay: { capacity: 4000, ratio: 0.5 } } };
-const updateOptions: DeepPartial<TrainOptions> = { ...TRAINER_DEFAULT_OPTIONS, seed };
+// --update-options JSON: fields over the trainer's defaults for every update (tuning, e.g. '{"learningRate":{"continued":0.01}}')
+const updateOptions: DeepPartial<TrainOptions> = { ...TRAINER_DEFAULT_OPTIONS, seed, ...(args['update-options'] !== undefined ? (JSON.parse(args['update-options']) as DeepPartial<TrainOptions>) : {}) };
 
 /** One base kind: how it trains, continues and predicts. Encoder kinds report what each run asked of the cache. */
 interface Kind {
