@@ -11,7 +11,7 @@ import { createTfClassifier } from '../tfClassifier.js';
 import type { TrainResult } from '../train.js';
 import { optionsMetrics, type CandidateDataSettings } from '../candidate.js';
 import { MemoryEmbeddingCache } from './embeddingCache.js';
-import { continueEncoderTraining, encoderRows, trainEncoderBase, type EmbeddingUse, type EncoderSource } from './encoderTraining.js';
+import { continueEncoderTraining, encoderRows, encoderUpdateOptions, trainEncoderBase, type EmbeddingUse, type EncoderSource } from './encoderTraining.js';
 
 /**
  * bootstrapCandidate / trainCandidate (candidate.ts) for a model on a frozen encoder base, plus the
@@ -167,7 +167,7 @@ export async function trainEncoderCandidate(
   const training = await continueEncoderTraining({ base: champion, current: champion }, splits.train, src, { ...options, validation: splits.validation });
   const state = training.state;
   const scores = gateScores(logitsOf(state, rowsOf, splits.gate), state.labels, logitsOf(champion, rowsOf, splits.gate), champion.labels, splits.gate, oldGate, training.validation.accuracy);
-  const extra = { ...optionsMetrics(resolveOptions(options)), ...useMetrics(use), ...scoreMetrics(scores), epochs: training.epochs, trainSeconds: training.seconds, samplesPerSecond: training.samplesPerSecond, newBase: state.baseVersion !== champion.baseVersion ? 1 : 0 };
+  const extra = { ...optionsMetrics(resolveOptions(encoderUpdateOptions(options))), ...useMetrics(use), ...scoreMetrics(scores), epochs: training.epochs, trainSeconds: training.seconds, samplesPerSecond: training.samplesPerSecond, newBase: state.baseVersion !== champion.baseVersion ? 1 : 0 };
   return { state, training, scores, metrics: report(state, rowsOf, splits, extra), snapshot: [...old, ...data.fresh], embeddings: use };
 }
 
@@ -231,6 +231,6 @@ export async function distillImportedCandidate(
   const C = state.labels.length;
   const lost = rightBefore.filter((i) => state.labels[argmaxRow(cand, i, C)] !== splits.gate[i]!.label).length;
   const scores: CandidateScores = { ...base, forgetting: splits.gate.length === 0 ? 0 : lost / splits.gate.length };
-  const extra = { ...optionsMetrics(resolveOptions(options)), ...useMetrics(use), ...scoreMetrics(scores), distilledFromImported: 1, studentRows: splits.train.length, epochs: training.epochs, trainSeconds: training.seconds, samplesPerSecond: training.samplesPerSecond, newBase: 1 };
+  const extra = { ...optionsMetrics(resolveOptions(encoderUpdateOptions(options))), ...useMetrics(use), ...scoreMetrics(scores), distilledFromImported: 1, studentRows: splits.train.length, epochs: training.epochs, trainSeconds: training.seconds, samplesPerSecond: training.samplesPerSecond, newBase: 1 };
   return { state, student, training, scores, metrics: report(state, rowsOf, splits, extra), snapshot: everything, embeddings: use };
 }

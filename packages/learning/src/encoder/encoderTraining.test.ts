@@ -14,7 +14,7 @@ import { createOnnxBase } from '../serving.js';
 import { createTfClassifier } from '../tfClassifier.js';
 import { MemoryEmbeddingCache } from './embeddingCache.js';
 import { loadTextEncoder } from './encoderBase.js';
-import { continueEncoderTraining, encoderRows, trainEncoderBase, type EncoderSource } from './encoderTraining.js';
+import { continueEncoderTraining, ENCODER_CONTINUED_LEARNING_RATE, encoderRows, encoderUpdateOptions, trainEncoderBase, type EncoderSource } from './encoderTraining.js';
 import { shippedClinc, writeTinyEncoder } from './testing/tinyEncoder.js';
 
 const root = await mkdtemp(join(tmpdir(), 'flywheel-enctrain-'));
@@ -112,6 +112,12 @@ describe('training on a frozen encoder base', async () => {
       await onnxBase.release();
     }
     await expect(createOnnxBase(exportBaseOnnx(base.state))).rejects.toThrow(/no encoder was given/);
+  });
+
+  it('an update on an encoder base takes the encoder continuation rate unless the options name one', () => {
+    expect(encoderUpdateOptions({ epochs: 3 }).learningRate).toEqual({ continued: ENCODER_CONTINUED_LEARNING_RATE });
+    expect(encoderUpdateOptions({ learningRate: { fresh: 1e-3 } }).learningRate).toEqual({ fresh: 1e-3, continued: ENCODER_CONTINUED_LEARNING_RATE });
+    expect(encoderUpdateOptions({ learningRate: { continued: 4e-3 } }).learningRate, 'a per-model override wins').toEqual({ continued: 4e-3 });
   });
 
   it('refuses to continue a version on another base', async () => {
