@@ -22,14 +22,22 @@ const triggersFor = (model: string) => triggers.filter((t) => t.subject === mode
 const count = async (sql: string, args: unknown[]): Promise<number> => Number((await p.pool.query(sql, args)).rows[0].n);
 
 beforeAll(async () => {
+  // Each step's time goes to stderr: a set-up that outlasts the hook says where it stood.
+  const t0 = Date.now();
+  const step = (what: string): void => console.error(`[aggregator itest] ${what} after ${Date.now() - t0} ms`);
   p = await isolatedPlatform('aggregator');
-  // The first instance creates the group; the other two join it together (one rebalance, not two).
+  step('platform ready');
+  // One instance joins the group at a time. Two joining an existing group together could leave the
+  // join hanging on the Kafka-protocol mock: once for over 115 s on a loaded CI run, and every time
+  // here with a 10 s rebalance timeout; one at a time joined in 10 s with either timeout.
   const startOne = async () => {
     const agg = await startAggregator(p);
     instances.push({ agg, close: () => agg.svc.stop() });
   };
-  await startOne();
-  await Promise.all([startOne(), startOne()]);
+  for (let i = 1; i <= 3; i++) {
+    await startOne();
+    step(`instance ${i} of 3 joined`);
+  }
   kafka = new Kafka({ brokers: p.brokers, clientId: `agg-test-${p.run}`, logLevel: logLevel.NOTHING });
   const c = kafka.consumer({ groupId: `agg-test-${p.run}` });
   await c.connect();
@@ -40,7 +48,8 @@ beforeAll(async () => {
     else triggers.push(JSON.parse(value) as EventOf<'retrainingTriggers'>);
   } });
   cleanups.push(() => c.disconnect());
-}, 120_000);
+  step('trigger and dead-letter reader running');
+}, 180_000);
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
   await Promise.all(instances.map((i) => i.close().catch(() => {})));
