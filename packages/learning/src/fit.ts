@@ -148,48 +148,48 @@ export function fit(input: FitInput): FitOutput {
     let lossSum = 0;
     let steps = 0;
     for (let pass = 0; pass < passes; pass++) {
-    shuffleInPlace(order, rng);
-    for (let s = 0; s < nTrain; s += perBatchNew) {
-      const rows = order.slice(s, s + perBatchNew);
-      for (let k = 0; k < perBatchReplay; k++) rows.push(nTrain + rng.int(nReplay));
-      const n = rows.length;
-      fillH0(rows, h0Buffer);
-      const masks = loraDropout > 0 ? model.hiddenUnits.map((_, i) => (loraLayers.has(`dense${i}`) ? dropoutMask(n, i === 0 ? D : (model.hiddenUnits[i - 1] as number), loraDropout, rng) : undefined)) : undefined;
-      const teacherBatch = teacherLogits !== undefined ? gatherRows(teacherLogits, rows, teacherC) : teacherLazy?.gather(rows);
-      let wSum = 0;
-      for (const r of rows) wSum += sampleWeight[r] as number;
-      wSum = wSum || 1;
-      rows.forEach((r, k) => (rowWeight[k] = (sampleWeight[r] as number) / wSum));
-      const teacher = input.teacher;
-      // Weighted cross-entropy (+ distillation on the old classes) and its gradient, in JS.
-      const lossGradient = (logits: Float32Array, rowsIn: number, dl: Float32Array): number => {
-        let loss = 0;
-        for (let k = 0; k < rowsIn; k++) {
-          const o = k * C;
-          const w = rowWeight[k] as number;
-          let max = -Infinity;
-          for (let c = 0; c < C; c++) max = Math.max(max, logits[o + c] as number);
-          let z = 0;
-          for (let c = 0; c < C; c++) {
-            const e = Math.exp((logits[o + c] as number) - max);
-            dl[o + c] = e;
-            z += e;
+      shuffleInPlace(order, rng);
+      for (let s = 0; s < nTrain; s += perBatchNew) {
+        const rows = order.slice(s, s + perBatchNew);
+        for (let k = 0; k < perBatchReplay; k++) rows.push(nTrain + rng.int(nReplay));
+        const n = rows.length;
+        fillH0(rows, h0Buffer);
+        const masks = loraDropout > 0 ? model.hiddenUnits.map((_, i) => (loraLayers.has(`dense${i}`) ? dropoutMask(n, i === 0 ? D : (model.hiddenUnits[i - 1] as number), loraDropout, rng) : undefined)) : undefined;
+        const teacherBatch = teacherLogits !== undefined ? gatherRows(teacherLogits, rows, teacherC) : teacherLazy?.gather(rows);
+        let wSum = 0;
+        for (const r of rows) wSum += sampleWeight[r] as number;
+        wSum = wSum || 1;
+        rows.forEach((r, k) => (rowWeight[k] = (sampleWeight[r] as number) / wSum));
+        const teacher = input.teacher;
+        // Weighted cross-entropy (+ distillation on the old classes) and its gradient, in JS.
+        const lossGradient = (logits: Float32Array, rowsIn: number, dl: Float32Array): number => {
+          let loss = 0;
+          for (let k = 0; k < rowsIn; k++) {
+            const o = k * C;
+            const w = rowWeight[k] as number;
+            let max = -Infinity;
+            for (let c = 0; c < C; c++) max = Math.max(max, logits[o + c] as number);
+            let z = 0;
+            for (let c = 0; c < C; c++) {
+              const e = Math.exp((logits[o + c] as number) - max);
+              dl[o + c] = e;
+              z += e;
+            }
+            for (let c = 0; c < C; c++) dl[o + c] = ((dl[o + c] as number) / z) * w;
+            const target = y[rows[k] as number] as number;
+            dl[o + target] = (dl[o + target] as number) - w;
+            loss += w * (max + Math.log(z) - (logits[o + target] as number));
           }
-          for (let c = 0; c < C; c++) dl[o + c] = ((dl[o + c] as number) / z) * w;
-          const target = y[rows[k] as number] as number;
-          dl[o + target] = (dl[o + target] as number) - w;
-          loss += w * (max + Math.log(z) - (logits[o + target] as number));
+          if (teacherBatch !== undefined && teacher !== undefined) loss += addDistillationGradient(logits, C, teacherBatch, teacherC, rowWeight, rowsIn, teacher.temperature, teacher.weight, dl);
+          return loss;
+        };
+        lossSum += net.step({ h0: h0Buffer, n, lossGradient, masks, inputGradient: h0Grad });
+        if (h0Grad !== undefined && adagrad !== undefined && scratch !== undefined) {
+          sparseAdagrad(embedding, adagrad, D, feats, rows, h0Grad, opts.embeddingLearningRate, scratch);
         }
-        if (teacherBatch !== undefined && teacher !== undefined) loss += addDistillationGradient(logits, C, teacherBatch, teacherC, rowWeight, rowsIn, teacher.temperature, teacher.weight, dl);
-        return loss;
-      };
-      lossSum += net.step({ h0: h0Buffer, n, lossGradient, masks, inputGradient: h0Grad });
-      if (h0Grad !== undefined && adagrad !== undefined && scratch !== undefined) {
-        sparseAdagrad(embedding, adagrad, D, feats, rows, h0Grad, opts.embeddingLearningRate, scratch);
+        steps++;
+        samples += n;
       }
-      steps++;
-      samples += n;
-    }
     }
     const val = validate();
     history.push({ epoch, loss: lossSum / Math.max(1, steps), valAccuracy: val.acc });
