@@ -77,7 +77,7 @@ export function fit(input: FitInput): FitOutput {
   // one: both work on a copy (with the adapter's earlier delta added) so the previous version stays intact.
   const deltaRows = mode === 'lora' && input.rowsOf === undefined ? (opts.embeddingDelta?.maxRows ?? 0) : 0;
   const trainEmbedding = (mode === 'full' && input.rowsOf === undefined) || deltaRows > 0;
-  const embedding = mode === 'full' ? effectiveEmbedding({ base: input.base, adapter: input.adapter, model }).slice() : deltaRows > 0 ? copyWithDelta(input.base.embedding, D, input.adapter.embeddingDelta) : effectiveEmbedding({ base: input.base, adapter: input.adapter, model });
+  const embedding = mode === 'full' || deltaRows > 0 ? copyWithDelta(input.base.embedding, D, input.adapter.embeddingDelta) : effectiveEmbedding({ base: input.base, adapter: input.adapter, model });
   // Frozen embedding: the bag output of every row never changes, so compute it once.
   const cachedH0 = input.rowsOf !== undefined ? input.rowsOf(texts) : !trainEmbedding ? new Float32Array(texts.length * D) : undefined;
   if (cachedH0 !== undefined && input.rowsOf === undefined) embeddingBag(embedding, D, feats, undefined, cachedH0);
@@ -139,6 +139,10 @@ export function fit(input: FitInput): FitOutput {
   let best: { acc: number; loss: number; epoch: number; snap: Map<string, Float32Array>; embedding: Float32Array | undefined; logits?: Float32Array | undefined } = { acc: -Infinity, loss: Infinity, epoch: 0, snap: net.snapshot(), embedding: undefined };
   let sinceBest = 0;
   let samples = 0;
+  // The best epoch's table, when a later epoch could still replace it: one buffer for the whole fit,
+  // overwritten at each new best. A fresh 32 MB table per improved epoch cost about 90 ms each (page
+  // faults on new memory), against about 10 ms to copy into memory already touched.
+  let bestTable: Float32Array | undefined;
   const order = Array.from({ length: nTrain }, (_, i) => i);
   // A small update (a few corrections of a new category) would take one or two optimiser steps per
   // epoch and learn nothing: its epoch passes over its rows again (reshuffled) until it has taken
@@ -198,7 +202,9 @@ export function fit(input: FitInput): FitOutput {
     if (improved) {
       // The table is copied (32 MB at the default size) only when a later epoch could still replace
       // it; undefined = the table as it is now (epoch 0: untouched, last epoch: nothing trains after).
-      best = { acc: val.acc, loss: val.loss, epoch, snap: net.snapshot(), embedding: trainEmbedding && epoch < opts.epochs ? embedding.slice() : undefined, logits: val.logits };
+      const keepTable = trainEmbedding && epoch < opts.epochs;
+      if (keepTable) (bestTable ??= new Float32Array(embedding.length)).set(embedding);
+      best = { acc: val.acc, loss: val.loss, epoch, snap: net.snapshot(), embedding: keepTable ? bestTable : undefined, logits: val.logits };
       sinceBest = 0;
     } else if (++sinceBest >= opts.patience) {
       break;
