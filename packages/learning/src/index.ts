@@ -38,6 +38,8 @@ export { BaseMetadata, exportBaseOnnx } from './onnx/exportBase.js';
 export {
   BOOTSTRAP_OPTIONS,
   DEFAULT_TRAIN_OPTIONS,
+  ENCODER_CONTINUED_LEARNING_RATE,
+  encoderUpdateOptions,
   RECOMMENDED_CONTINUAL_OPTIONS,
   TRAINER_DEFAULT_OPTIONS,
   LOW_FORGETTING_OPTIONS,

@@ -21,6 +21,15 @@ describe('per-model training options', () => {
     expect(TRAINER_DEFAULT_OPTIONS.minStepsPerEpoch, 'the default takes enough steps for a few corrections').toBe(20);
     expect(() => parseModelOptionsJson.parse('{"tickets": {"minStepsPerEpoch": 0}}')).toThrow(/minStepsPerEpoch/);
   });
+  it('a strategy named in an override keeps the trainer default\'s fields it leaves out; one not named is off', () => {
+    const perModel = parseModelOptionsJson.parse('{"shop": {"strategy": {"replay": {"capacity": 8000}, "distillation": {"temperature": 3}}}}');
+    const { strategy } = optionsForModel('shop', {}, perModel);
+    expect(strategy?.replay).toEqual({ ...TRAINER_DEFAULT_OPTIONS.strategy?.replay, capacity: 8000 });
+    expect(strategy?.replay?.newClassMinShare, 'the few-shot floor stays on').toBe(TRAINER_DEFAULT_OPTIONS.strategy?.replay?.newClassMinShare);
+    expect(strategy?.distillation).toEqual({ ...TRAINER_DEFAULT_OPTIONS.strategy?.distillation, temperature: 3 });
+    expect(strategy?.weightAlign, 'weight aligning was not named: off').toBeUndefined();
+    expect(optionsForModel('off', {}, parseModelOptionsJson.parse('{"off": {"strategy": {}}}')).strategy).toEqual({});
+  });
   it('rejects unknown fields and bad JSON with a message that says what to set', () => {
     expect(() => parseModelOptionsJson.parse('{"news": {"epoch": 5}}')).toThrow(/epoch/);
     expect(() => parseModelOptionsJson.parse('{news')).toThrow(/TRAINER_MODEL_OPTIONS is not JSON/);

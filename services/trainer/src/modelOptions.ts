@@ -4,7 +4,8 @@ import { z } from 'zod';
 /**
  * Per-model training overrides (TRAINER_MODEL_OPTIONS, JSON: `{"<model>": {...}}`). Fields left
  * out keep the trainer default (TRAINER_DEFAULT_OPTIONS); `strategy`, when given, replaces the
- * default strategy as a whole (so a strategy can be switched off).
+ * default strategy as a whole (so a strategy can be switched off), and each strategy it names keeps
+ * the trainer default's fields it leaves out (see strategyOverride).
  */
 export const ModelTrainOverrides = z
   .object({
@@ -58,7 +59,27 @@ export function overridesToOptions(o: ModelTrainOverrides): DeepPartial<TrainOpt
   if (o.minStepsPerEpoch !== undefined) out.minStepsPerEpoch = o.minStepsPerEpoch;
   if (o.learningRate !== undefined) out.learningRate = { continued: o.learningRate };
   if (o.embeddingDeltaRows !== undefined) out.embeddingDelta = { maxRows: o.embeddingDeltaRows };
-  if (o.strategy !== undefined) out.strategy = o.strategy as DeepPartial<TrainOptions['strategy']>;
+  if (o.strategy !== undefined) out.strategy = strategyOverride(o.strategy);
+  return out;
+}
+
+/** `defaults` with the fields `set` gives (zod's partial leaves absent fields as undefined keys). */
+const over = <T extends object>(defaults: T | undefined, set: Partial<Record<keyof T, unknown>>): T =>
+  ({ ...defaults, ...Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined)) }) as T;
+
+/**
+ * A strategy override: the strategies it names are on, the others off. A named strategy's missing
+ * fields come from the trainer default's same strategy, not from the library's: `{"replay":
+ * {"capacity": 8000}}` keeps the default's new-class share (0.5; the library's is 0, which would
+ * silently turn the few-shot floor off) and `{"distillation": {"temperature": 3}}` the default's weight.
+ */
+function strategyOverride(s: NonNullable<ModelTrainOverrides['strategy']>): DeepPartial<TrainOptions['strategy']> {
+  const d = TRAINER_DEFAULT_OPTIONS.strategy ?? {};
+  const out: DeepPartial<TrainOptions['strategy']> = {};
+  if (s.replay !== undefined) out.replay = over(d.replay, s.replay);
+  if (s.distillation !== undefined) out.distillation = over(d.distillation, s.distillation);
+  if (s.ewc !== undefined) out.ewc = over(d.ewc, s.ewc);
+  if (s.weightAlign !== undefined) out.weightAlign = s.weightAlign;
   return out;
 }
 

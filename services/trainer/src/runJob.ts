@@ -1,5 +1,5 @@
 import type { ArtifactRef, FencingToken, Metrics, ModelVersion, TrainingState } from '@flywheel/contracts';
-import type { DeepPartial, Example, TrainOptions } from '@flywheel/learning';
+import { encoderUpdateOptions, type DeepPartial, type Example, type TrainOptions } from '@flywheel/learning';
 import type { RetrainLease, RetrainLeases } from '@flywheel/redis';
 import type { EncoderRef, MinioArtifactStore, PgRegistry } from '@flywheel/registry';
 import { backoffMs, classifyError, Failed, failpoint, sleep, type Logger } from '@flywheel/runtime';
@@ -202,8 +202,10 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     await step(0.15, 'training', version);
     failpoint('trainer.mid-training'); // the job is running and holds the lease: recovery must fail it and free the model
     const options = optionsForModel(job.model, settings.trainOptions, settings.modelOptions ?? {});
-    log.info({ options: { mode: options.mode, lora: options.lora, epochs: options.epochs, learningRate: options.learningRate, embeddingDelta: options.embeddingDelta, strategy: options.strategy } }, 'training with these options');
     const encoderRef = source.kind === 'imported' ? source.student.ref : source.encoder?.ref;
+    // An update on an encoder base continues at the encoder-base rate unless the model sets one: log the rate it runs at.
+    const learningRate = (encoderRef !== undefined ? encoderUpdateOptions(options) : options).learningRate;
+    log.info({ options: { mode: options.mode, lora: options.lora, epochs: options.epochs, learningRate, embeddingDelta: options.embeddingDelta, strategy: options.strategy } }, 'training with these options');
     const out = await deps.train({
       model: job.model, version, fresh, options,
       ...(source.kind === 'imported'

@@ -1,7 +1,7 @@
 import type { Example } from '../data.js';
 import { LearningError } from '../errors.js';
 import type { RowsOf } from '../model.js';
-import type { DeepPartial, TrainOptions } from '../options.js';
+import { ENCODER_CONTINUED_LEARNING_RATE, encoderUpdateOptions, type DeepPartial, type TrainOptions } from '../options.js';
 import type { TrainingState } from '../state.js';
 import { continueTraining, trainBase, type TrainResult } from '../train.js';
 import { cachedEmbedder } from './cachedEmbedder.js';
@@ -63,20 +63,9 @@ export async function trainEncoderBase(examples: readonly Example[], source: Enc
   return { ...(await trainBase(examples, encoderModel(source, options), rowsOf)), embeddings: use };
 }
 
-/**
- * Continuation rate of an update on an encoder base when the options name none. Only the projection
- * and head learn there (no embedding table takes in new words), and at the n-gram default (2e-3)
- * an update learned new classes too slowly. `pnpm bench:encoder --skip-microbatch --update-options
- * '{"learningRate":{"continued":0.01}}'` against the default: class-incremental 93.6 → 98.1% of
- * joint (flipkart) and 89.4 → 97.6% (clinc150) for the GloVe encoder, 92.7 → 99.6% and 96.1 → 99.0%
- * for the hybrid; few-shot after 50 corrections 22.8 → 48.8% and 19.4 → 25.7% (encoder).
- */
-export const ENCODER_CONTINUED_LEARNING_RATE = 1e-2;
-
-/** An update's options on an encoder base: the encoder-base continuation rate unless the options set one. */
-export function encoderUpdateOptions(options: DeepPartial<TrainOptions>): DeepPartial<TrainOptions> {
-  return options.learningRate?.continued !== undefined ? options : { ...options, learningRate: { ...options.learningRate, continued: ENCODER_CONTINUED_LEARNING_RATE } };
-}
+// The encoder-base continuation rate lives with the other option defaults (options.ts), so the
+// trainer can log the rate an update really uses without loading the training code.
+export { ENCODER_CONTINUED_LEARNING_RATE, encoderUpdateOptions };
 
 /** continueTraining on an encoder base: LoRA on the projection + head, replay, distillation and EWC as for n-gram bases. */
 export async function continueEncoderTraining(
