@@ -8,7 +8,7 @@ export { emptyCounts, recordOutcome, mergeCounts, mergeExperimentStats, rateOf, 
 export type { ArmCounts, ExperimentStats } from './armCounts.js';
 export { twoProportionZTest, mixtureSequentialTest, differenceVariance, cohensH } from './proportionTests.js';
 export type { Interval, TwoProportionZTest, MixtureSequentialTest } from './proportionTests.js';
-export { sampleRatioMismatch, checkSampleRatio, SRM_THRESHOLD } from './sampleRatioMismatch.js';
+export { sampleRatioMismatch, checkSampleRatio, SRM_MIN_EXPECTED, SRM_THRESHOLD } from './sampleRatioMismatch.js';
 export type { SampleRatioCheck } from './sampleRatioMismatch.js';
 export { decideExperiment, DEFAULT_EXPERIMENT_CONFIG, GUARD_MIN_SAMPLE_PER_ARM } from './decideExperiment.js';
 export type {

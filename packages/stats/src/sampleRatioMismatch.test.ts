@@ -24,4 +24,12 @@ describe('sampleRatioMismatch', () => {
     expect(sampleRatioMismatch([0, 0], [9, 1]).halt).toBe(false);
     expect(() => sampleRatioMismatch([1, 2], [1])).toThrow(/one expected share per arm/);
   });
+  it('does not halt before every arm expects 5 units: the chi-square overstates small imbalances', () => {
+    // 10 units at 90/10 with 5 on the challenger: p = 2.5e-5 by chi-square, 0.0016 exactly.
+    const small = sampleRatioMismatch([5, 5], [9, 1]);
+    expect(small.pValue).toBeLessThan(0.001);
+    expect(small.halt).toBe(false);
+    // The same shares at 60 units (challenger expects 6) do halt.
+    expect(sampleRatioMismatch([30, 30], [9, 1]).halt).toBe(true);
+  });
 });

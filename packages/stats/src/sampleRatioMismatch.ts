@@ -17,6 +17,13 @@ export interface SampleRatioCheck {
 export const SRM_THRESHOLD = 0.001;
 
 /**
+ * Below this many expected units in an arm the chi-square approximation overstates significance
+ * (10 units at 90/10 with 5 on the challenger: chi-square p = 2.5e-5, exact binomial p = 0.0016),
+ * so a mismatch is reported but does not halt until every arm expects at least this many.
+ */
+export const SRM_MIN_EXPECTED = 5;
+
+/**
  * Chi-square goodness-of-fit of observed per-arm counts against the configured shares
  * (any number of arms; shares are normalised). Halts when p < `threshold` (default 0.001).
  * An arm with a configured share of 0 that received traffic is an infinite mismatch.
@@ -34,19 +41,25 @@ export function sampleRatioMismatch(observed: readonly number[], expectedShares:
   const observedShares = observed.map((c) => (total > 0 ? c / total : 0));
   let chiSquare = 0;
   let cells = 0;
+  let impossible = false;
+  let minExpected = Number.POSITIVE_INFINITY;
   for (let i = 0; i < observed.length; i++) {
     const expected = total * (shares[i] ?? 0);
     const count = observed[i] ?? 0;
     if (expected === 0) {
-      if (count > 0) chiSquare = Number.POSITIVE_INFINITY;
+      if (count > 0) impossible = true;
       continue;
     }
     cells += 1;
+    minExpected = Math.min(minExpected, expected);
     chiSquare += ((count - expected) ** 2) / expected;
   }
+  if (impossible) chiSquare = Number.POSITIVE_INFINITY;
   const df = Math.max(1, cells - 1);
   const pValue = total === 0 ? 1 : chiSquareSf(chiSquare, df);
-  return { test: 'srm_chi_square', chiSquare, df, pValue, observedShares, expectedShares: shares, halt: pValue < threshold };
+  // Traffic on an arm configured at 0 % is broken at any sample size; otherwise wait for enough units.
+  const halt = pValue < threshold && (impossible || minExpected >= SRM_MIN_EXPECTED);
+  return { test: 'srm_chi_square', chiSquare, df, pValue, observedShares, expectedShares: shares, halt };
 }
 
 /** SRM check of a champion/challenger experiment against its {@link TrafficSplit}. */

@@ -25,6 +25,13 @@ describe('createPredictor: which answers count for the experiment', () => {
     expect(logged.every((r) => r.experimentId === EXPERIMENT)).toBe(true);
   });
 
+  it('logs a split request in row order, so any prefix the ab-router has read is a fair sample of the split', async () => {
+    const logged = await run({ model: 'm', champion: loaded('1.0.0'), challenger: loaded('1.1.0'), routing: routed, installedAt: new Date() });
+    expect(logged.map((r) => r.subjectId)).toEqual(Array.from({ length: 40 }, (_, i) => `user-${i}`));
+    // Both arms within the first half: grouped by arm, a half-read request was (almost) all one arm.
+    expect(new Set(logged.slice(0, 20).map((r) => r.variant))).toEqual(new Set(['champion', 'challenger']));
+  });
+
   it('does not stamp champion answers given because the routed challenger is not loaded yet', async () => {
     const logged = await run({ model: 'm', champion: loaded('1.0.0'), challenger: undefined, routing: routed, installedAt: new Date() });
     expect(logged).toHaveLength(40);

@@ -92,6 +92,7 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
     rows: readonly number[],
     ids: readonly string[],
     out: PredictionAnswer[],
+    logged: (PredictionRecord | undefined)[],
     opts: PredictOptions,
     started: number,
   ): Promise<void> => {
@@ -141,7 +142,7 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
         latencyMs,
         time: Date.now(),
       };
-      if (shadow === undefined) deps.recorder.record(record);
+      if (shadow === undefined) logged[row] = record;
       else records.push(record);
     }
     if (shadow !== undefined) deps.shadow?.offer({ model, shadow, experimentId: snapshot.routing.shadowExperimentId, records });
@@ -163,10 +164,12 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
       throw new NotFound(`model "${model}" is not served here; served models: ${known.length ? known.join(', ') : '(none)'}`);
     }
     const out = new Array<PredictionAnswer>(items.length);
+    const logged = new Array<PredictionRecord | undefined>(items.length);
     const ids = items.map(() => randomUUID());
     if (items.length === 1) {
       const routed = routeVariant(snapshot, (items[0] as PredictItem).subjectId ?? (ids[0] as string));
-      await runGroup(model, snapshot, routed.variant, routed.loaded, items, [0], ids, out, opts, started);
+      await runGroup(model, snapshot, routed.variant, routed.loaded, items, [0], ids, out, logged, opts, started);
+      if (logged[0] !== undefined) deps.recorder.record(logged[0]);
       return out;
     }
     const champion: number[] = [];
@@ -182,9 +185,13 @@ export const createPredictor = (deps: PredictorDeps): Predictor => {
       }
     });
     const groups: Promise<void>[] = [];
-    if (champion.length > 0) groups.push(runGroup(model, snapshot, 'champion', snapshot.champion, items, champion, ids, out, opts, started));
-    if (challengerLoaded !== undefined) groups.push(runGroup(model, snapshot, 'challenger', challengerLoaded, items, challenger, ids, out, opts, started));
+    if (champion.length > 0) groups.push(runGroup(model, snapshot, 'champion', snapshot.champion, items, champion, ids, out, logged, opts, started));
+    if (challengerLoaded !== undefined) groups.push(runGroup(model, snapshot, 'challenger', challengerLoaded, items, challenger, ids, out, logged, opts, started));
     await Promise.all(groups);
+    // Logged in row order, not arm by arm: the ab-router counts arms while it consumes, and a
+    // request's events read up to the middle must still be a fair sample of the split. Grouped by
+    // arm, half a batch read was all one arm, and the sample-ratio check halted a sound experiment.
+    for (const record of logged) if (record !== undefined) deps.recorder.record(record);
     return out;
   };
 };
