@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ModelName, ModelVersion } from '@flywheel/contracts';
-import { Conflict, failpoint, FlywheelError, NotFound, type Logger } from '@flywheel/runtime';
+import { classifyError, Conflict, failpoint, FlywheelError, NotFound, type Logger } from '@flywheel/runtime';
 import type { AbRouterMetrics } from './abRouterMetrics.js';
 import type { Champions } from './champions.js';
 import { championOnly, type RunDecision } from './decisionTx.js';
@@ -169,8 +169,13 @@ export const createChampionGuard = (deps: GuardDeps) => {
           log.warn({ model, judged: champ.version, reason: err.message }, 'automatic rollback skipped: the champion changed meanwhile');
           continue;
         }
+        // A store that is down is retried at the next tick; a refusal (nothing to roll back to) waits for a new champion.
+        if (classifyError(err)?.retriable === true) {
+          log.warn({ err, model, reason }, 'automatic rollback failed; retried at the next tick');
+          continue;
+        }
         champions.rollbackFailed(model);
-        log.error({ err, model, reason }, 'automatic rollback failed; the champion stays until an operator acts');
+        log.error({ err, model, reason }, 'automatic rollback failed; the champion stays until an operator acts or a new champion is adopted');
       }
     }
   };

@@ -24,7 +24,9 @@ export const createChampions = (health: { windowSize: number; minSamples: number
         }
       }
       await store.setChampion(model, version, bar, inherited);
-      rollbackUnavailable.delete(model);
+      // Only a new champion may have something to roll back to; the same one re-adopted (every
+      // experiment start does) has not, and clearing the flag made the guard fail again each time.
+      if (current?.version !== version) rollbackUnavailable.delete(model);
     },
     /** An automatic rollback failed: leave the model to an operator until its champion changes. */
     rollbackFailed: (model: string): void => {
