@@ -50,6 +50,11 @@ export const startS3Local = async (options: S3LocalOptions): Promise<S3Local> =>
   await s3rver.configureBuckets();
 
   const server = createServer(s3rver.callback());
+  // Clients (the minio client on Node's global agent) drop an idle socket after 5 s; a server that
+  // also closes at 5 s races them, and a request written to a socket the server just closed fails
+  // with EPIPE or ECONNRESET. Outlasting the client leaves the closing to it.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   let port: number;
   try {
     port = await listen(server, options.port, address);
