@@ -151,10 +151,16 @@ export const runScenario = async (deps: { stack: LocalStack; observer: EventObse
       after: updatesAtShift,
       timeoutMs: timeout(300), what: 'the trainer to register a challenger',
       onTick: async () => {
-        const failed = observer.training.find((x) => x.data.state === 'failed' || x.data.state === 'rejected');
-        if (failed) throw new StageTimeout(`training ${failed.data.state}: ${failed.data.reason ?? 'no reason given'}`, 'trainer');
+        const failed = observer.training.find((x) => x.data.state === 'failed');
+        if (failed) throw new StageTimeout(`training failed: ${failed.data.reason ?? 'no reason given'}`, 'trainer');
+        // A candidate its quality gates reject is the loop working, not a fault (the first corrections
+        // may be too few to beat the champion): corrections keep coming until the next retraining.
+        // Only a model that keeps failing its gates ends the demo.
+        const rejected = observer.training.filter((x) => x.data.state === 'rejected');
+        const lastRejected = rejected.at(-1);
+        if (lastRejected && rejected.length >= 3) throw new StageTimeout(`training rejected ${rejected.length} times; the last: ${lastRejected.data.reason ?? 'no reason given'}`, 'trainer');
         const last = observer.training.at(-1)?.data;
-        await tick(QUIET);
+        await tick(rejected.length > 0 ? SHIFT : QUIET);
         progress.update(last ? `${last.state}${last.stage ? ` ${last.stage}` : ''} ${Math.round(last.progress * 100)}%` : 'waiting for the trainer to pick up the job');
       },
     });
