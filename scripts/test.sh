@@ -72,5 +72,5 @@ elif ! bash scripts/lib/check-clean.sh --public-only; then
 fi
 # Test tasks turbo saw fail (also those that never wrote a report).
 mapfile -t failed_tasks < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -oE '^\s*@[^#[:space:]]+#test' | sed -E 's/^\s*//; s/#test$//' | sort -u)
-node "$report_tool" summary "$ROOT" "${early_failures[@]}" "${failed_tasks[@]}" || status=1
+FLYWHEEL_TEST_LOG="$log" node "$report_tool" summary "$ROOT" "${early_failures[@]}" "${failed_tasks[@]}" || status=1
 exit $status

@@ -39,6 +39,16 @@ const packageDirs = (root) =>
 
 const firstLines = (text, n) => strip(String(text)).split('\n').filter((l) => l.trim() !== '').slice(0, n).map((l) => `      ${l}`).join('\n');
 
+// The "Unhandled Error" blocks a package printed, from the test log named by FLYWHEEL_TEST_LOG.
+const unhandledErrors = (pkg) => {
+  const log = process.env.FLYWHEEL_TEST_LOG;
+  if (!log || !existsSync(log)) return '      (see the test log)';
+  const prefix = `${pkg}:test: `;
+  const lines = strip(readFileSync(log, 'utf8')).split('\n').filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+  const found = lines.flatMap((l, i) => (/^(Error|TypeError|RangeError|Unhandled)\b.*:/.test(l.trim()) ? [lines.slice(i, i + 3).join('\n')] : []));
+  return found.length > 0 ? firstLines(found.join('\n'), 12) : '      (no error text found; see the test log)';
+};
+
 const summary = (root, taskFailures) => {
   let passed = 0;
   let failed = 0;
@@ -70,7 +80,15 @@ const summary = (root, taskFailures) => {
       failures.push(`  ${pkg.slice(1)}`);
       continue;
     }
-    if (reported.has(pkg)) continue;
+    if (reported.has(pkg)) {
+      // vitest exits 1 on an error outside every test ("Unhandled Error"), which its JSON report
+      // does not count; a task that failed with a clean report must not read as "0 failed".
+      if (!failures.some((f) => f.startsWith(`  ${pkg} `))) {
+        failed += 1;
+        failures.push(`  ${pkg}: vitest exited non-zero although every test in its report passed: an unhandled error outside the tests\n${unhandledErrors(pkg)}`);
+      }
+      continue;
+    }
     failed += 1;
     failures.push(`  ${pkg}: its test task failed before vitest wrote a report; see the log`);
   }
