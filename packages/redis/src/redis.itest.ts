@@ -56,6 +56,18 @@ describe('RedisDedupe (real Redis)', () => {
   });
 });
 
+describe('RedisDedupe with large batches (real Redis)', () => {
+  it('checks and records a batch larger than Lua can unpack at once (about 8,000 values), id by id', async () => {
+    const d = new RedisDedupe(redis, { prefix, ttlSeconds: 60 });
+    const ids = Array.from({ length: 12_000 }, (_, i) => (i % 5 === 0 ? `plain-${i}` : randomUUID()));
+    const marked = ids.filter((_, i) => i % 3 === 0);
+    await d.mark('g4', marked);
+    const seen = await d.seen('g4', ids);
+    expect(seen.filter(Boolean)).toHaveLength(marked.length);
+    expect(seen.every((s, i) => s === (i % 3 === 0))).toBe(true);
+  });
+});
+
 describe('RedisDedupe buckets (real Redis)', () => {
   it('remembers an id for at least the window and forgets it within one and a half', async () => {
     const t0 = 1_000_000_000; // the start of a slice (half a window)
