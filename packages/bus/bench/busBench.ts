@@ -46,7 +46,9 @@ const kafka = new Kafka({ brokers, clientId: `bench-raw-${run}`, logLevel: logLe
 const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const logger = createLogger({ service: 'bench', level: 'warn' });
 const prefix = `bench-bus-${run}-`;
-const newBus = (topicPrefix: string, clientId = `bench-${run}`) => createKafkaBus({ brokers, clientId, logger, metrics: createMetricsRegistry('bench'), dedupe: new RedisDedupe(redis, { prefix: `bench-${run}`, ttlSeconds: 600 }), topicPrefix });
+// One registry for every bus of the run: its batch-size and dedupe-wait histograms explain the consume ratio.
+const metrics = createMetricsRegistry('bench');
+const newBus = (topicPrefix: string, clientId = `bench-${run}`) => createKafkaBus({ brokers, clientId, logger, metrics, dedupe: new RedisDedupe(redis, { prefix: `bench-${run}`, ttlSeconds: 600 }), topicPrefix });
 const slice = <T>(xs: T[], c: number): T[] => xs.slice(c * CHUNK, Math.min(N, (c + 1) * CHUNK));
 
 /** One chunk through raw kafkajs: seconds to produce it, and to consume it from its first message. */
@@ -158,6 +160,26 @@ for (const [name, x] of [['kafkajs', raw], ['bus', bus]] as const) {
 }
 console.log(`bus/raw   ${(bus.producedPerSec / raw.producedPerSec).toFixed(2).padStart(10)}   ${(bus.consumedPerSec / raw.consumedPerSec).toFixed(2).padStart(10)}`);
 console.log(`bus, idempotent handlers (validation, no dedupe store): ${r(bus.idempotentConsumedPerSec)} consumed/s = ${(bus.idempotentConsumedPerSec / raw.consumedPerSec).toFixed(2)} of raw`);
+// Per kind of consumer group (dedupe on, idempotent handlers): batches, mean messages per batch, and
+// the mean and total time a validated batch waited for its dedupe lookup.
+const histogramTotals = async (name: string, kind: (group: string) => boolean) => {
+  const values = (await metrics.getSingleMetric(name)?.get())?.values ?? [];
+  const pick = (suffix: string) => values.filter((v) => v.metricName === `${name}_${suffix}` && kind(String(v.labels.group))).reduce((a, v) => a + v.value, 0);
+  return { count: pick('count'), sum: pick('sum') };
+};
+const perBatch = async (kind: (group: string) => boolean) => {
+  const size = await histogramTotals('flywheel_bus_batch_messages', kind);
+  const wait = await histogramTotals('flywheel_bus_dedupe_wait_seconds', kind);
+  return {
+    batches: size.count, meanMessages: +(size.sum / Math.max(1, size.count)).toFixed(1),
+    dedupeWaitMeanMs: +((wait.sum * 1000) / Math.max(1, wait.count)).toFixed(2), dedupeWaitTotalMs: Math.round(wait.sum * 1000),
+  };
+};
+const batches = {
+  dedupe: await perBatch((g) => g.startsWith('bench-bus-') && !g.startsWith('bench-bus-idem-') && !g.startsWith('bench-bus-lat-')),
+  idempotent: await perBatch((g) => g.startsWith('bench-bus-idem-')),
+};
+console.log(`batches: dedupe groups ${batches.dedupe.batches} of ${batches.dedupe.meanMessages} messages on average, waiting ${batches.dedupe.dedupeWaitMeanMs} ms each for the dedupe lookup (${batches.dedupe.dedupeWaitTotalMs} ms in all); idempotent groups ${batches.idempotent.batches} of ${batches.idempotent.meanMessages}`);
 const loadAfter = loadavg();
 console.log(`consumers: 4 partitions each, partitionsConsumedConcurrently 4; load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}`);
 console.log(JSON.stringify({
@@ -170,5 +192,6 @@ console.log(JSON.stringify({
     consume: +(bus.consumedPerSec / raw.consumedPerSec).toFixed(3),
     consumeIdempotent: +(bus.idempotentConsumedPerSec / raw.consumedPerSec).toFixed(3),
   },
+  batches,
 }));
 process.exit(0);

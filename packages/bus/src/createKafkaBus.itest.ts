@@ -12,8 +12,8 @@ const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const logger = createLogger({ service: 'bus-itest', level: 'silent' });
 const run = randomUUID().slice(0, 8);
 
-const newBus = (prefix: string) =>
-  createKafkaBus({ brokers, clientId: `itest-${run}`, logger, metrics: createMetricsRegistry('itest'), dedupe: new RedisDedupe(redis, { prefix: `itest-${run}`, ttlSeconds: 600 }), topicPrefix: prefix });
+const newBus = (prefix: string, metrics = createMetricsRegistry('itest')) =>
+  createKafkaBus({ brokers, clientId: `itest-${run}`, logger, metrics, dedupe: new RedisDedupe(redis, { prefix: `itest-${run}`, ttlSeconds: 600 }), topicPrefix: prefix });
 
 const until = async (cond: () => boolean, ms = 20_000): Promise<void> => {
   const end = Date.now() + ms;
@@ -101,7 +101,8 @@ describe.concurrent('the bus against a Kafka-protocol broker', () => {
 
   it('processes a duplicate delivery once, dead-letters a poison message with its reason, and keeps the partition moving', async () => {
     const prefix = `t2-${run}-`;
-    const bus = newBus(prefix);
+    const metrics = createMetricsRegistry('itest');
+    const bus = newBus(prefix, metrics);
     buses.push(bus);
     const seen: string[] = [];
     await bus.consume(`g2-${run}`, { retrainingTriggers: async (e) => { seen.push(e.id); } });
@@ -128,6 +129,13 @@ describe.concurrent('the bus against a Kafka-protocol broker', () => {
     await c.disconnect();
     expect(dlq[0]?.value).toBe('{"specversion":"1.0","data":{}}');
     expect(dlq[0]?.reason).toMatch(/schema validation failed: id: Required/);
+    // Every delivered message was counted in a batch, and each batch with ids waited on the dedupe lookup.
+    const text = await metrics.metrics();
+    const sample = (name: string) => Number(new RegExp(`^${name}\\{[^}]*group="g2-${run}"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    expect(sample('flywheel_bus_batch_messages_sum')).toBe(4);
+    const batches = sample('flywheel_bus_batch_messages_count');
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(sample('flywheel_bus_dedupe_wait_seconds_count')).toBe(batches);
   });
 
   it('skips the processed-ids store for idempotent handlers: no lookup, no mark, and it cannot hold them up', async () => {

@@ -231,6 +231,7 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
         // The dedupe lookup goes out first, for the ids the values claim, and runs while they are
         // validated: the batch waits for one round trip or for validation, whichever is longer, not
         // both. Looking up an id whose message then fails validation costs nothing but the lookup.
+        m.batchMessages.observe(labels, batch.messages.length);
         const parsed = batch.messages.map((msg) => parseValue(msg.value));
         const ids: string[] = [];
         if (dedupe) for (const p of parsed) { const id = p.ok ? claimedId(p.json) : undefined; if (id !== undefined) ids.push(id); }
@@ -241,7 +242,9 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
         lookup?.catch(() => {});
         const decoded = parsed.map((p) => (p.ok ? checkValue(schema, p.json, trust) : p));
         if (lookup) {
+          const waitStart = performance.now();
           const [seen] = await lookup;
+          m.dedupeWait.observe(labels, (performance.now() - waitStart) / 1000);
           ids.forEach((id, i) => { if (seen[i]) already.add(id); });
         }
 
