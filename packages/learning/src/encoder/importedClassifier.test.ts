@@ -57,4 +57,10 @@ describe('a user classifier imported as it is', () => {
     await reject(await classifierFolder('count', 3, { 'labels.txt': 'a\nb' }), /outputs 3 values per text but 2 labels/);
     await reject(await classifierFolder('gaps', 3, { 'config.json': JSON.stringify({ id2label: { 0: 'a', 2: 'c', 3: 'd' } }) }), /without gaps/);
   });
+
+  it('names the missing model and tokenizer for a folder that does not exist, every time', async () => {
+    // Both the files and the labels are missing there; the files are what to tell the user about.
+    const errors = await Promise.all(Array.from({ length: 20 }, () => loadImportedClassifier(join(root, 'nowhere')).then(() => undefined, (e: unknown) => e)));
+    for (const e of errors) expect((e as Error).message).toMatch(/has no model\.onnx and tokenizer\.json/);
+  });
 });

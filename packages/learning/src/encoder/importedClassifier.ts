@@ -101,6 +101,9 @@ function parsedObject(bytes: Uint8Array): Record<string, unknown> | undefined {
 
 /** Reads a classifier folder (model.onnx, tokenizer.json, labels) and opens it. */
 export async function loadImportedClassifier(dir: string, options: EncoderOptions = {}): Promise<ImportedClassifier> {
-  const [files, labels] = await Promise.all([readEncoderFolder(dir), readClassifierLabels(dir)]);
+  // One after the other: a missing folder fails both reads, and the error must say what is
+  // missing (model.onnx and tokenizer.json) every time, not whichever read lost a race.
+  const files = await readEncoderFolder(dir);
+  const labels = await readClassifierLabels(dir);
   return createImportedClassifier(files, labels, options);
 }
