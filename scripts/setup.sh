@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
   cat <<'USAGE'
 usage: bash scripts/setup.sh
-  Idempotent bootstrap of a fresh machine (Debian 12, root): system tools (kcat, chromium,
+  Idempotent bootstrap of a fresh machine (Debian 12, root): system tools (kcat, chromium, hey,
   promtool, kubectl), pnpm 9, dependencies and the build. Safe to run before every command;
   details go to .flywheel/logs/setup.log.
 USAGE
@@ -33,7 +33,8 @@ ensure_apt kcat kcat                    # Kafka mock cluster for scripts/platfor
 ensure_apt chromium chromium            # headless report rendering in tests
 ensure_apt promtool prometheus          # validates deploy/ alert rules
 ensure_apt kubectl kubernetes-client    # validates k8s/ manifests
-info "setup: system tools ok (kcat, chromium, promtool, kubectl)"
+ensure_apt hey hey                      # steady-rate HTTP load for bench:serve
+info "setup: system tools ok (kcat, chromium, promtool, kubectl, hey)"
 
 # pnpm 9 (packageManager in package.json pins $PNPM_VERSION)
 pnpm_major() { pnpm --version 2>/dev/null | cut -d. -f1; }

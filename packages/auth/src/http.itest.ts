@@ -129,6 +129,25 @@ describe('rate limits', () => {
     expect(Number(await p.redis.get(`${p.redisPrefix}two:predict:greedy`))).toBe(5); // a's first refusal asked Redis; later ones did not
   });
 
+  it('takes large budgets from Redis in leases, never admitting more than the budget', async () => {
+    const shared = { redis: p.redis, keyPrefix: `${p.redisPrefix}lease`, limits: { predict: { points: 1_000, durationSec: 60 } } };
+    const a = createRateLimits(shared);
+    const counter = `${p.redisPrefix}lease:predict:busy`;
+    // 25 requests at once: one lease of 10 at a time (the others wait for it), so three Redis calls.
+    await Promise.all(Array.from({ length: 25 }, () => a.consume({ name: 'busy' }, 'predict')));
+    expect(Number(await p.redis.get(counter))).toBe(30);
+    // A window with one point left: another process's lease is cut to that point, then it refuses.
+    await p.redis.set(counter, 999, 'PX', 60_000);
+    const b = createRateLimits(shared);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await b.consume({ name: 'busy' }, 'predict').then(() => 'ok', (e: unknown) => (e instanceof RateLimited ? '429' : String(e))));
+    expect(outcomes).toEqual(['ok', '429', '429']);
+    // a still holds the 5 points of its last lease (25 of 30 spent); they are admitted, then a refuses too.
+    const fromLease: string[] = [];
+    for (let i = 0; i < 6; i++) fromLease.push(await a.consume({ name: 'busy' }, 'predict').then(() => 'ok', (e: unknown) => (e instanceof RateLimited ? '429' : String(e))));
+    expect(fromLease).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', '429']);
+  });
+
   it('has a function form for hand-written paths that throws RateLimited with retryAfterSeconds', async () => {
     const limits = createRateLimits({ redis: p.redis, keyPrefix: `${p.redisPrefix}fn`, limits: { feedback: { points: 1, durationSec: 30 } } });
     await limits.consume({ name: 'reviewer' }, 'feedback');

@@ -183,6 +183,41 @@ export const load = (url: string, body: unknown, opts: { connections: number; se
     });
   });
 
+/**
+ * Load at a steady rate: `workers` connections, each sending one request every 1/`perWorker` s
+ * (hey's -q; a worker whose answer is late skips the ticks it missed). autocannon's rate option is
+ * not this: each connection sends its whole second's quota back to back as soon as the second
+ * starts, so "-R 2000" is a burst of 2,000 requests at full speed, then a pause. Latencies here are
+ * every answer's own (hey's CSV output), so the percentiles are exact; `requestsPerSecond` below
+ * the target says the server fell behind (missed ticks are requests never sent).
+ */
+export const paced = (url: string, body: unknown, opts: { workers: number; perWorker: number; seconds: number }): Promise<LoadResult & { targetRate: number }> =>
+  new Promise((resolve, reject) => {
+    const args = ['-z', `${opts.seconds}s`, '-c', String(opts.workers), '-q', String(opts.perWorker), '-m', 'POST', '-T', 'application/json',
+      '-H', `authorization: Bearer ${TEST_ADMIN_TOKEN}`, '-d', JSON.stringify(body), '-o', 'csv', url];
+    execFile('hey', args, { maxBuffer: 256 * 1024 * 1024 }, (err, stdout) => {
+      if (err) return reject(new Error(`hey failed (${err.message}); it is installed by scripts/setup.sh (apt package hey)`, { cause: err }));
+      // response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset
+      const lines = stdout.split('\n').slice(1).filter((l) => l.length > 0);
+      const ms: number[] = [];
+      let failed = 0;
+      let lastOffset = 0;
+      for (const l of lines) {
+        const f = l.split(',');
+        if (f[6] !== '200') failed++;
+        else ms.push(Number(f[0]) * 1000);
+        lastOffset = Math.max(lastOffset, Number(f[7]));
+      }
+      ms.sort((a, b) => a - b);
+      const q = (p: number) => round(ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] ?? Number.NaN, 2);
+      const seconds = Math.max(lastOffset, opts.seconds);
+      resolve({
+        requestsPerSecond: lines.length / seconds, p50Ms: q(0.5), p99Ms: q(0.99), p999Ms: q(0.999),
+        total: lines.length, ok: ms.length, failed, seconds, targetRate: opts.workers * opts.perWorker,
+      });
+    });
+  });
+
 export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
 /** Prints rows as an aligned table. */

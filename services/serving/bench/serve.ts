@@ -9,7 +9,7 @@ import { cpus, loadavg } from 'node:os';
 import { createOnnxBase, exportAdapter, exportBaseOnnx } from '@flywheel/learning';
 import { createHttpApp, listen } from '@flywheel/http';
 import { createMetricsRegistry } from '@flywheel/runtime';
-import { connectPlatform, load, productExamples, publishModel, referenceModel, round, serveModel, table, type LoadResult } from './common.js';
+import { connectPlatform, load, paced, productExamples, publishModel, referenceModel, round, serveModel, table, type LoadResult } from './common.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const loadBefore = loadavg()[0] ?? 0;
@@ -77,7 +77,12 @@ const batch32 = { items: texts.slice(0, 32).map((text, i) => ({ text, subjectId:
 const best = (a: LoadResult, b: LoadResult) => (b.requestsPerSecond > a.requestsPerSecond ? b : a);
 const b1First = await load(`${url}/predict`, one, { connections: 50, seconds: SECONDS });
 const b32First = await load(`${url}/predict:batch`, batch32, { connections: 16, seconds: SECONDS });
-const b1at2k = await load(`${url}/predict`, one, { connections: 20, seconds: SECONDS, rate: 2_000 });
+// 2,000 req/s at a steady pace (hey: 4 connections, one request each every 2 ms), and with 20
+// connections firing together every 10 ms. autocannon's "-R 2000" (kept for comparison with earlier
+// runs) is not a steady rate: each connection sends its second's quota at once, then waits.
+const b1at2k = await paced(`${url}/predict`, one, { workers: 4, perWorker: 500, seconds: SECONDS });
+const b1at2kBursts = await paced(`${url}/predict`, one, { workers: 20, perWorker: 100, seconds: SECONDS });
+const b1at2kAutocannon = await load(`${url}/predict`, one, { connections: 20, seconds: SECONDS, rate: 2_000 });
 const b32 = best(b32First, await load(`${url}/predict:batch`, batch32, { connections: 16, seconds: SECONDS }));
 const b1 = best(b1First, await load(`${url}/predict`, one, { connections: 50, seconds: SECONDS }));
 await serving.predictions.drain(10_000);
@@ -108,7 +113,9 @@ table([
   row('raw node:http (constant answer), 50 connections', rawHttp),
   row('serving batch 1, 50 connections', b1),
   row('serving batch 1, 50 connections, express routes', b1Express),
-  row('serving batch 1, fixed rate 2,000 req/s (autocannon -R), 20 connections', b1at2k),
+  row('serving batch 1, 2,000 req/s paced (hey: 4 connections x 500/s)', b1at2k),
+  row('serving batch 1, 2,000 req/s in bursts of 20 every 10 ms (hey: 20 x 100/s)', b1at2kBursts),
+  row('serving batch 1, autocannon -R 2000 (a second\'s quota at once), 20 connections', b1at2kAutocannon),
   row('serving batch 32, 16 connections', b32, 32),
   row('serving batch 1, prediction events not sent, 50 connections', b1NoLog),
   row('serving batch 32, prediction events not sent, 16 connections', b32NoLog, 32),
@@ -122,15 +129,17 @@ const ratio = {
   batch32: round((b32.requestsPerSecond * 32) / ceiling32.rowsPerSecond, 2),
 };
 const goals = { batch1: 0.5, batch32: round(1 / 1.5, 2), batch1At2000P99Ms: 5 };
-console.log(`\nratio to ceiling: batch 1 ${ratio.batch1} of ${round(batch1Ceiling, 0)} req/s (goal >= ${goals.batch1}); batch 32 ${ratio.batch32} of ${round(ceiling32.rowsPerSecond, 0)} rows/s (goal >= ${goals.batch32}); p99 at 2,000 req/s ${b1at2k.p99Ms} ms (goal < ${goals.batch1At2000P99Ms})`);
+console.log(`\nratio to ceiling: batch 1 ${ratio.batch1} of ${round(batch1Ceiling, 0)} req/s (goal >= ${goals.batch1}); batch 32 ${ratio.batch32} of ${round(ceiling32.rowsPerSecond, 0)} rows/s (goal >= ${goals.batch32}); p99 at 2,000 req/s ${b1at2k.p99Ms} ms paced, ${b1at2kBursts.p99Ms} ms in bursts of 20 (goal < ${goals.batch1At2000P99Ms})`);
 const result = {
   bench: 'serve',
   ratio,
   goals,
-  batch1At2000: { targetRate: 2_000, connections: 20, requestsPerSecond: round(b1at2k.requestsPerSecond, 0), p50Ms: b1at2k.p50Ms, p99Ms: b1at2k.p99Ms, failed: b1at2k.failed },
+  batch1At2000: { targetRate: 2_000, load: 'hey -c 4 -q 500', connections: 4, requestsPerSecond: round(b1at2k.requestsPerSecond, 0), p50Ms: b1at2k.p50Ms, p99Ms: b1at2k.p99Ms, p999Ms: b1at2k.p999Ms, failed: b1at2k.failed },
+  batch1At2000Bursts: { targetRate: 2_000, load: 'hey -c 20 -q 100', connections: 20, requestsPerSecond: round(b1at2kBursts.requestsPerSecond, 0), p50Ms: b1at2kBursts.p50Ms, p99Ms: b1at2kBursts.p99Ms, p999Ms: b1at2kBursts.p999Ms, failed: b1at2kBursts.failed },
+  batch1At2000Autocannon: { targetRate: 2_000, load: 'autocannon -c 20 -R 2000', requestsPerSecond: round(b1at2kAutocannon.requestsPerSecond, 0), p50Ms: b1at2kAutocannon.p50Ms, p99Ms: b1at2kAutocannon.p99Ms, failed: b1at2kAutocannon.failed },
   phases: {
     ceilingsSeconds: { inProcess: 3, rawHttp: 5, bareExpress: 5 },
-    serving: { seconds: SECONDS, batch1Connections: 50, batch32Connections: 16, at2000Connections: 20, at2000Rate: 2_000 },
+    serving: { seconds: SECONDS, batch1Connections: 50, batch32Connections: 16, at2000Connections: 4, at2000Rate: 2_000 },
   },
   model: { shape: `embedding bag 128 -> 256 -> ${state.labels.length}`, data: data.source, trainSeconds: round(trainSeconds, 1) },
   seconds: SECONDS,
