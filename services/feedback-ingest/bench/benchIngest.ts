@@ -213,8 +213,13 @@ const main = async () => {
     const single = await closedLoop(SINGLE_CONNS, SINGLE_SECONDS, '/v1/feedback', (i) => JSON.stringify(item(models[i % 8]!, i)), 1);
     const batchBody = (i: number) => JSON.stringify({ items: Array.from({ length: 100 }, (_, j) => item(models[(i + j) % 8]!, i * 100 + j)) });
     const batch = await closedLoop(BATCH_CONNS, BATCH_SECONDS, '/v1/feedback/batch', batchBody, 100);
+    // Events the relay has still to publish when the half-rate phase starts (the batch phase writes faster than it relays).
+    const backlog = async () => Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".flywheel_outbox WHERE published_at IS NULL`)).rows[0].n);
+    const backlogBeforeHalf = await backlog();
     const half = await openLoop(Math.max(100, Math.round(single.requestsPerSec / 2)), HALF_SECONDS, '/v1/feedback', (i) => JSON.stringify(item(models[i % 8]!, i)));
     const rows = Number((await pool.query(`SELECT count(*) AS n FROM "${schema}".feedback`)).rows[0].n);
+    const backlogAfterHalf = await backlog();
+    console.error(`outbox backlog: ${backlogBeforeHalf} events before the half-rate phase, ${backlogAfterHalf} after`);
     const loadAfter = loadavg();
     const ratio = {
       single: +(single.requestsPerSec / ceilingSingle.rowsPerSec).toFixed(3),
