@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createKafkaBus, type Bus } from '@flywheel/bus';
 import { makeEvent, type EventOf } from '@flywheel/contracts';
 import { armFailpoints, createLogger, createMetricsRegistry } from '@flywheel/runtime';
+import { inIdOrder, pendingRowsQuery } from './createOutboxRelay.js';
 import { createOutboxRelay, createPool, enqueue, enqueueInTx, migrateOutbox, withSearchPath, withTransaction, type OutboxPublisher, type OutboxRelay, type Pool } from '../index.js';
 
 const url = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -204,6 +205,37 @@ describe.concurrent('the outbox (real PostgreSQL and Kafka)', () => {
     await until('every event to arrive', () => events.every((e) => seen.has(e.id)), () => seen.size);
     expect(events.map((e) => seen.get(e.id))).toEqual(events.map(() => 1));
   }, 120_000);
+
+  it('reads a large backlog through the pending index in id order, whatever the statistics say', async () => {
+    const f = await fixture('plan');
+    // 40,000 waiting rows of two producers, with fresh statistics: left alone, the planner scans them all and sorts.
+    await f.pool.query(
+      `INSERT INTO flywheel_outbox (event_id, topic, key, event)
+       SELECT 'e' || g, 'feedback', 'm', jsonb_build_object('source', CASE WHEN g % 4 = 0 THEN '/other' ELSE '/flywheel/feedback-ingest' END, 'pad', repeat('x', 300))
+       FROM generate_series(1, 40000) g`,
+    );
+    await f.pool.query('ANALYZE flywheel_outbox');
+    const q = pendingRowsQuery('/flywheel/feedback-ingest', 500);
+    const c = await f.pool.connect();
+    try {
+      const plan = await inIdOrder(c, () => c.query(`EXPLAIN (FORMAT JSON) ${q.text}`, q.values));
+      const nodes: { 'Node Type': string; 'Index Name'?: string }[] = [];
+      const walk = (n: { 'Node Type': string; 'Index Name'?: string; Plans?: unknown[] }): void => {
+        nodes.push(n);
+        for (const child of n.Plans ?? []) walk(child as typeof n);
+      };
+      walk((plan.rows[0] as { 'QUERY PLAN': [{ Plan: Parameters<typeof walk>[0] }] })['QUERY PLAN'][0].Plan);
+      expect(nodes.map((n) => n['Node Type'])).toEqual(['Limit', 'Index Scan']);
+      expect(nodes[1]?.['Index Name']).toBe('flywheel_outbox_pending');
+      // The settings end with the read's transaction: the pooled session is back to its defaults.
+      expect((await c.query('SHOW enable_seqscan')).rows[0]).toEqual({ enable_seqscan: 'on' });
+      const rows = (await inIdOrder(c, () => c.query<{ id: string }>(q.text, q.values))).rows;
+      expect(rows).toHaveLength(500);
+      expect(rows.map((r) => Number(r.id))).toEqual([...rows.map((r) => Number(r.id))].sort((a, b) => a - b));
+    } finally {
+      c.release();
+    }
+  });
 
   it('prunes published rows older than the retention, in batches, and keeps the rest', async () => {
     const f = await fixture('prune');
