@@ -11,3 +11,5 @@ export type { Shutdown, Closer } from './shutdown.js';
 export { backoffMs, sleep } from './backoff.js';
 export { armFailpoints, failpoint, parseFailpoints } from './failpoints.js';
 export type { FailpointAction, FailpointRule } from './failpoints.js';
+export { createMicroBatcher } from './microBatcher.js';
+export type { MicroBatchOptions } from './microBatcher.js';

@@ -8,14 +8,19 @@ import type { LabelBook } from './labelBook.js';
 
 const unwrap = (s: ZodTypeAny | undefined): ZodTypeAny | undefined => (s instanceof ZodOptional ? (s.unwrap() as ZodTypeAny) : s);
 
-/** A pool that answers the insert statement as PostgreSQL would (ids in, sequences out) and keeps what it was sent. */
+/**
+ * A pool that answers the insert statement as PostgreSQL would (ids in, sequences out, numbered
+ * across statements) and keeps what it was sent; a statement holding the text "refused" fails.
+ */
 const fakePool = () => {
-  const sent: { event: unknown }[][] = [];
+  const sent: { event: unknown; text?: string }[][] = [];
+  let sequence = 0;
   const pool = {
     query: async (q: { values: [string] }) => {
-      const rows = JSON.parse(q.values[0]) as { id: string; event: unknown }[];
+      const rows = JSON.parse(q.values[0]) as { id: string; event: unknown; text?: string }[];
       sent.push(rows);
-      return { rows: rows.map((r, i) => ({ id: r.id, sequence: i + 1 })) };
+      if (rows.some((r) => r.text === 'refused')) throw new Error('value too long for type character varying(10)');
+      return { rows: rows.map((r) => ({ id: r.id, sequence: ++sequence })) };
     },
   };
   return { pool: pool as unknown as Pool, sent };
@@ -56,5 +61,33 @@ describe('PgFeedbackStore builds events from validated items', () => {
     expect(err).toBeInstanceOf(ZodError);
     expect((err as ZodError).issues[0]?.path).toEqual(['items', 0, 'reporter']);
     expect(sent).toHaveLength(0);
+  });
+});
+
+describe('PgFeedbackStore merges concurrent single submissions', () => {
+  const one = (text: string) => [FeedbackItem.parse({ model: 'support-urgency', text, kind: 'thumbs_down' })];
+  const submit = (store: PgFeedbackStore, text: string) => store.submit(one(text), { sender, knownLabels: known, pathOf: () => [] });
+
+  it('writes the submissions of one turn as one statement, and each caller gets only its own row', async () => {
+    const { pool, sent } = fakePool();
+    const store = new PgFeedbackStore(pool, labels, { maxItems: 200, concurrency: 2 });
+    const out = await Promise.all(['a', 'b', 'c'].map((t) => submit(store, t)));
+    expect(sent.map((rows) => rows.map((r) => r.text))).toEqual([['a', 'b', 'c']]);
+    expect(out.map((o) => o.items.map((i) => i.sequence))).toEqual([[1], [2], [3]]);
+    expect(new Set(out.map((o) => o.items[0]?.feedbackId)).size).toBe(3);
+  });
+
+  it('writes each submission on its own when a merged statement fails, so only the bad one fails', async () => {
+    const { pool, sent } = fakePool();
+    const store = new PgFeedbackStore(pool, labels, { maxItems: 200, concurrency: 2 });
+    const out = await Promise.allSettled(['a', 'refused', 'c'].map((t) => submit(store, t)));
+    expect(out.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(sent.map((rows) => rows.map((r) => r.text))).toEqual([['a', 'refused', 'c'], ['a'], ['refused'], ['c']]);
+  });
+
+  it('writes one statement per submission when merging is off (maxItems 1)', async () => {
+    const { pool, sent } = fakePool();
+    await Promise.all(['a', 'b'].map((t) => submit(new PgFeedbackStore(pool, labels), t)));
+    expect(sent).toHaveLength(2);
   });
 });

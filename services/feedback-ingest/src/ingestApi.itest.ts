@@ -40,6 +40,20 @@ describe('feedback-ingest REST API', () => {
     expect(ev).toMatchObject({ id: body.feedbackId, subject: model, type: 'feedback.received.v1', data: { correctLabel: 'high', sequence: body.sequence, metadata: { ticket: 'T-1' } } });
   });
 
+  it('accepts concurrent single items (written together) with a row, a sequence and an outbox event each', async () => {
+    const before = await feedbackRows();
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => post('/v1/feedback', correction({ text: `concurrent ${i}` }))));
+    expect(answers.map((r) => r.status)).toEqual(Array(40).fill(202));
+    const bodies = (await Promise.all(answers.map((r) => r.json()))) as { feedbackId: string; sequence: number }[];
+    expect(new Set(bodies.map((b) => b.sequence)).size).toBe(40);
+    expect(await feedbackRows()).toBe(before + 40);
+    const stored = (await p.pool.query('SELECT f.id, f.text, f.sequence FROM feedback f JOIN flywheel_outbox o ON o.event_id = f.id::text WHERE f.id = ANY($1::uuid[])', [bodies.map((b) => b.feedbackId)])).rows as { id: string; text: string; sequence: string }[];
+    expect(stored).toHaveLength(40);
+    // Each caller got its own row back: the id it was told holds the text it sent, with the sequence it was told.
+    const byId = new Map(stored.map((r) => [r.id, r]));
+    bodies.forEach((b, i) => expect({ text: byId.get(b.feedbackId)?.text, sequence: Number(byId.get(b.feedbackId)?.sequence) }).toEqual({ text: `concurrent ${i}`, sequence: b.sequence }));
+  });
+
   it('creates one row for a retry with the same Idempotency-Key, and refuses the key with another body (409)', async () => {
     const before = await feedbackRows();
     const key = randomUUID();

@@ -53,7 +53,7 @@ svc.every('outbox-prune', 3_600_000, async () => metrics.retentionDeleted.inc({ 
 svc.routes(ingestRoutes({
   logger: svc.logger,
   metrics,
-  store: new PgFeedbackStore(pool, labels),
+  store: new PgFeedbackStore(pool, labels, { maxItems: config.INSERT_MERGE_MAX_ITEMS, concurrency: config.INSERT_MERGE_CONCURRENCY }),
   training: projection,
   examples: new PgTrainingExamples(pool),
   manualTrigger: createManualTrigger({ pool, leases, lockTtlMs: config.RETRAIN_LOCK_TTL_MS, latestSequence: (m, db) => projection.latestSequence(m, db), relay }),

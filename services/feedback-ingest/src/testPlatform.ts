@@ -47,7 +47,7 @@ export const startIngest = async (p: IsolatedPlatform, o: { env?: Record<string,
   const labels = new PgLabelBook(pool, trustedReportersFor(config));
   svc.consume(`feedback-ingest-${o.replica ?? 'a'}`, onProjectedEvents(projection), { idempotentHandlers: true });
   svc.routes(ingestRoutes({
-    logger: svc.logger, metrics: createIngestMetrics(svc.metrics), store: new PgFeedbackStore(pool, labels), training: projection, examples: new PgTrainingExamples(pool),
+    logger: svc.logger, metrics: createIngestMetrics(svc.metrics), store: new PgFeedbackStore(pool, labels, { maxItems: config.INSERT_MERGE_MAX_ITEMS, concurrency: config.INSERT_MERGE_CONCURRENCY }), training: projection, examples: new PgTrainingExamples(pool),
     manualTrigger: createManualTrigger({ pool, leases, lockTtlMs: config.RETRAIN_LOCK_TTL_MS, latestSequence: (m, db) => projection.latestSequence(m, db), relay }),
     rulesFor: createRuleBook(config), keyring, limits, labels, relay,
     catalog: new RegistryCatalog(new PgRegistry(pool), { refreshMs: config.MODEL_CATALOG_REFRESH_MS, missRefreshMs: 0 }),

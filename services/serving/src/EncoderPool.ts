@@ -1,5 +1,5 @@
 import type { TextEncoder } from '@flywheel/learning';
-import { createMicroBatcher, type MicroBatchOptions } from './microBatcher.js';
+import { createMicroBatcher, type MicroBatchOptions } from '@flywheel/runtime';
 import type { EncoderSource } from './ports.js';
 
 /** What the versions on an encoder share: its hash, width and the micro-batched embed. */

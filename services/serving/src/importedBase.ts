@@ -1,5 +1,5 @@
 import { softmaxRows, type ImportedClassifier } from '@flywheel/learning';
-import { createMicroBatcher, type MicroBatchOptions } from './microBatcher.js';
+import { createMicroBatcher, type MicroBatchOptions } from '@flywheel/runtime';
 import type { BaseModel, Classifier, RawScores } from './ports.js';
 
 /**

@@ -3,7 +3,7 @@ import { encoderFilesOf } from './encoderFiles.js';
 import { EncoderPool } from './EncoderPool.js';
 import { withExecutionProviders } from './executionProviders.js';
 import { importedBase } from './importedBase.js';
-import type { MicroBatchOptions } from './microBatcher.js';
+import type { MicroBatchOptions } from '@flywheel/runtime';
 import type { InferenceEngine } from './ports.js';
 import { rowBatchedBase } from './rowBatchedBase.js';
 

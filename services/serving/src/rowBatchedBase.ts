@@ -1,4 +1,4 @@
-import { createMicroBatcher } from './microBatcher.js';
+import { createMicroBatcher } from '@flywheel/runtime';
 import type { BaseModel, Classifier, RawScores } from './ports.js';
 
 /** One row of a run's scores, by reference (nothing is copied until a call's rows are put together). */

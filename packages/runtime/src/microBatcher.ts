@@ -4,6 +4,8 @@ export interface MicroBatchOptions {
   maxWaitMs: number;
   /** items per run at most (a single larger call runs alone); 1 or less turns batching off */
   maxItems: number;
+  /** runs in progress at once (default 1): more overlap runs that wait on I/O, such as one per database connection */
+  concurrency?: number;
   /** told the size of every run (a metric); also when batching is off */
   observe?: (items: number) => void;
 }
@@ -16,8 +18,8 @@ interface Pending<I, O> {
 
 /**
  * Dynamic micro-batching: concurrent calls of `work` are merged into one run of at most `maxItems`
- * items, waiting at most `maxWaitMs` for more calls; one run at a time, so under load the queue
- * fills while the previous run executes and the next one starts as soon as it ends. Every call gets
+ * items, waiting at most `maxWaitMs` for more calls; `concurrency` runs at a time (one by default),
+ * so under load the queue fills while the runs execute and the next one starts as soon as one ends. Every call gets
  * its own rows back in order. When a merged run fails, each of its calls is run alone, so one bad
  * call fails by itself and the others still get answers.
  */
@@ -36,7 +38,8 @@ export function createMicroBatcher<I, O>(work: (items: readonly I[]) => Promise<
       cancel = () => clearImmediate(t);
     }
   };
-  let running = false;
+  let running = 0;
+  const concurrency = Math.max(1, options.concurrency ?? 1);
   let due = false;
 
   const runAlone = async (call: Pending<I, O>): Promise<void> => {
@@ -69,7 +72,7 @@ export function createMicroBatcher<I, O>(work: (items: readonly I[]) => Promise<
   const flush = (): void => {
     cancel?.();
     cancel = undefined;
-    if (running) {
+    if (running >= concurrency) {
       due = true; // starts when the run in progress ends
       return;
     }
@@ -82,10 +85,10 @@ export function createMicroBatcher<I, O>(work: (items: readonly I[]) => Promise<
       n += call.items.length;
     }
     queuedItems -= n;
-    running = true;
+    running++;
     due = queue.length > 0; // what is left has waited too
     void runBatch(calls).finally(() => {
-      running = false;
+      running--;
       if (due || queuedItems >= options.maxItems) flush();
       else if (queue.length > 0 && cancel === undefined) schedule();
     });

@@ -64,6 +64,33 @@ describe('createMicroBatcher', () => {
     expect(r.runs).toEqual([[1], [2, 3, 4]]);
   });
 
+  it('with concurrency 2 keeps two runs in flight, and the calls arriving meanwhile wait for one to end', async () => {
+    const runs: number[][] = [];
+    const gates: (() => void)[] = [];
+    const work = async (items: readonly number[]): Promise<number[]> => {
+      runs.push([...items]);
+      await new Promise<void>((r) => gates.push(r));
+      return items.map((x) => x * 2);
+    };
+    const run = createMicroBatcher(work, { maxWaitMs: 0, maxItems: 100, concurrency: 2 });
+    const turn = () => new Promise((res) => setTimeout(res, 5));
+    const first = run([1]);
+    await turn();
+    const second = run([2]);
+    await turn();
+    const later = [run([3]), run([4])];
+    await turn();
+    expect(runs).toEqual([[1], [2]]); // two in flight, the third waits
+    gates[0]?.();
+    expect(await first).toEqual([2]);
+    await turn();
+    expect(runs).toEqual([[1], [2], [3, 4]]);
+    gates[1]?.();
+    gates[2]?.();
+    expect(await second).toEqual([4]);
+    expect(await Promise.all(later)).toEqual([[6], [8]]);
+  });
+
   it('fails only the call whose input fails: a failed batch is retried call by call', async () => {
     const r = recorder({ failOn: 13 });
     const run = createMicroBatcher(r.work, { maxWaitMs: 5, maxItems: 100 });
