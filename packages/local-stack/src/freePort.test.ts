@@ -1,6 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ephemeralPortRange, freePort } from './freePort.js';
+import { ephemeralPortRange, freePort, releasePort, reservePort } from './freePort.js';
 
 const bindable = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -29,5 +33,41 @@ describe('freePort', () => {
     const p = await freePort([1024, 65535]);
     expect(p).toBeGreaterThan(0);
     expect(await bindable(p)).toBe(true);
+  });
+
+  it('never hands one port to two processes at once: a live holder keeps it, a dead one gives it up', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-ports-test-'));
+    try {
+      expect(reservePort(24_001, dir)).toBe(true);
+      expect(reservePort(24_001, dir)).toBe(false); // this process holds it already
+      writeFileSync(join(dir, '24002'), String(process.ppid)); // held by a live process (the test runner)
+      expect(reservePort(24_002, dir)).toBe(false);
+      const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+      writeFileSync(join(dir, '24003'), gone); // held by a process that has exited
+      expect(reservePort(24_003, dir)).toBe(true);
+      releasePort(24_001);
+      releasePort(24_003);
+      expect(readdirSync(dir)).toEqual(['24002']);
+      rmSync(join(dir, '24002'));
+      expect(reservePort(24_002, dir)).toBe(true);
+      releasePort(24_002);
+      expect(existsSync(dir)).toBe(false); // the folder goes with its last reservation
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reserves what it hands out until released', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-ports-test-'));
+    try {
+      const ports = await Promise.all(Array.from({ length: 10 }, () => freePort([32768, 60999], dir)));
+      expect(new Set(ports).size).toBe(10);
+      expect(readdirSync(dir).map(Number).sort()).toEqual([...ports].sort());
+      for (const p of ports) expect(reservePort(p, dir)).toBe(false);
+      for (const p of ports) releasePort(p);
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Lowest port handed out by {@link freePort}: above the registered services most machines run. */
 const LOWEST = 20_000;
@@ -28,19 +30,84 @@ const probe = (port: number): Promise<number | undefined> =>
     });
   });
 
+/** Where this user's processes note the ports freePort gave them (one file per port, holding the pid). */
+export const defaultReservationDir = (): string => join(tmpdir(), `flywheel-ports-${typeof process.getuid === 'function' ? process.getuid() : 'user'}`);
+
+const held = new Map<number, string>();
+let releaseOnExit = false;
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Claims `port` for this process among every process of this user on the machine; false when it
+ * is this process's already or a live process holds it. A claim whose process is gone is taken over.
+ */
+export const reservePort = (port: number, dir = defaultReservationDir()): boolean => {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      held.set(port, file);
+      if (!releaseOnExit) {
+        releaseOnExit = true;
+        process.once('exit', () => { for (const p of [...held.keys()]) releasePort(p); });
+      }
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let owner = Number.NaN;
+      try {
+        owner = Number(readFileSync(file, 'utf8'));
+      } catch {
+        continue; // released meanwhile: try again
+      }
+      if (owner === process.pid || (Number.isInteger(owner) && owner > 0 && alive(owner))) return false;
+      rmSync(file, { force: true }); // its process is gone
+    }
+  }
+  return false;
+};
+
+/** Gives back a port freePort handed to this process (its reservation file goes, and the folder once empty). */
+export const releasePort = (port: number): void => {
+  const file = held.get(port);
+  if (file === undefined) return;
+  held.delete(port);
+  rmSync(file, { force: true });
+  try {
+    rmdirSync(join(file, '..'));
+  } catch {
+    // other processes still hold ports there
+  }
+};
+
 /**
  * A TCP port on 127.0.0.1 that nothing listens on right now; the probe socket is closed before this
  * resolves, so the caller binds it a moment later. Taken at random below the kernel's ephemeral
  * range where there is one: a port the OS picked (listen(0)) is also one it hands to the next
  * outbound connection, and with a stack's dozens of Kafka, Redis and PostgreSQL sockets opening in
  * that moment one of them took it now and then (EADDRINUSE when the service started).
+ * The port is also reserved (reservePort) until releasePort or the end of this process: a service
+ * binds its port only after its migrations and consumer joins, seconds later, and in that window
+ * two stacks of parallel test files drew the same port (EADDRINUSE, seen in a CI run).
  */
-export const freePort = async (range = ephemeralPortRange()): Promise<number> => {
+export const freePort = async (range = ephemeralPortRange(), reservations = defaultReservationDir()): Promise<number> => {
   const [lo] = range ?? [0];
   if (lo > LOWEST + 1_000) {
     for (let tries = 0; tries < 50; tries++) {
-      const port = await probe(LOWEST + Math.floor(Math.random() * (lo - LOWEST)));
+      const candidate = LOWEST + Math.floor(Math.random() * (lo - LOWEST));
+      if (!reservePort(candidate, reservations)) continue;
+      const port = await probe(candidate);
       if (port !== undefined) return port;
+      releasePort(candidate);
     }
   }
   const port = await probe(0);

@@ -7,5 +7,5 @@ export type { StackApi, FeedbackItemInput } from './createStackApi.js';
 export { ServiceFailed, HttpCallFailed } from './errors.js';
 export { findRepoRoot, readPlatformEnv } from './platformEnv.js';
 export { readPeakRss } from './readPeakRss.js';
-export { freePort } from './freePort.js';
+export { freePort, releasePort } from './freePort.js';
 export { ServiceProcess, tailFile } from './ServiceProcess.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createPool, withSearchPath } from '@flywheel/postgres';
 import { createStackApi, type StackApi } from './createStackApi.js';
 import { ServiceFailed } from './errors.js';
-import { freePort } from './freePort.js';
+import { freePort, releasePort } from './freePort.js';
 import { findRepoRoot, readPlatformEnv } from './platformEnv.js';
 import { baseServiceEnv, defaultServiceEnv, SERVICE_NAMES, type ServiceName } from './serviceEnv.js';
 import { ServiceProcess } from './ServiceProcess.js';
@@ -142,6 +142,7 @@ export const startLocalStack = async (o: LocalStackOptions = {}): Promise<LocalS
     for (const p of procs.values()) p.sample();
     // Reverse start order: serving stops taking traffic first, the ingest (outbox relay) last.
     for (const svc of [...procs.keys()].reverse()) await proc(svc).stop();
+    for (const svc of services) if (o.ports?.[svc] === undefined) releasePort(ports.get(svc)!);
     stopped = true;
   };
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { freePort } from '@flywheel/local-stack';
+import { freePort, releasePort } from '@flywheel/local-stack';
 import { sleep } from './waitFor.js';
 
 /** A redis-server of this test alone, so it may be flushed without touching anyone else's keys. */
@@ -40,6 +40,7 @@ export const startPrivateRedis = async (): Promise<PrivateRedis> => {
         child.kill('SIGTERM');
         await exited;
       }
+      releasePort(port);
     },
   };
 };
