@@ -9,7 +9,12 @@ import { createRedis, RedisDedupe } from '@flywheel/redis';
 import { createKafkaBus, type ConsumeOptions } from '@flywheel/bus';
 
 const N = Number(process.env.BENCH_EVENTS ?? 100_000);
-const BATCH = 100;
+// Events per produce request. The Kafka-protocol mock answers a fetch with one stored record batch
+// per partition (one produce request's share of it), so this also sets the size of the batches the
+// consumers get: 100 over 4 partitions gives fetches of 25. Real Kafka returns up to
+// maxBytesPerPartition (1 MB, about 3,000 of these events) to a consumer behind a backlog;
+// BENCH_PRODUCE_BATCH=1000 (fetches of 250) is closer to that.
+const BATCH = Number(process.env.BENCH_PRODUCE_BATCH ?? 100);
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
 if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set; run via `pnpm bench:bus`, which starts the platform');
 const run = randomUUID().slice(0, 8);
