@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ephemeralPortRange, freePort, releasePort, reservePort } from './freePort.js';
+import { ephemeralPortRange, freePort, releasePort, reservePort, sweepReservations } from './freePort.js';
 
 const bindable = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -26,6 +26,7 @@ describe('freePort', () => {
       expect(p).toBeGreaterThanOrEqual(20_000);
       expect(p).toBeLessThan(32768);
       expect(await bindable(p)).toBe(true);
+      releasePort(p);
     }
   });
 
@@ -65,6 +66,22 @@ describe('freePort', () => {
       expect(readdirSync(dir).map(Number).sort()).toEqual([...ports].sort());
       for (const p of ports) expect(reservePort(p, dir)).toBe(false);
       for (const p of ports) releasePort(p);
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sweeps the reservations of processes that ended without releasing them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fw-ports-test-'));
+    try {
+      const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+      writeFileSync(join(dir, '24010'), gone);
+      writeFileSync(join(dir, '24011'), String(process.ppid));
+      sweepReservations(dir);
+      expect(readdirSync(dir)).toEqual(['24011']);
+      rmSync(join(dir, '24011'));
+      sweepReservations(dir);
       expect(existsSync(dir)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });

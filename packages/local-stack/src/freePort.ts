@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,32 @@ export const reservePort = (port: number, dir = defaultReservationDir()): boolea
   return false;
 };
 
+/**
+ * Removes the reservations of processes that are gone. The exit hook does not run in a process
+ * ended by a signal (a test runner's worker), so the next caller cleans up after it.
+ */
+export const sweepReservations = (dir = defaultReservationDir()): void => {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // no folder: nothing reserved
+  }
+  for (const name of names) {
+    try {
+      const owner = Number(readFileSync(join(dir, name), 'utf8'));
+      if (!(Number.isInteger(owner) && owner > 0 && alive(owner))) rmSync(join(dir, name), { force: true });
+    } catch {
+      // released meanwhile
+    }
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    // live reservations remain
+  }
+};
+
 /** Gives back a port freePort handed to this process (its reservation file goes, and the folder once empty). */
 export const releasePort = (port: number): void => {
   const file = held.get(port);
@@ -102,6 +128,7 @@ export const releasePort = (port: number): void => {
 export const freePort = async (range = ephemeralPortRange(), reservations = defaultReservationDir()): Promise<number> => {
   const [lo] = range ?? [0];
   if (lo > LOWEST + 1_000) {
+    sweepReservations(reservations);
     for (let tries = 0; tries < 50; tries++) {
       const candidate = LOWEST + Math.floor(Math.random() * (lo - LOWEST));
       if (!reservePort(candidate, reservations)) continue;
