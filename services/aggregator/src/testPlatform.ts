@@ -25,13 +25,15 @@ export interface StartedAggregator {
   relay: OutboxRelay;
 }
 
-export const startAggregator = async (p: IsolatedPlatform, o: { env?: Record<string, string> } = {}): Promise<StartedAggregator> => {
+/** `onService` gets the service as soon as it exists, so a caller can stop one whose start hangs. */
+export const startAggregator = async (p: IsolatedPlatform, o: { env?: Record<string, string>; onService?: (svc: Service) => void } = {}): Promise<StartedAggregator> => {
   const config = AggregatorConfig.parse({
     KAFKA_BROKERS: p.brokers.join(','), POSTGRES_URL: env('POSTGRES_URL'), REDIS_URL: env('REDIS_URL'), LOG_LEVEL: 'silent', PORT: '0',
     PG_SCHEMA: p.schema, REDIS_PREFIX: p.redisPrefix, TOPIC_PREFIX: p.topicPrefix, RETRAIN_LOCK_TTL_MS: '120000', SWEEP_INTERVAL_MS: '300', RELAY_IDLE_POLL_MS: '50', KAFKA_SESSION_TIMEOUT_MS: '6000',
     ...o.env,
   });
   const svc = createService({ name: 'aggregator', config, handleSignals: false });
+  o.onService?.(svc);
   await svc.migrate(outboxMigrationsDir, 'outbox_migrations');
   await svc.migrate(fileURLToPath(new URL('../migrations', import.meta.url)), 'aggregator_migrations');
   const pool = svc.pool();
