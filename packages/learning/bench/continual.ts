@@ -240,7 +240,7 @@ async function runScenario(name: string, exps: Experience[]): Promise<{ name: st
     row.samplesPerSecond = samples / Math.max(1e-9, trainSeconds);
     row.cpuSecondsPerUpdate = mean(cpu);
     rows.push(row);
-    log(`  trainer: final ${pct(row.finalAccuracy)}%, forgetting ${pct(row.averageForgetting)} pts, ${fmt(row.secondsPerUpdate, 2)} s/update (CPU ${fmt(row.cpuSecondsPerUpdate, 2)} s), ECE ${fmt(row.ece.raw, 3)} → ${fmt(row.ece.calibrated, 3)} (T ${fmt(row.ece.temperature, 2)})`);
+    log(`  trainer: final ${pct(row.finalAccuracy)}%, forgetting ${pct(row.averageForgetting)} pts, ${fmt(row.secondsPerUpdate, 2)} s/update (CPU ${fmt(row.cpuSecondsPerUpdate, 2)} s), ECE ${fmt(row.ece.raw, 3)} → ${fmt(row.ece.calibrated, 3)} (T ${fmt(row.ece.temperature, 2)}); training steps ${fmt(trainSeconds / Math.max(1, seconds.length), 2)} s/update, ${Math.round(samples / Math.max(1, seconds.length))} samples/update`);
   }
   if (base === undefined) return { name, rows, baseSeconds: NaN, jointSeconds: [], jointCpuSeconds: [] };
   for (const [sname, strategy] of chosen) {

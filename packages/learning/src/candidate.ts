@@ -127,6 +127,7 @@ export function optionsMetrics(o: TrainOptions): Record<string, number> {
     optNewClassMinShare: o.strategy.replay?.newClassMinShare ?? 0,
     optDistillationWeight: o.strategy.distillation?.weight ?? 0,
     optEwcLambda: o.strategy.ewc?.lambda ?? 0,
+    optBiasCorrection: o.strategy.biasCorrection === true ? 1 : 0,
     optEmbeddingDeltaRows: o.mode === 'lora' ? (o.embeddingDelta?.maxRows ?? 0) : 0,
   };
 }
@@ -206,6 +207,7 @@ export async function trainCandidate(
     epochs: training.epochs,
     trainSeconds: training.seconds,
     samplesPerSecond: training.samplesPerSecond,
+    newClassShift: training.newClassShift ?? 0,
     newBase: state.baseVersion !== champion.baseVersion ? 1 : 0,
     ...(Number.isNaN(testOld) ? {} : { oldAccuracy: testOld }),
     ...(Number.isNaN(testNew) ? {} : { newAccuracy: testNew }),

@@ -9,6 +9,7 @@ import { createSparseScratch, sparseAdagrad } from './optimiser.js';
 import type { TrainOptions, WeightedExample } from './options.js';
 import { shuffleInPlace, type Rng } from './random.js';
 import type { AdapterWeights, BaseWeights, EmbeddingDelta, ModelConfig, TrainingState } from './state.js';
+import { fitNewClassShift, shiftNewClasses } from './strategies/biasCorrection.js';
 import { addDistillationGradient, computeTeacherFromRows, lazyTeacher } from './strategies/distillation.js';
 import type { PaddedFisher } from './strategies/ewc.js';
 import { rebalanceWeights } from './strategies/replay.js';
@@ -35,6 +36,8 @@ export interface FitInput {
   rng: Rng;
   teacher?: { state: TrainingState; temperature: number; weight: number };
   ewc?: PaddedFisher;
+  /** labels before this update: the rest are new, and their logits get the fitted bias correction */
+  newClassShiftFrom?: number;
   /** h0 of texts from a frozen encoder base ([texts, embeddingDim]); absent: the n-gram embedding bag */
   rowsOf?: RowsOf;
 }
@@ -45,6 +48,8 @@ export interface FitOutput {
   result: Omit<TrainResult, 'state' | 'startedFrom' | 'learningRate' | 'backend'>;
   /** fitted on the held-out validation rows (1 when there are too few) */
   temperature: number;
+  /** bias correction added to the new classes' logits (0: none) */
+  newClassShift: number;
 }
 
 /** Mini-batch training with early stopping on validation accuracy (best epoch restored). */
@@ -221,8 +226,14 @@ export function fit(input: FitInput): FitOutput {
     { labels },
   );
   const calibrationRows = heldOut.length > 0 ? heldOut.length : input.heldOutValidation === undefined ? valRows.length : 0;
-  const temperature = fitTemperature(valLogits.subarray(0, calibrationRows * C), y.subarray(nTrain + nReplay, nTrain + nReplay + calibrationRows), C);
+  const heldLogits = valLogits.slice(0, calibrationRows * C);
+  const heldY = y.subarray(nTrain + nReplay, nTrain + nReplay + calibrationRows);
+  // Bias correction on held-out rows only (rows trained on would favour whatever was learned last).
+  const shift = input.newClassShiftFrom !== undefined && heldOut.length > 0 ? fitNewClassShift(heldLogits, heldY, C, input.newClassShiftFrom) : 0;
+  shiftNewClasses(heldLogits, C, input.newClassShiftFrom ?? C, shift);
+  const temperature = fitTemperature(heldLogits, heldY, C);
   const exported = net.export({ embedding: mode === 'full' ? embedding : input.base.embedding, dense: input.base.dense }, input.adapter);
+  if (shift !== 0) shiftNewClasses(exported.adapter.head.bias, C, input.newClassShiftFrom ?? C, shift);
   if (mode === 'full') delete exported.adapter.embeddingDelta;
   if (deltaRows > 0) exported.adapter.embeddingDelta = extractEmbeddingDelta(embedding, input.base.embedding, D, deltaRows);
   net.dispose();
@@ -239,6 +250,7 @@ export function fit(input: FitInput): FitOutput {
       samplesPerSecond: samples / Math.max(1e-9, trainSeconds),
     },
     temperature,
+    newClassShift: shift,
   };
 }
 

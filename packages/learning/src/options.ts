@@ -22,6 +22,11 @@ export interface StrategyConfig {
    * columns are rescaled to the old columns' mean norm (weight aligning, Zhao et al. 2020).
    */
   weightAlign?: boolean;
+  /**
+   * After an update that added labels: one additive shift of the new classes' logits, fitted by NLL
+   * on the held-out validation rows and folded into the head's bias (strategies/biasCorrection.ts).
+   */
+  biasCorrection?: boolean;
 }
 
 /** Training knobs; every field has a default in DEFAULT_TRAIN_OPTIONS. */
@@ -170,6 +175,7 @@ export function resolveOptions(partial: DeepPartial<TrainOptions> = {}): TrainOp
   if (s.distillation !== undefined) strategy.distillation = { ...sd.distillation, ...s.distillation };
   if (s.ewc !== undefined) strategy.ewc = { ...sd.ewc, ...s.ewc };
   if (s.weightAlign !== undefined) strategy.weightAlign = s.weightAlign;
+  if (s.biasCorrection !== undefined) strategy.biasCorrection = s.biasCorrection;
   const { validation, baseVersion, ...rest } = partial;
   const out: TrainOptions = {
     ...d,

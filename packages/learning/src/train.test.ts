@@ -40,6 +40,30 @@ describe('training', async () => {
     expect(evalNew.accuracy).toBeGreaterThan(0.9);
   });
 
+  it('bias correction: an update on new rows alone shifts the new classes down, and old rows are answered right more often', async () => {
+    // Old rows with one class word among four shared noise words: an update on new rows alone
+    // (no replay) ties the noise words to the new classes, which then take these rows.
+    const weak = (labels: readonly string[], perClass: number, seed: number) => {
+      const rng = createRng(seed);
+      return labels.flatMap((label) => Array.from({ length: perClass }, (_, i) => ({ text: [`${label}x${rng.int(8)}`, ...Array.from({ length: 4 }, () => `noise${rng.int(30)}`)].join(' '), label, group: `w-${label}-${seed}-${i}` })));
+    };
+    // held-out rows of old and new classes alike, as trainCandidate's validation split gives
+    const validation = [...weak(oldLabels, 20, 60), ...syntheticExamples(newLabels, 15, 61)];
+    const opts = { ...tinyOptions, mode: 'full' as const, epochs: 15, patience: 15, learningRate: { fresh: 1e-2, continued: 1e-2 }, validation };
+    const update = syntheticExamples(newLabels, 60, 2);
+    const plain = await continueTraining({ base: base.state, current: base.state }, update, opts);
+    const corrected = await continueTraining({ base: base.state, current: base.state }, update, { ...opts, strategy: { biasCorrection: true } });
+    expect(plain.newClassShift).toBe(0);
+    expect(corrected.newClassShift).toBeLessThan(0);
+    const oldRows = weak(oldLabels, 40, 97);
+    const oldPlain = evaluateState(plain.state, oldRows).accuracy;
+    const oldCorrected = evaluateState(corrected.state, oldRows).accuracy;
+    expect(oldCorrected).toBeGreaterThan(oldPlain + 0.5);
+    // the held-out rows as a whole are answered better, and the new classes are still answered
+    expect(evaluateState(corrected.state, validation).accuracy).toBeGreaterThan(evaluateState(plain.state, validation).accuracy + 0.2);
+    expect(evaluateState(corrected.state, syntheticExamples(newLabels, 20, 98)).accuracy).toBeGreaterThan(0.4);
+  });
+
   it('falls back to the base with the fresh rate when the current version is missing or incomplete', async () => {
     const missing = await continueTraining({ base: base.state }, syntheticExamples(oldLabels, 10, 3), { ...tinyOptions, epochs: 1 });
     expect(missing.startedFrom).toBe('base');

@@ -30,6 +30,8 @@ export interface TrainResult {
   seconds: number;
   samplesPerSecond: number;
   backend: BackendName;
+  /** bias correction added to the new classes' logits (strategy.biasCorrection; 0 or absent: none) */
+  newClassShift?: number;
 }
 
 
@@ -177,6 +179,7 @@ export async function continueTraining(
       : {}),
     ...(ewc !== undefined ? { ewc } : {}),
     ...(rowsOf !== undefined ? { rowsOf } : {}),
+    ...(opts.strategy.biasCorrection === true && start.labels.length > 0 ? { newClassShiftFrom: start.labels.length } : {}),
   });
   if (opts.strategy.weightAlign === true) alignNewClassWeights(fitted.adapter.head, H, start.labels.length);
   const state: TrainingState = {
@@ -190,7 +193,7 @@ export async function continueTraining(
   if (start.replay !== undefined) state.replay = start.replay;
   if (start.replaySeen !== undefined) state.replaySeen = start.replaySeen;
   finishState(state, continuing ? start.fisher : undefined, weighted.map((w) => w.example), opts, rng, rowsOf);
-  const result: TrainResult = { ...fitted.result, state, startedFrom: continuing ? 'current' : 'base', learningRate: lr, backend };
+  const result: TrainResult = { ...fitted.result, state, startedFrom: continuing ? 'current' : 'base', learningRate: lr, backend, newClassShift: fitted.newClassShift };
   if (fallbackReason !== undefined) result.fallbackReason = fallbackReason;
   return result;
 }
