@@ -30,6 +30,14 @@ describe('per-model training options', () => {
     expect(strategy?.weightAlign, 'weight aligning was not named: off').toBeUndefined();
     expect(optionsForModel('off', {}, parseModelOptionsJson.parse('{"off": {"strategy": {}}}')).strategy).toEqual({});
   });
+  it('sets bias correction and the embedding rate', () => {
+    const perModel = parseModelOptionsJson.parse('{"intents": {"embeddingLearningRate": 0.1, "strategy": {"replay": {}, "biasCorrection": false}}}');
+    const intents = optionsForModel('intents', {}, perModel);
+    expect(intents.embeddingLearningRate).toBe(0.1);
+    expect(intents.strategy?.biasCorrection).toBe(false);
+    expect(() => parseModelOptionsJson.parse('{"intents": {"strategy": {"biasCorrection": "yes"}}}')).toThrow(/biasCorrection/);
+    expect(() => parseModelOptionsJson.parse('{"intents": {"embeddingLearningRate": 0}}')).toThrow(/embeddingLearningRate/);
+  });
   it('rejects unknown fields and bad JSON with a message that says what to set', () => {
     expect(() => parseModelOptionsJson.parse('{"news": {"epoch": 5}}')).toThrow(/epoch/);
     expect(() => parseModelOptionsJson.parse('{news')).toThrow(/TRAINER_MODEL_OPTIONS is not JSON/);

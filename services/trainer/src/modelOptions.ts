@@ -17,6 +17,8 @@ export const ModelTrainOverrides = z
     minStepsPerEpoch: z.number().int().min(1).max(10_000),
     /** Adam rate of a continuation from the champion */
     learningRate: z.number().positive().max(1),
+    /** row-wise Adagrad rate of the n-gram embedding table (full mode, and lora mode with embedding rows) */
+    embeddingLearningRate: z.number().positive().max(10),
     /** lora mode: embedding rows the adapter may change (0 = frozen embedding) */
     embeddingDeltaRows: z.number().int().min(0),
     strategy: z
@@ -25,6 +27,8 @@ export const ModelTrainOverrides = z
         distillation: z.object({ temperature: z.number().positive(), weight: z.number().min(0) }).partial(),
         ewc: z.object({ lambda: z.number().min(0), fisherSamples: z.number().int().min(1), decay: z.number().min(0).max(1) }).partial(),
         weightAlign: z.boolean(),
+        /** shift the new classes' logits by what held-out rows say (see learning's strategies/biasCorrection.ts) */
+        biasCorrection: z.boolean(),
       })
       .partial()
       .strict(),
@@ -58,6 +62,7 @@ export function overridesToOptions(o: ModelTrainOverrides): DeepPartial<TrainOpt
   if (o.epochs !== undefined) out.epochs = o.epochs;
   if (o.minStepsPerEpoch !== undefined) out.minStepsPerEpoch = o.minStepsPerEpoch;
   if (o.learningRate !== undefined) out.learningRate = { continued: o.learningRate };
+  if (o.embeddingLearningRate !== undefined) out.embeddingLearningRate = o.embeddingLearningRate;
   if (o.embeddingDeltaRows !== undefined) out.embeddingDelta = { maxRows: o.embeddingDeltaRows };
   if (o.strategy !== undefined) out.strategy = strategyOverride(o.strategy);
   return out;
@@ -80,6 +85,7 @@ function strategyOverride(s: NonNullable<ModelTrainOverrides['strategy']>): Deep
   if (s.distillation !== undefined) out.distillation = over(d.distillation, s.distillation);
   if (s.ewc !== undefined) out.ewc = over(d.ewc, s.ewc);
   if (s.weightAlign !== undefined) out.weightAlign = s.weightAlign;
+  if (s.biasCorrection !== undefined) out.biasCorrection = s.biasCorrection;
   return out;
 }
 
