@@ -16,8 +16,9 @@
  * --few-shot-only: only the few-shot figures (no joint, scenarios or serving), for tuning how an
  * update learns a new category from a few corrections.
  *
- * Every kind trains with the same options: a base (8 epochs, replay reservoir 4000), then the
- * trainer's continual defaults (TRAINER_DEFAULT_OPTIONS) per update; joint = a base trained on all
+ * Every kind trains its base with the same options (8 epochs, replay reservoir 4000), then updates with
+ * the trainer's defaults for its kind (TRAINER_DEFAULT_OPTIONS for ngram, ENCODER_TRAINER_DEFAULT_OPTIONS
+ * for encoder and hybrid); joint = a base trained on all
  * training rows of the split, which is also the held-out model.
  */
 import { spawn } from 'node:child_process';
@@ -30,7 +31,7 @@ import { loadTextEncoder } from '../src/encoder/encoderBase.js';
 import { continueEncoderTraining, encoderRows, trainEncoderBase, type EmbeddingUse } from '../src/encoder/encoderTraining.js';
 import { hybridEncoder, type FeatureEncoder } from '../src/encoder/hybridEncoder.js';
 import { evaluate } from '../src/evaluate.js';
-import { argmaxRowForBench, continueTraining, createTfClassifier, initBackend, readExamples, splitByGroup, trainBase, TRAINER_DEFAULT_OPTIONS, type DeepPartial, type Example, type TrainingState, type TrainOptions } from './lib.js';
+import { argmaxRowForBench, continueTraining, createTfClassifier, initBackend, readExamples, splitByGroup, trainBase, TRAINER_DEFAULT_OPTIONS, ENCODER_TRAINER_DEFAULT_OPTIONS, type DeepPartial, type Example, type TrainingState, type TrainOptions } from './lib.js';
 import { classIncremental, drift, summarizeMatrix, type Experience } from './scenarios.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -63,8 +64,11 @@ const backend = await initBackend();
 log(`backend ${backend}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
 const baseOptions: DeepPartial<TrainOptions> = { seed, epochs: args.quick ? 4 : 8, patience: 2, batchSize: 128, strategy: { replay: { capacity: 4000, ratio: 0.5 } } };
-// --update-options JSON: fields over the trainer's defaults for every update (tuning, e.g. '{"learningRate":{"continued":0.01}}')
-const updateOptions: DeepPartial<TrainOptions> = { ...TRAINER_DEFAULT_OPTIONS, seed, ...(args['update-options'] !== undefined ? (JSON.parse(args['update-options']) as DeepPartial<TrainOptions>) : {}) };
+// --update-options JSON: fields over the trainer's defaults for every update (tuning, e.g. '{"learningRate":{"continued":0.01}}');
+// the defaults are the trainer's for the base kind: n-gram models and encoder bases have their own.
+const updateOverrides = args['update-options'] !== undefined ? (JSON.parse(args['update-options']) as DeepPartial<TrainOptions>) : {};
+const ngramUpdateOptions: DeepPartial<TrainOptions> = { ...TRAINER_DEFAULT_OPTIONS, seed, ...updateOverrides };
+const encoderKindUpdateOptions: DeepPartial<TrainOptions> = { ...ENCODER_TRAINER_DEFAULT_OPTIONS, seed, ...updateOverrides };
 
 /** One base kind: how it trains, continues and predicts. Encoder kinds report what each run asked of the cache. */
 interface Kind {
@@ -82,7 +86,7 @@ function argmaxLabels(state: TrainingState, probabilities: Float32Array, n: numb
 const ngramKind: Kind = {
   name: 'ngram',
   train: async (examples) => ({ state: (await trainBase(examples, baseOptions)).state }),
-  update: async (state, examples) => ({ state: (await continueTraining({ base: state, current: state }, examples, updateOptions)).state }),
+  update: async (state, examples) => ({ state: (await continueTraining({ base: state, current: state }, examples, ngramUpdateOptions)).state }),
   async predict(state, rows) {
     const clf = createTfClassifier(state);
     const p = clf.probabilities(rows.map((r) => r.text));
@@ -102,7 +106,7 @@ function featureKind(name: KindName, encoder: FeatureEncoder): Kind {
       return { state: r.state, use: r.embeddings };
     },
     async update(state, examples, cache) {
-      const r = await continueEncoderTraining({ base: state, current: state }, examples, fresh(cache), updateOptions);
+      const r = await continueEncoderTraining({ base: state, current: state }, examples, fresh(cache), encoderKindUpdateOptions);
       return { state: r.state, use: r.embeddings };
     },
     async predict(state, rows) {

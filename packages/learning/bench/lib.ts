@@ -13,6 +13,7 @@ export {
   splitByGroup,
   tokenize,
   TRAINER_DEFAULT_OPTIONS,
+  ENCODER_TRAINER_DEFAULT_OPTIONS,
   type DeepPartial,
   type Example,
   type TrainingState,

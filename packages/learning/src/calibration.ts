@@ -2,6 +2,7 @@
  * Confidence calibration without tfjs: temperature scaling (one scalar T, softmax(z / T)) fitted by
  * minimising the negative log-likelihood of held-out rows, and the expected calibration error.
  */
+import { goldenSectionMin } from './goldenSection.js';
 
 /** Row-wise softmax(z / T) of logits [rows, C]. */
 export function softmaxRows(logits: ArrayLike<number>, C: number, temperature = 1): Float32Array {
@@ -38,29 +39,7 @@ export function temperatureNll(logits: ArrayLike<number>, targets: ArrayLike<num
 export function fitTemperature(logits: ArrayLike<number>, targets: ArrayLike<number>, C: number, options: { minRows?: number } = {}): number {
   if (targets.length < (options.minRows ?? 30) || C < 2) return 1;
   const f = (logT: number): number => temperatureNll(logits, targets, C, Math.exp(logT));
-  const g = (Math.sqrt(5) - 1) / 2;
-  let lo = Math.log(1 / 20);
-  let hi = Math.log(20);
-  let x1 = hi - g * (hi - lo);
-  let x2 = lo + g * (hi - lo);
-  let f1 = f(x1);
-  let f2 = f(x2);
-  for (let i = 0; i < 40; i++) {
-    if (f1 < f2) {
-      hi = x2;
-      x2 = x1;
-      f2 = f1;
-      x1 = hi - g * (hi - lo);
-      f1 = f(x1);
-    } else {
-      lo = x1;
-      x1 = x2;
-      f1 = f2;
-      x2 = lo + g * (hi - lo);
-      f2 = f(x2);
-    }
-  }
-  const t = Math.exp((lo + hi) / 2);
+  const t = Math.exp(goldenSectionMin(f, Math.log(1 / 20), Math.log(20)));
   // Keep the raw softmax unless scaling measurably helps (avoids noise-fitted T on tiny sets).
   return f(Math.log(t)) < f(0) - 1e-6 ? t : 1;
 }

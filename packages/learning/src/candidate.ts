@@ -208,6 +208,7 @@ export async function trainCandidate(
     trainSeconds: training.seconds,
     samplesPerSecond: training.samplesPerSecond,
     newClassShift: training.newClassShift ?? 0,
+    ...(training.replayRatio !== undefined ? { replayRatio: training.replayRatio } : {}),
     newBase: state.baseVersion !== champion.baseVersion ? 1 : 0,
     ...(Number.isNaN(testOld) ? {} : { oldAccuracy: testOld }),
     ...(Number.isNaN(testNew) ? {} : { newAccuracy: testNew }),

@@ -64,6 +64,17 @@ describe('training', async () => {
     expect(evaluateState(corrected.state, syntheticExamples(newLabels, 20, 98)).accuracy).toBeGreaterThan(0.4);
   });
 
+  it('replays at sameLabelsRatio when an update adds no label, and at ratio when it does', async () => {
+    const withReplay = await continueTraining({ base: base.state, current: base.state }, syntheticExamples(oldLabels, 10, 5), { ...tinyOptions, epochs: 1, strategy: { replay: { capacity: 60, ratio: 0.5 } } });
+    const replay = { capacity: 60, ratio: 0.75, sameLabelsRatio: 0.25 };
+    const same = await continueTraining({ base: base.state, current: withReplay.state }, syntheticExamples(oldLabels, 10, 6), { ...tinyOptions, epochs: 1, strategy: { replay } });
+    const added = await continueTraining({ base: base.state, current: withReplay.state }, syntheticExamples(newLabels, 10, 7), { ...tinyOptions, epochs: 1, strategy: { replay } });
+    expect(same.replayRatio).toBe(0.25);
+    expect(added.replayRatio).toBe(0.75);
+    const plain = await continueTraining({ base: base.state, current: withReplay.state }, syntheticExamples(oldLabels, 10, 6), { ...tinyOptions, epochs: 1, strategy: { replay: { capacity: 60, ratio: 0.75 } } });
+    expect(plain.replayRatio, 'without sameLabelsRatio: ratio').toBe(0.75);
+  });
+
   it('falls back to the base with the fresh rate when the current version is missing or incomplete', async () => {
     const missing = await continueTraining({ base: base.state }, syntheticExamples(oldLabels, 10, 3), { ...tinyOptions, epochs: 1 });
     expect(missing.startedFrom).toBe('base');

@@ -32,6 +32,8 @@ export interface TrainResult {
   backend: BackendName;
   /** bias correction added to the new classes' logits (strategy.biasCorrection; 0 or absent: none) */
   newClassShift?: number;
+  /** share of each batch drawn from the replay reservoir (continuations) */
+  replayRatio?: number;
 }
 
 
@@ -146,6 +148,8 @@ export async function continueTraining(
     adapter = { ...fresh, head: headOk ? growHead(start.adapter.head, H, start.labels.length, labels.length, rng) : fresh.head };
   }
   const replayOn = opts.strategy.replay !== undefined;
+  const labelsAdded = labels.length > start.labels.length;
+  const replayRatio = labelsAdded ? (opts.strategy.replay?.ratio ?? 0) : (opts.strategy.replay?.sameLabelsRatio ?? opts.strategy.replay?.ratio ?? 0);
   const replay = replayOn ? (start.replay ?? []) : [];
   const { train, validation } = splitValidation(weighted, opts);
   // Old classes are validated on a sample of the reservoir: scoring all of it every epoch costs as
@@ -165,7 +169,7 @@ export async function continueTraining(
     mode: opts.mode,
     train,
     replay,
-    replayRatio: opts.strategy.replay?.ratio ?? 0,
+    replayRatio,
     ...(opts.strategy.replay?.rebalance === true && replay.length > 0
       ? { classPrior: floorNewClasses(seenCounts(start.replaySeen ?? {}, replay, train), start.labels, opts.strategy.replay.newClassMinShare ?? 0) }
       : {}),
@@ -193,7 +197,7 @@ export async function continueTraining(
   if (start.replay !== undefined) state.replay = start.replay;
   if (start.replaySeen !== undefined) state.replaySeen = start.replaySeen;
   finishState(state, continuing ? start.fisher : undefined, weighted.map((w) => w.example), opts, rng, rowsOf);
-  const result: TrainResult = { ...fitted.result, state, startedFrom: continuing ? 'current' : 'base', learningRate: lr, backend, newClassShift: fitted.newClassShift };
+  const result: TrainResult = { ...fitted.result, state, startedFrom: continuing ? 'current' : 'base', learningRate: lr, backend, newClassShift: fitted.newClassShift, replayRatio };
   if (fallbackReason !== undefined) result.fallbackReason = fallbackReason;
   return result;
 }

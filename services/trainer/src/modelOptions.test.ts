@@ -1,4 +1,4 @@
-import { TRAINER_DEFAULT_OPTIONS } from '@flywheel/learning';
+import { ENCODER_TRAINER_DEFAULT_OPTIONS, TRAINER_DEFAULT_OPTIONS } from '@flywheel/learning';
 import { describe, expect, it } from 'vitest';
 import { optionsForModel, parseModelOptionsJson } from './modelOptions.js';
 
@@ -29,6 +29,13 @@ describe('per-model training options', () => {
     expect(strategy?.distillation).toEqual({ ...TRAINER_DEFAULT_OPTIONS.strategy?.distillation, temperature: 3 });
     expect(strategy?.weightAlign, 'weight aligning was not named: off').toBeUndefined();
     expect(optionsForModel('off', {}, parseModelOptionsJson.parse('{"off": {"strategy": {}}}')).strategy).toEqual({});
+  });
+  it('an encoder-base model starts from the encoder default, and its overrides fill in from it', () => {
+    expect(optionsForModel('enc', {}, {}, 'encoder')).toEqual(ENCODER_TRAINER_DEFAULT_OPTIONS);
+    expect(ENCODER_TRAINER_DEFAULT_OPTIONS.epochs).not.toBe(TRAINER_DEFAULT_OPTIONS.epochs);
+    const enc = optionsForModel('enc', {}, parseModelOptionsJson.parse('{"enc": {"strategy": {"replay": {"capacity": 8000}}}}'), 'encoder');
+    expect(enc.strategy?.replay).toEqual({ ...ENCODER_TRAINER_DEFAULT_OPTIONS.strategy?.replay, capacity: 8000 });
+    expect(enc.learningRate).toEqual(ENCODER_TRAINER_DEFAULT_OPTIONS.learningRate);
   });
   it('sets bias correction and the embedding rate', () => {
     const perModel = parseModelOptionsJson.parse('{"intents": {"embeddingLearningRate": 0.1, "strategy": {"replay": {}, "biasCorrection": false}}}');

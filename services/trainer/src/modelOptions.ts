@@ -1,9 +1,10 @@
-import { TRAINER_DEFAULT_OPTIONS, type DeepPartial, type TrainOptions } from '@flywheel/learning';
+import { ENCODER_TRAINER_DEFAULT_OPTIONS, TRAINER_DEFAULT_OPTIONS, type DeepPartial, type TrainOptions } from '@flywheel/learning';
 import { z } from 'zod';
 
 /**
  * Per-model training overrides (TRAINER_MODEL_OPTIONS, JSON: `{"<model>": {...}}`). Fields left
- * out keep the trainer default (TRAINER_DEFAULT_OPTIONS); `strategy`, when given, replaces the
+ * out keep the trainer default for the model's base kind (TRAINER_DEFAULT_OPTIONS for an n-gram
+ * model, ENCODER_TRAINER_DEFAULT_OPTIONS on an encoder base); `strategy`, when given, replaces the
  * default strategy as a whole (so a strategy can be switched off), and each strategy it names keeps
  * the trainer default's fields it leaves out (see strategyOverride).
  */
@@ -23,7 +24,7 @@ export const ModelTrainOverrides = z
     embeddingDeltaRows: z.number().int().min(0),
     strategy: z
       .object({
-        replay: z.object({ capacity: z.number().int().min(1), ratio: z.number().min(0).max(0.95), rebalance: z.boolean(), newClassMinShare: z.number().min(0).max(10) }).partial(),
+        replay: z.object({ capacity: z.number().int().min(1), ratio: z.number().min(0).max(0.95), sameLabelsRatio: z.number().min(0).max(0.95), rebalance: z.boolean(), newClassMinShare: z.number().min(0).max(10) }).partial(),
         distillation: z.object({ temperature: z.number().positive(), weight: z.number().min(0) }).partial(),
         ewc: z.object({ lambda: z.number().min(0), fisherSamples: z.number().int().min(1), decay: z.number().min(0).max(1) }).partial(),
         weightAlign: z.boolean(),
@@ -55,7 +56,7 @@ export const parseModelOptionsJson = z
   .pipe(ModelTrainOverridesByModel);
 
 /** The overrides as learning options. */
-export function overridesToOptions(o: ModelTrainOverrides): DeepPartial<TrainOptions> {
+export function overridesToOptions(o: ModelTrainOverrides, defaults: DeepPartial<TrainOptions> = TRAINER_DEFAULT_OPTIONS): DeepPartial<TrainOptions> {
   const out: DeepPartial<TrainOptions> = {};
   if (o.mode !== undefined) out.mode = o.mode;
   if (o.rank !== undefined) out.lora = { rank: o.rank, alpha: 2 * o.rank };
@@ -64,7 +65,7 @@ export function overridesToOptions(o: ModelTrainOverrides): DeepPartial<TrainOpt
   if (o.learningRate !== undefined) out.learningRate = { continued: o.learningRate };
   if (o.embeddingLearningRate !== undefined) out.embeddingLearningRate = o.embeddingLearningRate;
   if (o.embeddingDeltaRows !== undefined) out.embeddingDelta = { maxRows: o.embeddingDeltaRows };
-  if (o.strategy !== undefined) out.strategy = strategyOverride(o.strategy);
+  if (o.strategy !== undefined) out.strategy = strategyOverride(o.strategy, defaults);
   return out;
 }
 
@@ -78,8 +79,8 @@ const over = <T extends object>(defaults: T | undefined, set: Partial<Record<key
  * {"capacity": 8000}}` keeps the default's new-class share (0.5; the library's is 0, which would
  * silently turn the few-shot floor off) and `{"distillation": {"temperature": 3}}` the default's weight.
  */
-function strategyOverride(s: NonNullable<ModelTrainOverrides['strategy']>): DeepPartial<TrainOptions['strategy']> {
-  const d = TRAINER_DEFAULT_OPTIONS.strategy ?? {};
+function strategyOverride(s: NonNullable<ModelTrainOverrides['strategy']>, defaults: DeepPartial<TrainOptions>): DeepPartial<TrainOptions['strategy']> {
+  const d = defaults.strategy ?? {};
   const out: DeepPartial<TrainOptions['strategy']> = {};
   if (s.replay !== undefined) out.replay = over(d.replay, s.replay);
   if (s.distillation !== undefined) out.distillation = over(d.distillation, s.distillation);
@@ -89,11 +90,15 @@ function strategyOverride(s: NonNullable<ModelTrainOverrides['strategy']>): Deep
   return out;
 }
 
+/** The trainer default for a model's base kind. */
+export const defaultOptionsFor = (base: 'ngram' | 'encoder'): DeepPartial<TrainOptions> => (base === 'encoder' ? ENCODER_TRAINER_DEFAULT_OPTIONS : TRAINER_DEFAULT_OPTIONS);
+
 /**
- * The options one model trains with: trainer default, then `global` (every model), then the
- * model's own overrides; each level replaces the fields it sets (shallow per field).
+ * The options one model trains with: the trainer default for its base kind, then `global` (every
+ * model), then the model's own overrides; each level replaces the fields it sets (shallow per field).
  */
-export function optionsForModel(model: string, global: DeepPartial<TrainOptions>, perModel: ModelTrainOverridesByModel): DeepPartial<TrainOptions> {
+export function optionsForModel(model: string, global: DeepPartial<TrainOptions>, perModel: ModelTrainOverridesByModel, base: 'ngram' | 'encoder' = 'ngram'): DeepPartial<TrainOptions> {
   const own = perModel[model];
-  return { ...TRAINER_DEFAULT_OPTIONS, ...global, ...(own !== undefined ? overridesToOptions(own) : {}) };
+  const defaults = defaultOptionsFor(base);
+  return { ...defaults, ...global, ...(own !== undefined ? overridesToOptions(own, defaults) : {}) };
 }

@@ -201,8 +201,8 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     const version = await untilAvailable('choosing the version', () => registry.nextVersion(job.model, { labelsAdded, newBase: source.kind === 'imported' }));
     await step(0.15, 'training', version);
     failpoint('trainer.mid-training'); // the job is running and holds the lease: recovery must fail it and free the model
-    const options = optionsForModel(job.model, settings.trainOptions, settings.modelOptions ?? {});
     const encoderRef = source.kind === 'imported' ? source.student.ref : source.encoder?.ref;
+    const options = optionsForModel(job.model, settings.trainOptions, settings.modelOptions ?? {}, encoderRef !== undefined ? 'encoder' : 'ngram');
     // An update on an encoder base continues at the encoder-base rate unless the model sets one: log the rate it runs at.
     const learningRate = (encoderRef !== undefined ? encoderUpdateOptions(options) : options).learningRate;
     log.info({ options: { mode: options.mode, lora: options.lora, epochs: options.epochs, learningRate, embeddingDelta: options.embeddingDelta, strategy: options.strategy } }, 'training with these options');

@@ -4,7 +4,7 @@ import { evaluate } from '../evaluate.js';
 import type { CandidateScores } from '../gates.js';
 import { LearningError } from '../errors.js';
 import { argmaxRow, type RowsOf } from '../model.js';
-import { BOOTSTRAP_OPTIONS, TRAINER_DEFAULT_OPTIONS, resolveOptions, type DeepPartial, type TrainOptions } from '../options.js';
+import { BOOTSTRAP_OPTIONS, ENCODER_TRAINER_DEFAULT_OPTIONS, resolveOptions, type DeepPartial, type TrainOptions } from '../options.js';
 import { describeRows, partitionByGroup, type DataSplits, type SplitConfig } from '../splits.js';
 import type { TrainingState } from '../state.js';
 import { createTfClassifier } from '../tfClassifier.js';
@@ -157,7 +157,7 @@ export async function trainEncoderCandidate(
   champion: TrainingState,
   data: { fresh: readonly Example[]; previous: readonly Example[] },
   source: EncoderSource,
-  options: DeepPartial<TrainOptions> = TRAINER_DEFAULT_OPTIONS,
+  options: DeepPartial<TrainOptions> = ENCODER_TRAINER_DEFAULT_OPTIONS,
   settings: CandidateDataSettings = {},
 ): Promise<EncoderCandidateResult> {
   const src = withCache(source);
@@ -197,7 +197,7 @@ export async function distillImportedCandidate(
   teacher: ClassifierTeacher,
   data: { fresh: readonly Example[]; previous: readonly Example[] },
   source: EncoderSource,
-  options: DeepPartial<TrainOptions> = TRAINER_DEFAULT_OPTIONS,
+  options: DeepPartial<TrainOptions> = ENCODER_TRAINER_DEFAULT_OPTIONS,
   settings: CandidateDataSettings = {},
 ): Promise<EncoderCandidateResult & { student: TrainingState }> {
   const src = withCache(source);

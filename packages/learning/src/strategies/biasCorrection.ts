@@ -5,6 +5,7 @@
  * One shift δ added to every new class's logit is fitted on held-out rows of old and new classes
  * alike, by NLL, which is convex in δ; folding δ into the head's bias costs serving nothing.
  */
+import { goldenSectionMin } from '../goldenSection.js';
 
 /** Rows of each side the fit needs: below that the shift would follow a handful of rows. */
 export const BIAS_CORRECTION_MIN_ROWS = 20;
@@ -33,29 +34,7 @@ export function fitNewClassShift(logits: ArrayLike<number>, targets: ArrayLike<n
   for (let r = 0; r < targets.length; r++) if ((targets[r] as number) >= firstNew) newRows++;
   if (newRows < BIAS_CORRECTION_MIN_ROWS || targets.length - newRows < BIAS_CORRECTION_MIN_ROWS) return 0;
   const f = (d: number): number => shiftedNll(logits, targets, C, firstNew, d);
-  const g = (Math.sqrt(5) - 1) / 2;
-  let lo = -bound;
-  let hi = bound;
-  let x1 = hi - g * (hi - lo);
-  let x2 = lo + g * (hi - lo);
-  let f1 = f(x1);
-  let f2 = f(x2);
-  for (let i = 0; i < 40; i++) {
-    if (f1 < f2) {
-      hi = x2;
-      x2 = x1;
-      f2 = f1;
-      x1 = hi - g * (hi - lo);
-      f1 = f(x1);
-    } else {
-      lo = x1;
-      x1 = x2;
-      f1 = f2;
-      x2 = lo + g * (hi - lo);
-      f2 = f(x2);
-    }
-  }
-  return (lo + hi) / 2;
+  return goldenSectionMin(f, -bound, bound);
 }
 
 /** Adds δ to columns firstNew..C-1 of logits [rows, C], in place. */
