@@ -2,7 +2,7 @@ import { fitTemperature } from './calibration.js';
 import type { Example } from './data.js';
 import { evaluate } from './evaluate.js';
 import { createFeaturizer, type FeatureBatch } from './features.js';
-import { addEmbeddingDelta, argmaxRow, effectiveEmbedding, embeddingBag, extractEmbeddingDelta, type RowsOf } from './model.js';
+import { addEmbeddingDelta, argmaxRow, effectiveEmbedding, embeddingBag, extractEmbeddingDelta, headInputs, type RowsOf } from './model.js';
 import { createDenseTrainer } from './denseTrainer.js';
 import type { TrainMode } from './network.js';
 import { createSparseScratch, sparseAdagrad } from './optimiser.js';
@@ -14,6 +14,7 @@ import { addDistillationGradient, computeTeacherFromRows, lazyTeacher } from './
 import type { PaddedFisher } from './strategies/ewc.js';
 import { rebalanceWeights } from './strategies/replay.js';
 import type { TrainResult } from './train.js';
+import { alignNewClassWeights } from './weightAlign.js';
 
 /** The mini-batch loop shared by trainBase and continueTraining. */
 
@@ -38,6 +39,8 @@ export interface FitInput {
   ewc?: PaddedFisher;
   /** labels before this update: the rest are new, and their logits get the fitted bias correction */
   newClassShiftFrom?: number;
+  /** labels before this update: the new classes' head columns are weight-aligned to the old ones (weightAlign.ts) */
+  alignNewClassesFrom?: number;
   /** h0 of texts from a frozen encoder base ([texts, embeddingDim]); absent: the n-gram embedding bag */
   rowsOf?: RowsOf;
 }
@@ -228,12 +231,17 @@ export function fit(input: FitInput): FitOutput {
   const calibrationRows = heldOut.length > 0 ? heldOut.length : input.heldOutValidation === undefined ? valRows.length : 0;
   const heldLogits = valLogits.slice(0, calibrationRows * C);
   const heldY = y.subarray(nTrain + nReplay, nTrain + nReplay + calibrationRows);
+  const exported = net.export({ embedding: mode === 'full' ? embedding : input.base.embedding, dense: input.base.dense }, input.adapter);
+  // Head corrections come before the temperature, which must be fitted to the logits the version
+  // will produce. Weight aligning scales the new columns (kernel and bias) by gamma, so their logits
+  // scale by gamma too: the held-out logits follow without another pass.
+  const gamma = input.alignNewClassesFrom !== undefined ? alignNewClassWeights(exported.adapter.head, headInputs(model), input.alignNewClassesFrom) : 1;
+  if (gamma !== 1) for (let i = 0; i < heldLogits.length; i++) if (i % C >= (input.alignNewClassesFrom as number)) heldLogits[i] = (heldLogits[i] as number) * gamma;
   // Bias correction on held-out rows only (rows trained on would favour whatever was learned last).
   const shift = input.newClassShiftFrom !== undefined && heldOut.length > 0 ? fitNewClassShift(heldLogits, heldY, C, input.newClassShiftFrom) : 0;
   shiftNewClasses(heldLogits, C, input.newClassShiftFrom ?? C, shift);
-  const temperature = fitTemperature(heldLogits, heldY, C);
-  const exported = net.export({ embedding: mode === 'full' ? embedding : input.base.embedding, dense: input.base.dense }, input.adapter);
   if (shift !== 0) shiftNewClasses(exported.adapter.head.bias, C, input.newClassShiftFrom ?? C, shift);
+  const temperature = fitTemperature(heldLogits, heldY, C);
   if (mode === 'full') delete exported.adapter.embeddingDelta;
   if (deltaRows > 0) exported.adapter.embeddingDelta = extractEmbeddingDelta(embedding, input.base.embedding, D, deltaRows);
   net.dispose();

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { fitTemperature } from './calibration.js';
 import { evaluateState } from './evaluateState.js';
 import { createRng } from './random.js';
 import { deserializeTrainingState, serializeTrainingState } from './serialize.js';
 import { syntheticExamples, tinyOptions } from './testing/synthetic.js';
+import { createTfClassifier } from './tfClassifier.js';
 import { columnNorms } from './weightAlign.js';
 import { prepareExamples } from './options.js';
 import { ewcPenalty } from './strategies/ewc.js';
@@ -62,6 +64,22 @@ describe('training', async () => {
     // the held-out rows as a whole are answered better, and the new classes are still answered
     expect(evaluateState(corrected.state, validation).accuracy).toBeGreaterThan(evaluateState(plain.state, validation).accuracy + 0.2);
     expect(evaluateState(corrected.state, syntheticExamples(newLabels, 20, 98)).accuracy).toBeGreaterThan(0.4);
+  });
+
+  it('the stored temperature is the best one for the logits the version produces, after its head corrections', async () => {
+    // weak old rows and an update on new rows alone: bias correction shifts the new classes (and
+    // weight aligning runs too), and both must come before the temperature is fitted
+    const rng = createRng(64);
+    const weak = oldLabels.flatMap((label) => Array.from({ length: 20 }, (_, i) => ({ text: [`${label}x${rng.int(8)}`, ...Array.from({ length: 4 }, () => `noise${rng.int(30)}`)].join(' '), label, group: `t-${label}-${i}` })));
+    const validation = [...weak, ...syntheticExamples(newLabels, 20, 63)];
+    const opts = { ...tinyOptions, mode: 'full' as const, epochs: 15, patience: 15, learningRate: { fresh: 1e-2, continued: 1e-2 }, validation };
+    const r = await continueTraining({ base: base.state, current: base.state }, syntheticExamples(newLabels, 60, 2), { ...opts, strategy: { weightAlign: true, biasCorrection: true } });
+    expect(r.newClassShift).toBeLessThan(0);
+    const clf = createTfClassifier(r.state);
+    const z = clf.logits(validation.map((e) => e.text));
+    clf.dispose();
+    const y = Int32Array.from(validation.map((e) => r.state.labels.indexOf(e.label)));
+    expect(r.state.temperature).toBeCloseTo(fitTemperature(z, y, r.state.labels.length), 2);
   });
 
   it('replays at sameLabelsRatio when an update adds no label, and at ratio when it does', async () => {

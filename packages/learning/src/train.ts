@@ -10,7 +10,6 @@ import { createRng, shuffleInPlace, type Rng } from './random.js';
 import type { AdapterWeights, BaseWeights, FisherState, ModelConfig, TrainingState } from './state.js';
 import { estimateFisher, padFisher } from './strategies/ewc.js';
 import { floorNewClasses, seenCounts, updateReservoir } from './strategies/replay.js';
-import { alignNewClassWeights } from './weightAlign.js';
 
 /** Most reservoir rows scored per validation pass of a continuation without a held-out set. */
 const REPLAY_VALIDATION_ROWS = 1000;
@@ -184,8 +183,8 @@ export async function continueTraining(
     ...(ewc !== undefined ? { ewc } : {}),
     ...(rowsOf !== undefined ? { rowsOf } : {}),
     ...(opts.strategy.biasCorrection === true && start.labels.length > 0 ? { newClassShiftFrom: start.labels.length } : {}),
+    ...(opts.strategy.weightAlign === true ? { alignNewClassesFrom: start.labels.length } : {}),
   });
-  if (opts.strategy.weightAlign === true) alignNewClassWeights(fitted.adapter.head, H, start.labels.length);
   const state: TrainingState = {
     model,
     baseVersion: opts.mode === 'full' ? baseVersionOf(model, fitted.base) : start.baseVersion,
