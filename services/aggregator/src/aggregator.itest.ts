@@ -28,25 +28,28 @@ beforeAll(async () => {
   const step = (what: string): void => console.error(`[aggregator itest] ${what} after ${Date.now() - t0} ms`);
   // One instance joins the group at a time. Two joining an existing group together could leave the
   // join hanging on the Kafka-protocol mock: once for over 115 s on a loaded CI run, and every time
-  // here with a 10 s rebalance timeout; one at a time joined in 10 s with either timeout. A join can
-  // still hang now and then on the mock (a fresh-clone run saw the third one stall), so a set-up
-  // that takes over 75 s is torn down and done again on a fresh platform (new topics and group).
+  // here with a 10 s rebalance timeout; one at a time joined in 10 s with either timeout. A start can
+  // still hang on a loaded CI machine (fresh-clone runs saw the third one stall twice in a row while
+  // the chaos test ran beside it), so a set-up past its deadline is torn down and done again on a
+  // fresh platform (new topics and group), with a longer deadline each time.
   const startAll = async (platform: IsolatedPlatform, attempt: { started: Service[]; abandoned: boolean }): Promise<void> => {
     for (let i = 1; i <= 3 && !attempt.abandoned; i++) {
-      const agg = await startAggregator(platform, { onService: (svc) => attempt.started.push(svc) });
+      const agg = await startAggregator(platform, { onService: (svc) => attempt.started.push(svc), onStep: (what) => step(`instance ${i}: ${what}`) });
       if (attempt.abandoned) return;
       instances.push({ agg, close: () => agg.svc.stop() });
       step(`instance ${i} of 3 joined`);
     }
   };
+  const deadlines = [75_000, 90_000, 120_000];
   for (let n = 1; ; n++) {
     p = await isolatedPlatform('aggregator');
     step(`platform ready (attempt ${n})`);
     const attempt = { started: [] as Service[], abandoned: false };
-    const outcome = await Promise.race([startAll(p, attempt).then(() => 'joined' as const), new Promise<'late'>((r) => setTimeout(() => r('late'), 75_000).unref())]);
+    const deadline = deadlines[n - 1] as number;
+    const outcome = await Promise.race([startAll(p, attempt).then(() => 'joined' as const), new Promise<'late'>((r) => setTimeout(() => r('late'), deadline).unref())]);
     if (outcome === 'joined') break;
-    if (n === 2) throw new Error('aggregator instances did not all join their consumer group within 75 s, twice; see the step times above');
-    step('set-up outlasted 75 s; stopping what started and trying again on a fresh platform');
+    if (n === deadlines.length) throw new Error(`aggregator instances did not all start within their deadline ${deadlines.length} times; see the step times above`);
+    step(`set-up outlasted ${deadline / 1000} s; stopping what started and trying again on a fresh platform`);
     attempt.abandoned = true;
     instances.length = 0;
     await Promise.race([Promise.allSettled(attempt.started.map((svc) => svc.stop())), new Promise((r) => setTimeout(r, 15_000).unref())]);
@@ -63,7 +66,7 @@ beforeAll(async () => {
   } });
   cleanups.push(() => c.disconnect());
   step('trigger and dead-letter reader running');
-}, 240_000);
+}, 360_000);
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
   await Promise.all(instances.map((i) => i.close().catch(() => {})));

@@ -25,8 +25,12 @@ export interface StartedAggregator {
   relay: OutboxRelay;
 }
 
-/** `onService` gets the service as soon as it exists, so a caller can stop one whose start hangs. */
-export const startAggregator = async (p: IsolatedPlatform, o: { env?: Record<string, string>; onService?: (svc: Service) => void } = {}): Promise<StartedAggregator> => {
+/**
+ * `onService` gets the service as soon as it exists, so a caller can stop one whose start hangs;
+ * `onStep` hears each start-up step as it completes (a set-up that hangs then says where).
+ */
+export const startAggregator = async (p: IsolatedPlatform, o: { env?: Record<string, string>; onService?: (svc: Service) => void; onStep?: (step: string) => void } = {}): Promise<StartedAggregator> => {
+  const step = o.onStep ?? (() => {});
   const config = AggregatorConfig.parse({
     KAFKA_BROKERS: p.brokers.join(','), POSTGRES_URL: env('POSTGRES_URL'), REDIS_URL: env('REDIS_URL'), LOG_LEVEL: 'silent', PORT: '0',
     PG_SCHEMA: p.schema, REDIS_PREFIX: p.redisPrefix, TOPIC_PREFIX: p.topicPrefix, RETRAIN_LOCK_TTL_MS: '120000', SWEEP_INTERVAL_MS: '300', RELAY_IDLE_POLL_MS: '50', KAFKA_SESSION_TIMEOUT_MS: '6000',
@@ -36,6 +40,7 @@ export const startAggregator = async (p: IsolatedPlatform, o: { env?: Record<str
   o.onService?.(svc);
   await svc.migrate(outboxMigrationsDir, 'outbox_migrations');
   await svc.migrate(fileURLToPath(new URL('../migrations', import.meta.url)), 'aggregator_migrations');
+  step('migrated');
   const pool = svc.pool();
   const rulesFor = createRuleBook(config);
   const metrics = createAggregatorMetrics(svc.metrics);
@@ -45,12 +50,14 @@ export const startAggregator = async (p: IsolatedPlatform, o: { env?: Record<str
   const report = reportAssessment({ counters, metrics, rulesFor, relay, logger: svc.logger });
   const rebuild = counterRebuild({ ledger, counters, mirror: mirrorCounts({ counters, metrics, rulesFor, logger: svc.logger }), metrics, logger: svc.logger });
   await rebuild.rebuild();
+  step('counters rebuilt');
   const handlers = { feedback: onFeedback({ ledger, report, metrics }), retrainingTriggers: onRetrainingTriggers({ ledger, report }) };
   svc.consume('aggregator', handlers);
   svc.every('counter-check', config.SWEEP_INTERVAL_MS, rebuild.ifLost);
   svc.every('schedule-rule', config.SCHEDULE_INTERVAL_MS, checkSchedule({ ledger, rulesFor, report }));
   relay.start();
   svc.onStop(() => relay.stop());
+  step('consumer, relay and timers set up; starting (joins the consumer group)');
   await svc.start();
   return { svc, ledger, handlers, relay };
 };
