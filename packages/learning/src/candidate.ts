@@ -199,7 +199,8 @@ export async function trainCandidate(
   const testOld = accuracyOfRange(testCorrect, 0, o.test.length);
   const testNew = accuracyOfRange(testCorrect, o.test.length, splits.test.length);
   const extra: Record<string, number> = {
-    ...optionsMetrics(opts),
+    // The mode chosen for this update (updateMode.ts), not only the configured one.
+    ...optionsMetrics(training.usedOptions ?? opts),
     gateAccuracy: scores.accuracy,
     championAccuracy: scores.championAccuracy,
     improvement: scores.accuracy - scores.championAccuracy,

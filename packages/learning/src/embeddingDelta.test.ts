@@ -12,6 +12,18 @@ import { syntheticExamples, tinyOptions } from './testing/synthetic.js';
 import { continueTraining, trainBase } from './train.js';
 
 describe('sparse embedding deltas', () => {
+  it('extracts the same delta from the rows an update touched as from a scan of the whole table', () => {
+    const D = 4;
+    const rng = createRng(3);
+    const base = Float32Array.from({ length: 64 * D }, () => rng.next());
+    const trained = base.slice();
+    for (const r of [5, 9, 40, 41, 63]) for (let d = 0; d < D; d++) trained[r * D + d] = (trained[r * D + d] as number) + (r % 7) * 0.1 + 0.05;
+    const full = extractEmbeddingDelta(trained, base, D, 3);
+    expect(Array.from(full.rows)).toEqual([5, 40, 41]);
+    expect(extractEmbeddingDelta(trained, base, D, 3, [63, 5, 9, 40, 41, 2])).toEqual(full);
+    expect(Array.from(extractEmbeddingDelta(trained, base, D, 3, [9, 63]).rows), 'only the candidates are looked at').toEqual([9, 63]);
+  });
+
   it('keeps the rows that moved most, and bag(E) + bag(Δ) = bag(E + Δ)', () => {
     const D = 4;
     const rng = createRng(3);

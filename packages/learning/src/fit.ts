@@ -243,7 +243,7 @@ export function fit(input: FitInput): FitOutput {
   if (shift !== 0) shiftNewClasses(exported.adapter.head.bias, C, input.newClassShiftFrom ?? C, shift);
   const temperature = fitTemperature(heldLogits, heldY, C);
   if (mode === 'full') delete exported.adapter.embeddingDelta;
-  if (deltaRows > 0) exported.adapter.embeddingDelta = extractEmbeddingDelta(embedding, input.base.embedding, D, deltaRows);
+  if (deltaRows > 0) exported.adapter.embeddingDelta = extractEmbeddingDelta(embedding, input.base.embedding, D, deltaRows, changedRows(adagrad, input.adapter.embeddingDelta));
   net.dispose();
   teacherLazy?.dispose();
   return {
@@ -260,6 +260,13 @@ export function fit(input: FitInput): FitOutput {
     temperature,
     newClassShift: shift,
   };
+}
+
+/** Embedding rows that may differ from the base: those the optimiser touched, and an earlier delta's. */
+function changedRows(adagrad: Float32Array | undefined, earlier: EmbeddingDelta | undefined): number[] {
+  const rows = new Set(earlier?.rows ?? []);
+  if (adagrad !== undefined) for (let r = 0; r < adagrad.length; r++) if ((adagrad[r] as number) > 0) rows.add(r);
+  return [...rows].sort((a, b) => a - b);
 }
 
 function dropoutMask(rows: number, cols: number, p: number, rng: Rng): Float32Array {

@@ -198,10 +198,11 @@ export function addEmbeddingDelta(embedding: Float32Array, D: number, delta: Emb
  * The rows of `trained` that differ from `base`, at most `maxRows` of them (largest change first,
  * by squared L2 norm): what an adapter ships so a frozen base gains the vocabulary it learned.
  */
-export function extractEmbeddingDelta(trained: Float32Array, base: Float32Array, D: number, maxRows: number): EmbeddingDelta {
+export function extractEmbeddingDelta(trained: Float32Array, base: Float32Array, D: number, maxRows: number, candidates?: Iterable<number>): EmbeddingDelta {
   const buckets = base.length / D;
   const norms: { row: number; n: number }[] = [];
-  for (let r = 0; r < buckets; r++) {
+  // `candidates`: the only rows that can differ (those trained, and an earlier delta's), instead of all.
+  for (const r of candidates ?? Array.from({ length: buckets }, (_, i) => i)) {
     let n = 0;
     for (let d = 0; d < D; d++) {
       const x = (trained[r * D + d] as number) - (base[r * D + d] as number);

@@ -10,6 +10,7 @@ import { createRng, shuffleInPlace, type Rng } from './random.js';
 import type { AdapterWeights, BaseWeights, FisherState, ModelConfig, TrainingState } from './state.js';
 import { estimateFisher, padFisher } from './strategies/ewc.js';
 import { floorNewClasses, seenCounts, updateReservoir } from './strategies/replay.js';
+import { mergedForFullMode, updateMode } from './updateMode.js';
 
 /** Most reservoir rows scored per validation pass of a continuation without a held-out set. */
 const REPLAY_VALIDATION_ROWS = 1000;
@@ -33,6 +34,11 @@ export interface TrainResult {
   newClassShift?: number;
   /** share of each batch drawn from the replay reservoir (continuations) */
   replayRatio?: number;
+  /** how this run trained (continuations: chosen per update, see updateMode.ts) and why */
+  mode?: TrainMode;
+  modeReason?: string;
+  /** the options this run trained with (a continuation's mode and delta rows as chosen) */
+  usedOptions?: TrainOptions;
 }
 
 
@@ -127,14 +133,17 @@ export async function continueTraining(
   rowsOf?: RowsOf,
 ): Promise<TrainResult> {
   const backend = await initBackend();
-  const opts = resolveOptions(options);
-  const rng = createRng(opts.seed);
+  const configured = resolveOptions(options);
+  const rng = createRng(configured.seed);
+  const weighted = prepareExamples(examples, configured);
+  const known = new Set((from.current ?? from.base).labels);
+  const { opts, reason: modeReason } = updateMode(configured, [...new Set(weighted.map((w) => w.example.label))].filter((l) => !known.has(l)).sort());
   const fallbackReason = checkContinuable(from.current, from.base, opts.mode);
   const continuing = fallbackReason === undefined && from.current !== undefined;
-  const start: TrainingState = continuing ? (from.current as TrainingState) : from.base;
+  // A full-mode update of a LoRA version starts from what that version computes, its adapter merged in.
+  const start: TrainingState = continuing ? (opts.mode === 'full' ? mergedForFullMode(from.current as TrainingState) : (from.current as TrainingState)) : from.base;
   const lr = continuing ? opts.learningRate.continued : opts.learningRate.fresh;
   const model = start.model;
-  const weighted = prepareExamples(examples, opts);
   const seen = new Set(start.labels);
   const labels = [...start.labels, ...[...new Set(weighted.map((w) => w.example.label))].filter((l) => !seen.has(l)).sort()];
   const H = headInputs(model);
@@ -196,7 +205,7 @@ export async function continueTraining(
   if (start.replay !== undefined) state.replay = start.replay;
   if (start.replaySeen !== undefined) state.replaySeen = start.replaySeen;
   finishState(state, continuing ? start.fisher : undefined, weighted.map((w) => w.example), opts, rng, rowsOf);
-  const result: TrainResult = { ...fitted.result, state, startedFrom: continuing ? 'current' : 'base', learningRate: lr, backend, newClassShift: fitted.newClassShift, replayRatio };
+  const result: TrainResult = { ...fitted.result, state, startedFrom: continuing ? 'current' : 'base', learningRate: lr, backend, newClassShift: fitted.newClassShift, replayRatio, mode: opts.mode, modeReason, usedOptions: opts };
   if (fallbackReason !== undefined) result.fallbackReason = fallbackReason;
   return result;
 }

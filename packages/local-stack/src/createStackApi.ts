@@ -57,6 +57,7 @@ export interface StackApi {
     experiments(model?: string): Promise<ExperimentSummary[]>;
     evaluate(id: string): Promise<unknown>;
     promote(id: string, reason: string): Promise<unknown>;
+    stop(id: string, reason: string): Promise<unknown>;
     rollback(model: string, reason: string): Promise<unknown>;
   };
   drift: {
@@ -114,6 +115,7 @@ export const createStackApi = (url: (svc: ServiceName) => string, adminToken: st
         z.object({ experiments: z.array(ExperimentSummary) }).parse(await call('ab-router', 'GET', `/admin/experiments${model ? `?model=${enc(model)}` : ''}`, undefined, { admin: true })).experiments,
       evaluate: (id) => call('ab-router', 'POST', `/admin/experiments/${enc(id)}/evaluate`, undefined, { admin: true }),
       promote: (id, reason) => call('ab-router', 'POST', `/admin/experiments/${enc(id)}/promote`, { reason }, { admin: true }),
+      stop: (id, reason) => call('ab-router', 'POST', `/admin/experiments/${enc(id)}/stop`, { reason }, { admin: true }),
       rollback: (model, reason) => call('ab-router', 'POST', `/admin/models/${enc(model)}/rollback`, { reason }, { admin: true }),
     },
     drift: {

@@ -45,6 +45,14 @@ describe('per-model training options', () => {
     expect(() => parseModelOptionsJson.parse('{"intents": {"strategy": {"biasCorrection": "yes"}}}')).toThrow(/biasCorrection/);
     expect(() => parseModelOptionsJson.parse('{"intents": {"embeddingLearningRate": 0}}')).toThrow(/embeddingLearningRate/);
   });
+  it('sets how an update that adds no label trains: an adapter with its embedding rows, or a new base', () => {
+    expect(TRAINER_DEFAULT_OPTIONS.sameLabels?.mode).toBe('lora');
+    const perModel = parseModelOptionsJson.parse('{"a": {"sameLabels": {"embeddingDeltaRows": 4096}}, "b": {"sameLabels": {"mode": "full"}}}');
+    expect(optionsForModel('a', {}, perModel).sameLabels).toEqual({ mode: 'lora', embeddingDelta: { maxRows: 4096 } });
+    expect(optionsForModel('b', {}, perModel).sameLabels).toEqual({ mode: 'full' });
+    expect(() => parseModelOptionsJson.parse('{"a": {"sameLabels": {"mode": "adapter"}}}')).toThrow(/mode/);
+    expect(() => parseModelOptionsJson.parse('{"a": {"sameLabels": {"embeddingDeltaRows": -1}}}')).toThrow(/embeddingDeltaRows/);
+  });
   it('rejects unknown fields and bad JSON with a message that says what to set', () => {
     expect(() => parseModelOptionsJson.parse('{"news": {"epoch": 5}}')).toThrow(/epoch/);
     expect(() => parseModelOptionsJson.parse('{news')).toThrow(/TRAINER_MODEL_OPTIONS is not JSON/);

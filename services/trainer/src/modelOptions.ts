@@ -22,6 +22,12 @@ export const ModelTrainOverrides = z
     embeddingLearningRate: z.number().positive().max(10),
     /** lora mode: embedding rows the adapter may change (0 = frozen embedding) */
     embeddingDeltaRows: z.number().int().min(0),
+    /**
+     * How an update that adds no label trains: "lora" = an adapter on the champion's base (serving
+     * hot-swaps it on the base it holds), with up to embeddingDeltaRows rows of the embedding table;
+     * "full" = a new base, as updates that add labels train.
+     */
+    sameLabels: z.object({ mode: z.enum(['lora', 'full']), embeddingDeltaRows: z.number().int().min(0) }).partial().strict(),
     strategy: z
       .object({
         replay: z.object({ capacity: z.number().int().min(1), ratio: z.number().min(0).max(0.95), sameLabelsRatio: z.number().min(0).max(0.95), rebalance: z.boolean(), newClassMinShare: z.number().min(0).max(10) }).partial(),
@@ -66,6 +72,11 @@ export function overridesToOptions(o: ModelTrainOverrides, defaults: DeepPartial
   if (o.embeddingLearningRate !== undefined) out.embeddingLearningRate = o.embeddingLearningRate;
   if (o.embeddingDeltaRows !== undefined) out.embeddingDelta = { maxRows: o.embeddingDeltaRows };
   if (o.strategy !== undefined) out.strategy = strategyOverride(o.strategy, defaults);
+  if (o.sameLabels !== undefined) {
+    const mode = o.sameLabels.mode ?? defaults.sameLabels?.mode ?? 'lora';
+    const rows = o.sameLabels.embeddingDeltaRows ?? defaults.sameLabels?.embeddingDelta?.maxRows;
+    out.sameLabels = { mode, ...(mode === 'lora' && rows !== undefined ? { embeddingDelta: { maxRows: rows } } : {}) };
+  }
   return out;
 }
 

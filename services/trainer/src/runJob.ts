@@ -249,11 +249,11 @@ export async function runJob(deps: JobDeps, job: Job): Promise<TrainingState> {
     await jobs.finishAfter(job, async () => {
       await registry.registerChallenger({
         model: job.model, version, baseVersion: out.baseVersion, parentVersion: champion.version, labels: out.labels, metrics: trainMetrics, artifact,
-        actor: 'trainer', reason: `retrained from ${champion.version} (${job.trigger.reason}, job ${job.id}, token ${job.fencingToken}, epoch ${job.epoch})`,
+        actor: 'trainer', reason: `retrained from ${champion.version} (${job.trigger.reason}, job ${job.id}, token ${job.fencingToken}, epoch ${job.epoch})${out.modeReason !== undefined ? `; ${out.modeReason}` : ''}`,
       });
       registered = true;
     }, () => ({ state: 'succeeded', patch: { version, metrics: trainMetrics }, announce: [challengerEvent(job.model, { version, artifact, metrics: trainMetrics }), statusEvent(job, 'succeeded', 1, { version, metrics: trainMetrics })] }));
-    log.info({ version, metrics: trainMetrics, backend: out.backend }, 'challenger registered');
+    log.info({ version, metrics: trainMetrics, backend: out.backend, mode: out.modeReason }, 'challenger registered');
     outcome = 'succeeded';
     return outcome;
   } catch (err) {

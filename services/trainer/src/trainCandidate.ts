@@ -54,6 +54,8 @@ export interface CandidateOutput {
   scores: CandidateScores;
   metrics: Metrics;
   backend: string;
+  /** how the update trained (a new base or an adapter on the champion's) and why, for the registry */
+  modeReason?: string;
 }
 
 /** A trained and scored state, whichever path trained it. */
@@ -63,6 +65,7 @@ interface Trained {
   scores: CandidateScores;
   snapshot: Example[];
   backend: string;
+  modeReason?: string;
 }
 
 /** Opens the encoder and its cache for one run; `close` releases both. */
@@ -100,7 +103,7 @@ async function trainAny(input: CandidateInput): Promise<{ champion: TrainingStat
     }
   }
   const out = await trainAndScore(champion, data, input.options, input.data);
-  return { champion, trained: { state: out.state, metrics: out.metrics, scores: out.scores, snapshot: out.snapshot, backend: out.training.backend } };
+  return { champion, trained: { state: out.state, metrics: out.metrics, scores: out.scores, snapshot: out.snapshot, backend: out.training.backend, ...(out.training.modeReason !== undefined ? { modeReason: out.training.modeReason } : {}) } };
 }
 
 /**
@@ -124,5 +127,6 @@ export async function trainCandidate(input: CandidateInput): Promise<CandidateOu
     scores: trained.scores,
     metrics,
     backend: trained.backend,
+    ...(trained.modeReason !== undefined ? { modeReason: trained.modeReason } : {}),
   };
 }

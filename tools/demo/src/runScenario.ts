@@ -146,7 +146,7 @@ export const runScenario = async (deps: { stack: LocalStack; observer: EventObse
   });
 
   // 4. The trainer trains an adapter and registers a challenger.
-  const challenger = await stage('trainer: adapter → challenger', async (t) => {
+  const challenger = await stage('trainer: update → challenger', async (t) => {
     const u = await observer.waitForUpdate((x) => x.action === 'challenger_registered', {
       after: updatesAtShift,
       timeoutMs: timeout(300), what: 'the trainer to register a challenger',
@@ -205,11 +205,20 @@ export const runScenario = async (deps: { stack: LocalStack; observer: EventObse
     // A retraining started meanwhile (corrections kept coming) would race the bad version: let it finish
     // and its challenger be decided first, so the health check (not an experiment) is what removes it.
     const deadline = Date.now() + timeout(240);
+    // A challenger as good as the new champion (both learned the new category) takes the sequential
+    // test many outcomes to give up on, and further retrainings restart it: after a while the demo
+    // stops it, as an operator would (POST /admin/experiments/:id/stop), and the champion stays.
+    const stopAfter = Date.now() + timeout(60);
     for (;;) {
       const lastTrigger = observer.triggers.at(-1);
       const lastDone = observer.training.filter((x) => ['succeeded', 'failed', 'rejected'].includes(x.data.state)).at(-1);
       const training = lastTrigger !== undefined && (lastDone === undefined || Date.parse(lastDone.time) < Date.parse(lastTrigger.time));
-      const testing = (await api.abRouter.experiments(o.model)).some((e) => e.state === 'running');
+      const running = (await api.abRouter.experiments(o.model)).filter((e) => e.state === 'running');
+      if (!training && running.length > 0 && Date.now() > stopAfter) {
+        for (const e of running) await api.abRouter.stop(e.id, `demo: ${e.challengerVersion} is as good as champion ${e.championVersion} so far; ended to show the rollback`);
+        continue;
+      }
+      const testing = running.length > 0;
       if (!training && !testing) break;
       if (Date.now() > deadline) throw new StageTimeout('a retraining or experiment that started after the promotion did not finish in time', training ? 'trainer' : 'ab-router');
       progress.update(`waiting for the ${training ? 'retraining' : 'experiment'} that started after the promotion`);
