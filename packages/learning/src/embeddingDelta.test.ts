@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exportAdapter } from './adapter.js';
 import { createFeaturizer } from './features.js';
-import { addEmbeddingDelta, deltaBag, embeddingBag, extractEmbeddingDelta } from './model.js';
+import { addEmbeddingDelta, deltaBag, effectiveEmbedding, embeddingBag, extractEmbeddingDelta } from './model.js';
 import { exportBaseOnnx } from './onnx/exportBase.js';
 import { createRng } from './random.js';
 import { deserializeTrainingState, serializeTrainingState } from './serialize.js';
@@ -12,6 +12,20 @@ import { syntheticExamples, tinyOptions } from './testing/synthetic.js';
 import { continueTraining, trainBase } from './train.js';
 
 describe('sparse embedding deltas', () => {
+  it('builds a state\'s effective table once per base and delta, and a new one when either changes', () => {
+    const D = 2;
+    const model = { embeddingDim: D } as never;
+    const delta = { rows: Int32Array.from([1]), values: Float32Array.from([0.5, -0.5]) };
+    const base = { embedding: Float32Array.from([1, 1, 2, 2, 3, 3]), dense: [] };
+    const state = { model, base, adapter: { embeddingDelta: delta } } as never;
+    const table = effectiveEmbedding(state);
+    expect(Array.from(table)).toEqual([1, 1, 2.5, 1.5, 3, 3]);
+    expect(effectiveEmbedding(state)).toBe(table);
+    expect(base.embedding[2], 'the base is not touched').toBe(2);
+    const other = { model, base: { embedding: Float32Array.from([0, 0, 0, 0, 0, 0]), dense: [] }, adapter: { embeddingDelta: delta } } as never;
+    expect(Array.from(effectiveEmbedding(other))).toEqual([0, 0, 0.5, -0.5, 0, 0]);
+  });
+
   it('extracts the same delta from the rows an update touched as from a scan of the whole table', () => {
     const D = 4;
     const rng = createRng(3);

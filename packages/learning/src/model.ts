@@ -181,10 +181,17 @@ export function toPrediction(p: ArrayLike<number>, r: number, labels: readonly s
 export function effectiveEmbedding(state: Pick<TrainingState, 'base' | 'adapter' | 'model'>): Float32Array {
   const delta = state.adapter.embeddingDelta;
   if (delta === undefined || delta.rows.length === 0) return state.base.embedding;
+  // One table per (base, delta): an update asks for its champion's twice (teacher, gate) and its
+  // candidate's twice (gate, test), 32 MB each at the default size. Callers only read it, as they
+  // read the base table returned above.
+  const cached = effectiveTables.get(delta);
+  if (cached !== undefined && cached.base === state.base.embedding) return cached.table;
   const out = state.base.embedding.slice();
   addEmbeddingDelta(out, state.model.embeddingDim, delta);
+  effectiveTables.set(delta, { base: state.base.embedding, table: out });
   return out;
 }
+const effectiveTables = new WeakMap<EmbeddingDelta, { base: Float32Array; table: Float32Array }>();
 
 /** Adds a sparse delta into an embedding table in place. */
 export function addEmbeddingDelta(embedding: Float32Array, D: number, delta: EmbeddingDelta): void {
