@@ -9,7 +9,7 @@ import { createSparseScratch, sparseAdagrad } from './optimiser.js';
 import type { TrainOptions, WeightedExample } from './options.js';
 import { shuffleInPlace, type Rng } from './random.js';
 import type { AdapterWeights, BaseWeights, EmbeddingDelta, ModelConfig, TrainingState } from './state.js';
-import { fitNewClassShift, shiftNewClasses } from './strategies/biasCorrection.js';
+import { fitNewClassShift, onNewClasses, shiftNewClasses } from './strategies/biasCorrection.js';
 import { addDistillationGradient, computeTeacherFromRows, lazyTeacher } from './strategies/distillation.js';
 import type { PaddedFisher } from './strategies/ewc.js';
 import { rebalanceWeights } from './strategies/replay.js';
@@ -236,7 +236,7 @@ export function fit(input: FitInput): FitOutput {
   // will produce. Weight aligning scales the new columns (kernel and bias) by gamma, so their logits
   // scale by gamma too: the held-out logits follow without another pass.
   const gamma = input.alignNewClassesFrom !== undefined ? alignNewClassWeights(exported.adapter.head, headInputs(model), input.alignNewClassesFrom) : 1;
-  if (gamma !== 1) for (let i = 0; i < heldLogits.length; i++) if (i % C >= (input.alignNewClassesFrom as number)) heldLogits[i] = (heldLogits[i] as number) * gamma;
+  if (gamma !== 1) onNewClasses(heldLogits, C, input.alignNewClassesFrom as number, (x) => x * gamma);
   // Bias correction on held-out rows only (rows trained on would favour whatever was learned last).
   const shift = input.newClassShiftFrom !== undefined && heldOut.length > 0 ? fitNewClassShift(heldLogits, heldY, C, input.newClassShiftFrom) : 0;
   shiftNewClasses(heldLogits, C, input.newClassShiftFrom ?? C, shift);

@@ -36,9 +36,11 @@ export const defaultReservationDir = (): string => join(tmpdir(), `flywheel-port
 const held = new Map<number, string>();
 let releaseOnExit = false;
 
-const alive = (pid: number): boolean => {
+/** Whether a reservation file's content names a live process (garbage or a gone pid: no). */
+const ownerAlive = (owner: number): boolean => {
+  if (!(Number.isInteger(owner) && owner > 0)) return false;
   try {
-    process.kill(pid, 0);
+    process.kill(owner, 0);
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
@@ -69,7 +71,7 @@ export const reservePort = (port: number, dir = defaultReservationDir()): boolea
       } catch {
         continue; // released meanwhile: try again
       }
-      if (owner === process.pid || (Number.isInteger(owner) && owner > 0 && alive(owner))) return false;
+      if (owner === process.pid || ownerAlive(owner)) return false;
       rmSync(file, { force: true }); // its process is gone
     }
   }
@@ -90,7 +92,7 @@ export const sweepReservations = (dir = defaultReservationDir()): void => {
   for (const name of names) {
     try {
       const owner = Number(readFileSync(join(dir, name), 'utf8'));
-      if (!(Number.isInteger(owner) && owner > 0 && alive(owner))) rmSync(join(dir, name), { force: true });
+      if (!ownerAlive(owner)) rmSync(join(dir, name), { force: true });
     } catch {
       // released meanwhile
     }

@@ -39,6 +39,10 @@ export function fitNewClassShift(logits: ArrayLike<number>, targets: ArrayLike<n
 
 /** Adds δ to columns firstNew..C-1 of logits [rows, C], in place. */
 export function shiftNewClasses(logits: Float32Array, C: number, firstNew: number, delta: number): void {
-  if (delta === 0) return;
-  for (let i = 0; i < logits.length; i++) if (i % C >= firstNew) logits[i] = (logits[i] as number) + delta;
+  if (delta !== 0) onNewClasses(logits, C, firstNew, (x) => x + delta);
+}
+
+/** Replaces each new class's entry (column ≥ firstNew) of row-major [*, C] values by f(entry), in place. */
+export function onNewClasses(values: Float32Array, C: number, firstNew: number, f: (x: number) => number): void {
+  for (let i = 0; i < values.length; i++) if (i % C >= firstNew) values[i] = f(values[i] as number);
 }
