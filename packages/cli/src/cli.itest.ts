@@ -139,6 +139,7 @@ describe('flywheel CLI (built, on the real platform)', () => {
     const info = await cli(['info', model], platform());
     expect(info.code, info.stderr).toBe(0);
     expect(info.stdout).toMatch(/champion\s+1\.0\.0/);
+    expect(info.stdout, 'how the champion was made, from its registration').toMatch(/trained\s+bootstrap from \d+ rows \(by /);
     expect(info.stdout).toMatch(/retraining\s+3\/\d+ corrections pending/);
   }, 60_000);
 });

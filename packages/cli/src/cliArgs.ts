@@ -43,8 +43,9 @@ services (over HTTP):
   predict MODEL TEXT              label, confidence, version and variant for one text (SERVING_URL)
   predict MODEL --in FILE --out OUT.csv [--text-column C] [--format csv|jsonl] [--no-header]
                                   predict every row, 256 per request; OUT.csv: text,label,confidence,modelVersion
-  info MODEL                      champion, challenger, labels, metrics, running experiment and pending
-                                  retraining (POSTGRES_URL; ABROUTER_URL + ADMIN_TOKEN, FEEDBACK_URL when set)
+  info MODEL                      champion (and how it was trained: new base or adapter, and why), challenger,
+                                  labels, metrics, running experiment and pending retraining
+                                  (POSTGRES_URL; ABROUTER_URL + ADMIN_TOKEN, FEEDBACK_URL when set)
   retrain MODEL --reason TEXT     ask feedback-ingest to retrain now (FEEDBACK_URL, ADMIN_TOKEN)
   labels list MODEL               labels proposed for MODEL (corrections naming a label its champion does
                                   not know), with reporters; proposals are not trainable (FEEDBACK_URL, ADMIN_TOKEN)
