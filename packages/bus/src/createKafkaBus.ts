@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { createTrustCheck, deadLetterHeaders, deadLetterTopic, isBuiltEvent, topics, type EventOf, type TopicKey, type TrustOptions } from '@flywheel/contracts';
 import { backoffMs, classifyError, PoisonMessage, sleep, type Logger } from '@flywheel/runtime';
 import { createBusMetrics } from './busMetrics.js';
+import { compileCheck, createAjv, type CompiledCheck } from './compiledCheck.js';
 import { checkValue, claimedId, parseValue } from './decode.js';
 import { kafkaClientSecurity, type KafkaSecurity } from './kafkaSecurity.js';
 import type { Bus, ConsumeOptions, Handlers, MessageContext, Publisher, RunningConsumer } from './types.js';
@@ -65,6 +66,21 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
   const topicName = (k: TopicKey): string => `${prefix}${topics[k].name}`;
   // Who may publish on each topic, and sane bounds on tokens and revisions: refused events are dead letters.
   const trust = createTrustCheck(opts.trust);
+  // Each topic's compiled check, built once per bus: it spares zod on the values it can vouch for
+  // (compiledCheck.ts). A schema ajv cannot compile is validated by zod alone, as before.
+  const ajv = createAjv();
+  const compiled = new Map<TopicKey, CompiledCheck | undefined>();
+  const compiledCheckOf = (k: TopicKey): CompiledCheck | undefined => {
+    if (!compiled.has(k)) {
+      try {
+        compiled.set(k, compileCheck(topics[k].schema, ajv));
+      } catch (err) {
+        log.warn({ err, topic: topicName(k) }, 'no compiled check for this topic; zod validates every message');
+        compiled.set(k, undefined);
+      }
+    }
+    return compiled.get(k);
+  };
 
   // Not idempotent: the mock broker has no controller for it, and consumers dedupe by event id anyway.
   let producer: Producer | undefined;
@@ -146,6 +162,7 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
     const byName = new Map<string, TopicKey>();
     for (const k of Object.keys(handlers) as TopicKey[]) byName.set(topicName(k), k);
     if (byName.size === 0) throw new Error(`consumer group ${group} has no handlers; pass at least one topic handler`);
+    for (const k of byName.values()) compiledCheckOf(k);
     // A short fetch wait: the mock broker answers a fetch only when maxWait expires, so the default 5 s is 5 s of latency.
     // The topic prefix also scopes the group: two stacks on one broker (tests, demo runs) never share a group.
     const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
@@ -223,6 +240,7 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
       const handler = handlers[key] as ((e: unknown, c: MessageContext) => Promise<void>) | undefined;
       if (!handler) return;
       const schema = topics[key].schema;
+      const compiledCheck = compiledCheckOf(key);
       const partitionKey = `${batch.topic}:${batch.partition}`;
       const labels = { group, topic: batch.topic };
       const batchToken = {};
@@ -240,7 +258,7 @@ export const createKafkaBus = (opts: KafkaBusOptions): Bus => {
         const lookup = dedupe ? Promise.all([opts.dedupe.seen(group, ids), awaitMarks(partitionKey)]) : undefined;
         // Not awaited until validation is done: keep a failure from counting as unhandled meanwhile.
         lookup?.catch(() => {});
-        const decoded = parsed.map((p) => (p.ok ? checkValue(schema, p.json, trust) : p));
+        const decoded = parsed.map((p) => (p.ok ? checkValue(schema, p.json, trust, compiledCheck) : p));
         if (lookup) {
           const waitStart = performance.now();
           const [seen] = await lookup;

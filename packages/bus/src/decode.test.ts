@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTrustCheck, FLYWHEEL_SOURCES, makeEvent, topics } from '@flywheel/contracts';
+import { compileCheck } from './compiledCheck.js';
 import { decode } from './decode.js';
 
 describe('decode', () => {
@@ -32,5 +33,19 @@ describe('decode with the trust check', () => {
   it('passes a genuine trigger, and keeps schema failures poison messages', () => {
     expect(decode(schema, trigger(FLYWHEEL_SOURCES.feedbackIngest, Date.now()), trust).ok).toBe(true);
     expect(decode(schema, Buffer.from('{}'), trust)).toMatchObject({ ok: false, errorClass: 'PoisonMessage' });
+  });
+});
+
+describe('decode with the compiled check', () => {
+  const schema = topics.predictions.schema;
+  const compiled = compileCheck(schema);
+  const prediction = (data: Record<string, unknown>) =>
+    Buffer.from(JSON.stringify({ ...makeEvent('predictions', { source: FLYWHEEL_SOURCES.serving, subject: 'm', data: { predictionId: '1f7e6d5c-4b3a-4210-9f8e-7d6c5b4a3921' as never, modelVersion: '1.0.0' as never, variant: 'champion', text: 't', label: 'a', confidence: 0.5, latencyMs: 1 } }), data: { predictionId: '1f7e6d5c-4b3a-4210-9f8e-7d6c5b4a3921', modelVersion: '1.0.0', variant: 'champion', text: 't', label: 'a', confidence: 0.5, latencyMs: 1, ...data } }));
+  it('gives what zod gives for valid, trimmed and refused values, with zod wording the refusal', () => {
+    for (const data of [{}, { label: ' a ' }, { label: 'a\u0000' }, { confidence: 2 }, { extra: 1 }]) {
+      const bytes = prediction(data);
+      expect(decode(schema, bytes, createTrustCheck(), compiled)).toStrictEqual(decode(schema, bytes, createTrustCheck()));
+    }
+    expect(decode(schema, prediction({ confidence: 2 }), undefined, compiled)).toMatchObject({ ok: false, reason: expect.stringMatching(/data\.confidence: Number must be less than or equal to 1/) });
   });
 });

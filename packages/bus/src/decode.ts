@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { CompiledCheck } from './compiledCheck.js';
 
 /** Why a value never reaches a handler: it does not parse, or it parses but its producer is not trusted. */
 export type Refusal = 'PoisonMessage' | 'UntrustedEvent';
@@ -21,9 +22,12 @@ export const claimedId = (json: unknown): string | undefined => {
   return typeof id === 'string' ? id : undefined;
 };
 
-/** The second half of decode: the topic's schema, then its trust check. */
-export const checkValue = <S extends z.ZodTypeAny>(schema: S, json: unknown, trust?: (event: z.infer<S>) => string | undefined): Decoded<z.infer<S>> => {
-  const r = schema.safeParse(json);
+/**
+ * The second half of decode: the topic's schema, then its trust check. `compiled` (compiledCheck.ts)
+ * takes the values it can vouch for without zod, which are exactly zod's output; zod decides the rest.
+ */
+export const checkValue = <S extends z.ZodTypeAny>(schema: S, json: unknown, trust?: (event: z.infer<S>) => string | undefined, compiled?: CompiledCheck): Decoded<z.infer<S>> => {
+  const r = compiled?.(json) === true ? { success: true as const, data: json as z.infer<S> } : schema.safeParse(json);
   if (!r.success) {
     const issues = r.error.issues.slice(0, 10).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     return { ok: false, reason: `schema validation failed: ${issues.join('; ')}`, errorClass: 'PoisonMessage' };
@@ -37,7 +41,7 @@ export const checkValue = <S extends z.ZodTypeAny>(schema: S, json: unknown, tru
  * Decodes one Kafka value with its topic's schema, then its trust check (who may publish there, sane
  * bounds: see createTrustCheck). A failure carries a reason fit for a dead-letter header.
  */
-export const decode = <S extends z.ZodTypeAny>(schema: S, value: Buffer | null, trust?: (event: z.infer<S>) => string | undefined): Decoded<z.infer<S>> => {
+export const decode = <S extends z.ZodTypeAny>(schema: S, value: Buffer | null, trust?: (event: z.infer<S>) => string | undefined, compiled?: CompiledCheck): Decoded<z.infer<S>> => {
   const parsed = parseValue(value);
-  return parsed.ok ? checkValue(schema, parsed.json, trust) : parsed;
+  return parsed.ok ? checkValue(schema, parsed.json, trust, compiled) : parsed;
 };
