@@ -19,30 +19,64 @@ export interface Dedupe {
  */
 export const DEFAULT_DEDUPE_WINDOW_SECONDS = 6 * 3600;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A UUID as its 16 bytes (event ids are UUIDs; 16 bytes instead of 36 characters), anything else as is. */
-export const compactId = (id: string): Buffer | string => (UUID.test(id) ? Buffer.from(id.replaceAll('-', ''), 'hex') : id);
 
 /** Buckets per window: an id is remembered between one window and one window plus a slice. */
 const SLICES = 2;
 
+/** Hex digit values by character code (-1: not a hex digit). */
+const HEX = new Int8Array(128).fill(-1);
+for (let c = 0; c < 16; c++) {
+  HEX[c.toString(16).charCodeAt(0)] = c;
+  HEX[c.toString(16).toUpperCase().charCodeAt(0)] = c;
+}
+const DASHES = [8, 13, 18, 23];
+
+/**
+ * Writes a UUID (either case) as its 16 bytes at `at` and returns true, or returns false (leaving
+ * junk) when `id` is not one. Event ids are UUIDs: 16 bytes per field instead of 36 characters.
+ */
+function writeUuid(id: string, out: Buffer, at: number): boolean {
+  if (id.length !== 36) return false;
+  let o = at;
+  for (let i = 0; i < 36; ) {
+    if (i === DASHES[0] || i === DASHES[1] || i === DASHES[2] || i === DASHES[3]) {
+      if (id.charCodeAt(i) !== 45) return false;
+      i++;
+      continue;
+    }
+    const hi = HEX[id.charCodeAt(i)] ?? -1;
+    const lo = HEX[id.charCodeAt(i + 1)] ?? -1;
+    if (hi < 0 || lo < 0) return false;
+    out[o++] = (hi << 4) | lo;
+    i += 2;
+  }
+  return true;
+}
+
 /**
  * Ids travel to Redis as one argument: each id's bytes behind a 2-byte big-endian length. One
  * argument per batch instead of one per id is what makes a batch cheap for the client: encoding
- * thousands of small arguments was most of a consumer's dedupe cost (`pnpm bench:dedupe`).
+ * thousands of small arguments was most of a consumer's dedupe cost (`pnpm bench:dedupe`). A UUID
+ * is written straight into the one buffer, with no regex, string copy or small buffer per id.
  */
 export const packIds = (ids: readonly string[]): Buffer => {
-  const parts: Buffer[] = [];
+  // At most 2 + 3 bytes per UTF-16 unit (UTF-8's worst case); a UUID then takes 18 of its 110.
+  let size = 0;
+  for (const id of ids) size += 2 + 3 * id.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
   for (const id of ids) {
-    const c = compactId(id);
-    const bytes = typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
-    if (bytes.length > 0xffff) throw new Error(`event id of ${bytes.length} bytes is too long to dedupe (at most 65,535); ids are UUIDs, so this is a bug in the producer`);
-    const len = Buffer.allocUnsafe(2);
-    len.writeUInt16BE(bytes.length, 0);
-    parts.push(len, bytes);
+    if (writeUuid(id, out, at + 2)) {
+      out.writeUInt16BE(16, at);
+      at += 18;
+      continue;
+    }
+    const len = out.write(id, at + 2, 'utf8');
+    if (len > 0xffff) throw new Error(`event id of ${len} bytes is too long to dedupe (at most 65,535); ids are UUIDs, so this is a bug in the producer`);
+    out.writeUInt16BE(len, at);
+    at += 2 + len;
   }
-  return Buffer.concat(parts);
+  return out.subarray(0, at);
 };
 
 // Shared by both scripts: ARGV[1] unpacked into a table of ids (the layout packIds writes).

@@ -21,6 +21,13 @@ describe('packIds', () => {
     expect(unpack(packed)).toEqual([id.replaceAll('-', ''), Buffer.from('é-x').toString('hex'), id.replaceAll('-', '')]);
   });
 
+  it('packs 36-character ids that are not UUIDs as their UTF-8 bytes, whole', () => {
+    const notUuids = ['x'.repeat(36), 'é'.repeat(36), `${randomUUID().slice(0, 32)}zzzz`, randomUUID().replaceAll('-', '_'), '😀'.repeat(18)];
+    expect(unpack(packIds(notUuids))).toEqual(notUuids.map((id) => Buffer.from(id).toString('hex')));
+    const ids = Array.from({ length: 1000 }, (_, i) => (i % 3 === 0 ? `id-${i}` : randomUUID()));
+    expect(unpack(packIds(ids))).toEqual(ids.map((id) => (id.length === 36 ? id.replaceAll('-', '') : Buffer.from(id).toString('hex'))));
+  });
+
   it('refuses an id longer than its 2-byte length can say', () => {
     expect(() => packIds(['x'.repeat(70_000)])).toThrow(/too long to dedupe/);
   });
