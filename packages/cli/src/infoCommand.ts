@@ -21,7 +21,7 @@ const Retraining = z.object({
 }).passthrough();
 
 export interface InfoDeps {
-  registry: Pick<PgRegistry, 'listModels' | 'champion' | 'challenger' | 'history'>;
+  registry: Pick<PgRegistry, 'listModels' | 'champion' | 'challenger' | 'registration'>;
   /** the ab-router's admin API (ABROUTER_URL + ADMIN_TOKEN) */
   abRouter?: ServiceCall | undefined;
   /** fallback without the ab-router's API */
@@ -53,7 +53,7 @@ export const infoCommand = async (d: InfoDeps, model: string): Promise<void> => 
   const labels = champion?.labels ?? challenger?.labels ?? [];
   lines.push(['labels', labels.length > 0 ? `${labels.length}: ${labels.join(', ')}` : '-']);
   // How the champion was made, as its registration recorded it (the trainer says: new base or adapter, and why).
-  const registered = champion ? (await d.registry.history(m)).find((h) => h.version === champion.version && h.fromStatus === null) : undefined;
+  const registered = champion ? await d.registry.registration(m, champion.version) : undefined;
   lines.push(['trained', registered ? `${registered.reason} (by ${registered.actor})` : '-']);
   const metrics = Object.entries(champion?.metrics ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number');
   lines.push(['metrics', metrics.length > 0 ? metrics.map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ') : '-']);

@@ -74,6 +74,16 @@ export class PgRegistry {
     return rows.map(toHistoryRecord);
   }
 
+  /** The first history row of one version (its registration: who made it, and how and why it was trained). */
+  async registration(model: ModelName, version: ModelVersion): Promise<HistoryRecord | undefined> {
+    const { rows } = await this.pool.query(
+      `SELECT id, model, version, from_status, to_status, actor, reason, metrics, at FROM registry_history
+        WHERE model = $1 AND version = $2 AND from_status IS NULL ORDER BY id LIMIT 1`,
+      [model, version],
+    );
+    return rows[0] === undefined ? undefined : toHistoryRecord(rows[0]);
+  }
+
   /** The version a new training run of `model` should get (see bumpVersion). */
   async nextVersion(model: ModelName, change: VersionChange): Promise<ModelVersion> {
     const { rows } = await this.pool.query('SELECT version FROM registry_versions WHERE model = $1 ORDER BY major DESC, minor DESC, patch DESC LIMIT 1', [model]);

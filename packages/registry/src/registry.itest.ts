@@ -48,6 +48,9 @@ describe('PgRegistry (real PostgreSQL)', () => {
       '1.0.0:->registered', '1.0.0:registered>champion', '1.0.1:->registered', '1.0.1:registered>challenger', '1.0.0:champion>archived', '1.0.1:challenger>champion',
     ]);
     expect(h.at(-1)).toMatchObject({ actor: 'ab-router', reason: 'significant win', metrics: { accuracy: 0.96 } });
+    expect(await registry.registration(m, v('1.0.1'))).toMatchObject({ version: '1.0.1', fromStatus: null, toStatus: 'registered' });
+    expect((await registry.registration(m, v('1.0.0')))?.reason).toBe('bootstrap');
+    expect(await registry.registration(m, v('9.9.9'))).toBeUndefined();
     await expect(pool.query('DELETE FROM registry_history WHERE model = $1', [m])).rejects.toThrow(/append-only/);
   });
 
