@@ -11,10 +11,9 @@ export interface StrategyConfig {
    * rows seen so far (what a joint retrain sees); without it the few new classes fill half of every
    * batch and win the old classes' rows. `newClassMinShare` (default 0): a class new to the model
    * counts at least this share of the median old class in that prior (see floorNewClasses).
-   * `sameLabelsRatio` (default: `ratio`): the share in an update that adds no label (drift, more
-   * rows of known classes), where new rows do not compete with old classes for the head.
+   * An update that adds no label may replay at its own share (`sameLabels.replayRatio`).
    */
-  replay?: { capacity: number; ratio: number; rebalance?: boolean; newClassMinShare?: number; sameLabelsRatio?: number };
+  replay?: { capacity: number; ratio: number; rebalance?: boolean; newClassMinShare?: number };
   /** match the current model's softened old-class outputs */
   distillation?: { temperature: number; weight: number };
   /** (lambda/2)·Σ F·(θ−θ*)² with a diagonal Fisher from old data; `decay` accumulates across versions */
@@ -50,8 +49,10 @@ export interface TrainOptions {
    * How an update that adds no label trains (drift, more rows of known classes), when set: for
    * instance an adapter over the champion's base (`{ mode: 'lora', embeddingDelta }`), which serving
    * hot-swaps on the shared base, while updates that add labels keep `mode` (see updateMode.ts).
+   * `replayRatio` (default: `strategy.replay.ratio`): its replay share; there new rows do not
+   * compete with old classes for the head, so fewer replayed rows keep them.
    */
-  sameLabels?: { mode: TrainMode; embeddingDelta?: { maxRows: number } };
+  sameLabels?: { mode: TrainMode; embeddingDelta?: { maxRows: number }; replayRatio?: number };
   epochs: number;
   /**
    * Optimiser steps an epoch takes at least: an update with fewer rows than that many batches
@@ -144,13 +145,13 @@ export const SAME_LABELS_DELTA_ROWS = 16_384;
  */
 export const NGRAM_UPDATE_OPTIONS: DeepPartial<TrainOptions> = {
   mode: 'full',
-  sameLabels: { mode: 'lora', embeddingDelta: { maxRows: SAME_LABELS_DELTA_ROWS } },
+  sameLabels: { mode: 'lora', embeddingDelta: { maxRows: SAME_LABELS_DELTA_ROWS }, replayRatio: 0.5 },
   epochs: 1,
   minStepsPerEpoch: 20,
   learningRate: { continued: 6e-3 },
   embeddingLearningRate: 0.2,
   strategy: {
-    replay: { capacity: 10_000, ratio: 0.75, sameLabelsRatio: 0.5, rebalance: true, newClassMinShare: 0.5 },
+    replay: { capacity: 10_000, ratio: 0.75, rebalance: true, newClassMinShare: 0.5 },
     distillation: { temperature: 2, weight: 0.7 },
     weightAlign: true,
     biasCorrection: true,

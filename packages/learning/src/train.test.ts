@@ -6,7 +6,7 @@ import { deserializeTrainingState, serializeTrainingState } from './serialize.js
 import { syntheticExamples, tinyOptions } from './testing/synthetic.js';
 import { createTfClassifier } from './tfClassifier.js';
 import { columnNorms } from './weightAlign.js';
-import { prepareExamples } from './options.js';
+import { prepareExamples, resolveOptions } from './options.js';
 import { ewcPenalty } from './strategies/ewc.js';
 import { floorNewClasses, updateReservoir } from './strategies/replay.js';
 import { continueTraining, trainBase } from './train.js';
@@ -82,15 +82,16 @@ describe('training', async () => {
     expect(r.state.temperature).toBeCloseTo(fitTemperature(z, y, r.state.labels.length), 2);
   });
 
-  it('replays at sameLabelsRatio when an update adds no label, and at ratio when it does', async () => {
+  it("replays at sameLabels' replayRatio when an update adds no label, and at ratio when it does", async () => {
     const withReplay = await continueTraining({ base: base.state, current: base.state }, syntheticExamples(oldLabels, 10, 5), { ...tinyOptions, epochs: 1, strategy: { replay: { capacity: 60, ratio: 0.5 } } });
-    const replay = { capacity: 60, ratio: 0.75, sameLabelsRatio: 0.25 };
-    const same = await continueTraining({ base: base.state, current: withReplay.state }, syntheticExamples(oldLabels, 10, 6), { ...tinyOptions, epochs: 1, strategy: { replay } });
-    const added = await continueTraining({ base: base.state, current: withReplay.state }, syntheticExamples(newLabels, 10, 7), { ...tinyOptions, epochs: 1, strategy: { replay } });
+    const replay = { capacity: 60, ratio: 0.75 };
+    const sameLabels = { mode: resolveOptions(tinyOptions).mode, replayRatio: 0.25 };
+    const same = await continueTraining({ base: base.state, current: withReplay.state }, syntheticExamples(oldLabels, 10, 6), { ...tinyOptions, epochs: 1, sameLabels, strategy: { replay } });
+    const added = await continueTraining({ base: base.state, current: withReplay.state }, syntheticExamples(newLabels, 10, 7), { ...tinyOptions, epochs: 1, sameLabels, strategy: { replay } });
     expect(same.replayRatio).toBe(0.25);
     expect(added.replayRatio).toBe(0.75);
     const plain = await continueTraining({ base: base.state, current: withReplay.state }, syntheticExamples(oldLabels, 10, 6), { ...tinyOptions, epochs: 1, strategy: { replay: { capacity: 60, ratio: 0.75 } } });
-    expect(plain.replayRatio, 'without sameLabelsRatio: ratio').toBe(0.75);
+    expect(plain.replayRatio, 'without sameLabels.replayRatio: ratio').toBe(0.75);
   });
 
   it('falls back to the base with the fresh rate when the current version is missing or incomplete', async () => {

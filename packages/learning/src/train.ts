@@ -136,8 +136,11 @@ export async function continueTraining(
   const configured = resolveOptions(options);
   const rng = createRng(configured.seed);
   const weighted = prepareExamples(examples, configured);
+  // The labels this update brings: those the version being continued lacks decide the mode; those
+  // its start lacks (the same, unless it falls back to the base) grow the head.
+  const incoming = [...new Set(weighted.map((w) => w.example.label))];
   const known = new Set((from.current ?? from.base).labels);
-  const { opts, reason: modeReason } = updateMode(configured, [...new Set(weighted.map((w) => w.example.label))].filter((l) => !known.has(l)).sort());
+  const { opts, reason: modeReason } = updateMode(configured, incoming.filter((l) => !known.has(l)).sort());
   const fallbackReason = checkContinuable(from.current, from.base, opts.mode);
   const continuing = fallbackReason === undefined && from.current !== undefined;
   // A full-mode update of a LoRA version starts from what that version computes, its adapter merged in.
@@ -145,7 +148,7 @@ export async function continueTraining(
   const lr = continuing ? opts.learningRate.continued : opts.learningRate.fresh;
   const model = start.model;
   const seen = new Set(start.labels);
-  const labels = [...start.labels, ...[...new Set(weighted.map((w) => w.example.label))].filter((l) => !seen.has(l)).sort()];
+  const labels = [...start.labels, ...incoming.filter((l) => !seen.has(l)).sort()];
   const H = headInputs(model);
   let adapter: AdapterWeights;
   if (continuing && start.adapter.mode === opts.mode) {
@@ -157,7 +160,7 @@ export async function continueTraining(
   }
   const replayOn = opts.strategy.replay !== undefined;
   const labelsAdded = labels.length > start.labels.length;
-  const replayRatio = labelsAdded ? (opts.strategy.replay?.ratio ?? 0) : (opts.strategy.replay?.sameLabelsRatio ?? opts.strategy.replay?.ratio ?? 0);
+  const replayRatio = labelsAdded ? (opts.strategy.replay?.ratio ?? 0) : (opts.sameLabels?.replayRatio ?? opts.strategy.replay?.ratio ?? 0);
   const replay = replayOn ? (start.replay ?? []) : [];
   const { train, validation } = splitValidation(weighted, opts);
   // Old classes are validated on a sample of the reservoir: scoring all of it every epoch costs as

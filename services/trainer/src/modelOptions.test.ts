@@ -48,8 +48,14 @@ describe('per-model training options', () => {
   it('sets how an update that adds no label trains: an adapter with its embedding rows, or a new base', () => {
     expect(TRAINER_DEFAULT_OPTIONS.sameLabels?.mode).toBe('lora');
     const perModel = parseModelOptionsJson.parse('{"a": {"sameLabels": {"embeddingDeltaRows": 4096}}, "b": {"sameLabels": {"mode": "full"}}}');
-    expect(optionsForModel('a', {}, perModel).sameLabels).toEqual({ mode: 'lora', embeddingDelta: { maxRows: 4096 } });
-    expect(optionsForModel('b', {}, perModel).sameLabels).toEqual({ mode: 'full' });
+    // Fields left out keep the default's (its replay share among them).
+    expect(optionsForModel('a', {}, perModel).sameLabels).toEqual({ mode: 'lora', embeddingDelta: { maxRows: 4096 }, replayRatio: 0.5 });
+    expect(optionsForModel('b', {}, perModel).sameLabels).toEqual({ mode: 'full', replayRatio: 0.5 });
+    const share = parseModelOptionsJson.parse('{"c": {"sameLabels": {"replayRatio": 0.3}}}');
+    expect(optionsForModel('c', {}, share).sameLabels).toEqual({ mode: 'lora', embeddingDelta: { maxRows: 16_384 }, replayRatio: 0.3 });
+    expect(() => parseModelOptionsJson.parse('{"a": {"sameLabels": {"replayRatio": 1}}}')).toThrow(/replayRatio/);
+    // The share's old place is refused by name, not dropped.
+    expect(() => parseModelOptionsJson.parse('{"a": {"strategy": {"replay": {"sameLabelsRatio": 0.5}}}}')).toThrow(/sameLabelsRatio/);
     expect(() => parseModelOptionsJson.parse('{"a": {"sameLabels": {"mode": "adapter"}}}')).toThrow(/mode/);
     expect(() => parseModelOptionsJson.parse('{"a": {"sameLabels": {"embeddingDeltaRows": -1}}}')).toThrow(/embeddingDeltaRows/);
   });

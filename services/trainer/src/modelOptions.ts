@@ -25,12 +25,12 @@ export const ModelTrainOverrides = z
     /**
      * How an update that adds no label trains: "lora" = an adapter on the champion's base (serving
      * hot-swaps it on the base it holds), with up to embeddingDeltaRows rows of the embedding table;
-     * "full" = a new base, as updates that add labels train.
+     * "full" = a new base, as updates that add labels train; replayRatio = its replay share.
      */
-    sameLabels: z.object({ mode: z.enum(['lora', 'full']), embeddingDeltaRows: z.number().int().min(0) }).partial().strict(),
+    sameLabels: z.object({ mode: z.enum(['lora', 'full']), embeddingDeltaRows: z.number().int().min(0), replayRatio: z.number().min(0).max(0.95) }).partial().strict(),
     strategy: z
       .object({
-        replay: z.object({ capacity: z.number().int().min(1), ratio: z.number().min(0).max(0.95), sameLabelsRatio: z.number().min(0).max(0.95), rebalance: z.boolean(), newClassMinShare: z.number().min(0).max(10) }).partial(),
+        replay: z.object({ capacity: z.number().int().min(1), ratio: z.number().min(0).max(0.95), rebalance: z.boolean(), newClassMinShare: z.number().min(0).max(10) }).partial().strict(),
         distillation: z.object({ temperature: z.number().positive(), weight: z.number().min(0) }).partial(),
         ewc: z.object({ lambda: z.number().min(0), fisherSamples: z.number().int().min(1), decay: z.number().min(0).max(1) }).partial(),
         weightAlign: z.boolean(),
@@ -75,7 +75,8 @@ export function overridesToOptions(o: ModelTrainOverrides, defaults: DeepPartial
   if (o.sameLabels !== undefined) {
     const mode = o.sameLabels.mode ?? defaults.sameLabels?.mode ?? 'lora';
     const rows = o.sameLabels.embeddingDeltaRows ?? defaults.sameLabels?.embeddingDelta?.maxRows;
-    out.sameLabels = { mode, ...(mode === 'lora' && rows !== undefined ? { embeddingDelta: { maxRows: rows } } : {}) };
+    const replayRatio = o.sameLabels.replayRatio ?? defaults.sameLabels?.replayRatio;
+    out.sameLabels = { mode, ...(mode === 'lora' && rows !== undefined ? { embeddingDelta: { maxRows: rows } } : {}), ...(replayRatio !== undefined ? { replayRatio } : {}) };
   }
   return out;
 }
