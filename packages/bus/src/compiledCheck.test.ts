@@ -77,8 +77,11 @@ function* mutations(sample: unknown): Generator<unknown> {
   }
   for (const path of paths(sample)) {
     yield setAt(sample, [...path, 'extra'], (p, k) => { if (typeof p === 'object' && p !== null && !Array.isArray(p)) p[k] = 1; });
-    // A `__proto__` key as JSON.parse makes it: an own property.
-    yield setAt(sample, [...path, 'x'], (p) => { if (typeof p === 'object' && p !== null && !Array.isArray(p)) Object.assign(p, JSON.parse('{"__proto__": {"polluted": 1}}')); });
+    // A `__proto__` key as JSON.parse makes it: an own property (not the prototype), with a value
+    // each kind of place could accept.
+    for (const v of [1, 'x', { polluted: 1 }]) {
+      yield setAt(sample, [...path, 'x'], (p) => { if (typeof p === 'object' && p !== null && !Array.isArray(p)) Object.defineProperty(p, '__proto__', { value: v, enumerable: true, writable: true, configurable: true }); });
+    }
   }
 }
 
@@ -129,6 +132,9 @@ describe('compiled check (ajv in front of zod)', () => {
     expect(url({ u: 'https://example.com' })).toBe(false);
     const local = compileCheck(z.object({ t: z.string().datetime({ local: true }) }), ajv)!;
     expect(local({ t: '2026-12-03T10:00:00' })).toBe(false);
+    const record = compileCheck(z.object({ m: z.record(z.string(), z.number()) }), ajv)!;
+    expect(record({ m: { a: 1 } })).toBe(true);
+    expect(record(JSON.parse('{"m": {"__proto__": 1}}'))).toBe(false);
     const trimmed = compileCheck(z.object({ s: z.string().trim().min(1) }), ajv)!;
     expect(trimmed({ s: 'a b' })).toBe(true);
     expect(trimmed({ s: 'a ' })).toBe(false);

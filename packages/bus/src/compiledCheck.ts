@@ -9,14 +9,14 @@ import { zodToJsonSchema } from 'zod-to-json-schema';
  * exactly what zod would output (unknown keys stripped in place, nothing else changed), and every
  * other value goes to zod, which decides and words the error. So ajv may be stricter than zod, never
  * looser. Whatever zod could change or check beyond JSON Schema (trim, refinements, defaults,
- * transforms, strict objects, unions of objects, formats other than uuid and date-time) compiles to
- * "never accept here", and that value takes zod's path.
+ * transforms, strict objects, unions of objects, formats other than uuid and date-time, an own
+ * `__proto__` key in a record) compiles to "never accept here", and that value takes zod's path.
  */
 export type CompiledCheck = (json: unknown) => boolean;
 
 type Json = Record<string, unknown>;
 type Check = { kind: string; regex?: RegExp; offset?: boolean; local?: boolean; precision?: number | null };
-type Def = ZodTypeDef & { typeName?: string; checks?: Check[]; unknownKeys?: string; effect?: { type: string }; options?: readonly { _def: Def }[] };
+type Def = ZodTypeDef & { typeName?: string; checks?: Check[]; unknownKeys?: string; catchall?: { _def: Def }; effect?: { type: string }; options?: readonly { _def: Def }[] };
 
 const NEVER: Json = { not: {} };
 // String checks JSON Schema states exactly (length in UTF-16 units and patterns without flags, as
@@ -44,6 +44,10 @@ export function acceptingSchema(schema: z.ZodTypeAny): Json | undefined {
     if (name === 'ZodNumber' && (def.checks ?? []).some((c) => !NUMBER_CHECKS.has(c.kind))) return NEVER;
     // A strict object refuses unknown keys where this check would strip them.
     if (name === 'ZodObject' && def.unknownKeys === 'strict') return NEVER;
+    // zod leaves an own `__proto__` key (JSON.parse makes one) out of what it outputs for a record or
+    // an object that keeps unknown keys; this check would keep it, so such a value goes to zod.
+    const keepsUnknown = name === 'ZodRecord' || (name === 'ZodObject' && (def.unknownKeys !== 'strip' || def.catchall?._def.typeName !== 'ZodNever'));
+    if (keepsUnknown) return { allOf: [out ?? {}, { propertyNames: { not: { const: '__proto__' } } }] };
     // ajv strips unknown keys while it tries a branch, so a union is exact only over scalars.
     if (name === 'ZodUnion' && (def.options ?? []).some((o) => !['ZodLiteral', 'ZodString', 'ZodNumber', 'ZodBoolean', 'ZodEnum'].includes(o._def.typeName ?? ''))) return NEVER;
     return out;
